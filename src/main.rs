@@ -1,1 +1,103 @@
-fn main() {}
+//! `dlp`: find sensitive data in files, directories and chat workspaces.
+//!
+//! The binary only parses arguments, formats output and reports progress; the work happens in
+//! `dlp-engine` (detection, extraction, bulk scans) and `dlp-connector` (ChatGPT Enterprise).
+
+mod extract;
+mod output;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Find sensitive data (card numbers, national ids, IBANs, API keys, private keys, custom
+/// patterns) in files and chat workspaces.
+#[derive(Debug, Parser)]
+#[command(name = "dlp", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan files and directories (recursively); `-` reads standard input.
+    Scan(scan::ScanArgs),
+    /// List the built-in detectors (and those of a rule file).
+    Detectors(DetectorsArgs),
+    /// Print the text extracted from a file, as the detectors see it.
+    Extract(extract::ExtractArgs),
+    /// Internal: serve extraction requests on standard input (started by `dlp scan`).
+    #[command(name = "__extract-worker", hide = true)]
+    ExtractWorker,
+}
+
+#[derive(Debug, clap::Args)]
+struct DetectorsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+    /// Also list the rules of this TOML rule file.
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+/// Exit code for usage and configuration errors.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Detectors(args) => detectors(args),
+        Command::Extract(args) => extract::run(args),
+        Command::ExtractWorker => {
+            let code = dlp_engine::extract::isolate::worker_main();
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if output::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("dlp: error: {err:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn detectors(args: DetectorsArgs) -> anyhow::Result<u8> {
+    let engine = scan::build_engine(&args.rules, None)?;
+    let list = engine.detectors();
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, list)?;
+            writeln!(out)?;
+        }
+        ListFormat::Human => {
+            for d in list {
+                writeln!(
+                    out,
+                    "{:<22} {:<7} {:<7} {}",
+                    d.id,
+                    d.category.as_str(),
+                    d.confidence.as_str(),
+                    d.description
+                )?;
+            }
+        }
+    }
+    Ok(0)
+}

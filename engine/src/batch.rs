@@ -1,0 +1,420 @@
+//! Bulk scans of files and directories: enumeration, reading, scanning, in parallel and in
+//! bounded memory.
+//!
+//! One thread walks the inputs and feeds a bounded channel; a pool of workers, each with its own
+//! [`Scanner`](crate::Scanner), reads and scans files; reports come back through a second bounded
+//! channel to the caller's thread, in the order files finish. Memory stays flat on any number of
+//! files. This module never prints: the caller decides what a report becomes.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::bounded;
+
+use crate::engine::Engine;
+use crate::extract::isolate::WorkerPool;
+use crate::extract::{self, Event, FileType, Filter, Limits, SkipReason};
+use crate::finding::Finding;
+use crate::scan::Scanner;
+
+/// An item that was not scanned, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Path inside containers, `None` for the file itself.
+    pub member: Option<String>,
+    /// Why.
+    pub reason: SkipReason,
+    /// What happened, for a person.
+    pub detail: String,
+}
+
+/// What scanning one input file produced.
+#[derive(Clone, Debug, Default)]
+pub struct FileReport {
+    /// The file, as given or as found under a directory that was given.
+    pub path: PathBuf,
+    /// Bytes of content read.
+    pub bytes: u64,
+    /// Items scanned: the file itself and any members inside it.
+    pub items_scanned: u64,
+    /// Findings, in order of position within each item.
+    pub findings: Vec<Finding>,
+    /// Items that were not scanned.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How documents are opened: limits against hostile input, the scan filter, and optionally a
+/// pool of isolated worker processes for the parsers that may crash, loop or balloon.
+#[derive(Clone, Default)]
+pub struct Extraction {
+    /// Limits of the extraction (depth, sizes, ratio, text, time).
+    pub limits: Limits,
+    /// Which items are inspected (file-type allow-list, maximum size).
+    pub filter: Filter,
+    /// Parse untrusted formats in these worker processes rather than in this one.
+    pub isolation: Option<std::sync::Arc<WorkerPool>>,
+}
+
+impl std::fmt::Debug for Extraction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extraction")
+            .field("limits", &self.limits)
+            .field("filter", &self.filter)
+            .field("isolated", &self.isolation.is_some())
+            .finish()
+    }
+}
+
+/// What scanning one document (and everything inside it) produced.
+#[derive(Clone, Debug, Default)]
+pub struct DocumentReport {
+    /// Items scanned: the document itself and any members inside it.
+    pub items_scanned: u64,
+    /// Findings, each with its member and location; spans are offsets in the extracted text of
+    /// their item (its text segments joined by line feeds).
+    pub findings: Vec<Finding>,
+    /// Items that were not scanned.
+    pub skipped: Vec<Skipped>,
+    /// The detected type of the document.
+    pub file_type: Option<FileType>,
+}
+
+/// Settings of a bulk scan.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    threads: usize,
+    follow_links: bool,
+    extraction: Extraction,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            follow_links: false,
+            extraction: Extraction::default(),
+        }
+    }
+}
+
+/// How many paths may wait for a worker, and reports for the caller.
+const QUEUE: usize = 256;
+
+impl Batch {
+    /// Defaults: one worker per core, no size limit, symbolic links not followed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of worker threads (at least 1).
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// How documents are opened (limits, filter, isolation).
+    pub fn extraction(&mut self, extraction: Extraction) -> &mut Self {
+        self.extraction = extraction;
+        self
+    }
+
+    /// Whether to follow symbolic links under directories (default no; links given directly
+    /// as inputs are always followed).
+    pub fn follow_links(&mut self, yes: bool) -> &mut Self {
+        self.follow_links = yes;
+        self
+    }
+
+    /// Scans every file under `inputs` (files or directories, recursively) and hands one report
+    /// per file to `on_report`, on the calling thread. `stop` is checked between files: set it
+    /// to end the scan early (the reports of files already scanned still arrive).
+    pub fn run(
+        &self,
+        engine: &Engine,
+        inputs: &[PathBuf],
+        stop: &AtomicBool,
+        on_report: &mut dyn FnMut(FileReport),
+    ) {
+        let (path_tx, path_rx) = bounded::<PathBuf>(QUEUE);
+        let (report_tx, report_rx) = bounded::<FileReport>(QUEUE);
+        std::thread::scope(|scope| {
+            let walker_reports = report_tx.clone();
+            scope.spawn(move || {
+                for input in inputs {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    self.walk(input, &path_tx, &walker_reports, stop);
+                }
+            });
+            for _ in 0..self.threads {
+                let rx = path_rx.clone();
+                let tx = report_tx.clone();
+                scope.spawn(move || {
+                    let mut scanner = engine.scanner();
+                    for path in rx {
+                        if stop.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let report = self.scan_file(&mut scanner, path);
+                        if tx.send(report).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(report_tx);
+            drop(path_rx);
+            for report in report_rx {
+                on_report(report);
+            }
+        });
+    }
+
+    fn walk(
+        &self,
+        input: &Path,
+        paths: &crossbeam_channel::Sender<PathBuf>,
+        reports: &crossbeam_channel::Sender<FileReport>,
+        stop: &AtomicBool,
+    ) {
+        let skip = |path: PathBuf, reason: SkipReason, detail: String| {
+            let _ = reports.send(FileReport {
+                path,
+                skipped: vec![Skipped {
+                    member: None,
+                    reason,
+                    detail,
+                }],
+                ..FileReport::default()
+            });
+        };
+        match std::fs::metadata(input) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return skip(
+                    input.to_path_buf(),
+                    SkipReason::NotFound,
+                    "no such file or directory".into(),
+                );
+            }
+            Err(e) => return skip(input.to_path_buf(), SkipReason::Unreadable, e.to_string()),
+            Ok(meta) if meta.is_file() => {
+                let _ = paths.send(input.to_path_buf());
+                return;
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return skip(
+                    input.to_path_buf(),
+                    SkipReason::NotAFile,
+                    "not a regular file".into(),
+                );
+            }
+            Ok(_) => {}
+        }
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(self.follow_links)
+            .sort_by_file_name();
+        for entry in walker {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match entry {
+                Ok(entry) if entry.file_type().is_file() => {
+                    if paths.send(entry.into_path()).is_err() {
+                        return;
+                    }
+                }
+                Ok(entry) if entry.file_type().is_dir() => {}
+                Ok(entry) => skip(
+                    entry.into_path(),
+                    SkipReason::NotAFile,
+                    "symbolic link or special file, not followed".into(),
+                ),
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map_or_else(|| input.to_path_buf(), Path::to_path_buf);
+                    let detail = e
+                        .io_error()
+                        .map_or_else(|| e.to_string(), std::string::ToString::to_string);
+                    skip(path, SkipReason::Unreadable, detail);
+                }
+            }
+        }
+    }
+
+    fn scan_file(&self, scanner: &mut Scanner<'_>, path: PathBuf) -> FileReport {
+        let mut report = FileReport {
+            path,
+            ..FileReport::default()
+        };
+        let unreadable = |report: &mut FileReport, e: std::io::Error| {
+            report.skipped.push(Skipped {
+                member: None,
+                reason: SkipReason::Unreadable,
+                detail: e.to_string(),
+            });
+        };
+        let file = match std::fs::File::open(&report.path) {
+            Ok(file) => file,
+            Err(e) => {
+                unreadable(&mut report, e);
+                return report;
+            }
+        };
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) => {
+                unreadable(&mut report, e);
+                return report;
+            }
+        };
+        if let Some(skip) = self.extraction.too_large(size) {
+            report.skipped.push(skip);
+            return report;
+        }
+        let mut head = [0u8; 8192];
+        let head_len = match read_head(&file, &mut head) {
+            Ok(n) => n,
+            Err(e) => {
+                unreadable(&mut report, e);
+                return report;
+            }
+        };
+        if is_plain_text(&head[..head_len]) {
+            if let Some(skip) = self.extraction.filtered(FileType::Text) {
+                report.skipped.push(skip);
+                return report;
+            }
+            // Plain text is scanned as it lies on disk, in bounded memory, however large.
+            let findings = &mut report.findings;
+            match scanner.scan_path(&report.path, &mut |f| findings.push(f)) {
+                Ok(bytes) => {
+                    report.bytes = bytes;
+                    report.items_scanned = 1;
+                }
+                Err(e) => report.skipped.push(Skipped {
+                    member: None,
+                    reason: SkipReason::Unreadable,
+                    detail: e.to_string(),
+                }),
+            }
+            return report;
+        }
+        // SAFETY: read-only private map, as in Scanner::scan_path.
+        let map = match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => map,
+            Err(e) => {
+                unreadable(&mut report, e);
+                return report;
+            }
+        };
+        let doc = scanner.scan_document(&map, &self.extraction);
+        report.bytes = map.len() as u64;
+        report.items_scanned = doc.items_scanned;
+        report.findings = doc.findings;
+        report.skipped = doc.skipped;
+        report
+    }
+}
+
+impl Extraction {
+    /// A skip for an item of `size` bytes over the filter's or the limits' maximum.
+    fn too_large(&self, size: u64) -> Option<Skipped> {
+        let max = match self.filter.max_file_size {
+            Some(max) => max.min(self.limits.max_file_size),
+            None => self.limits.max_file_size,
+        };
+        (size > max).then(|| Skipped {
+            member: None,
+            reason: SkipReason::TooLarge,
+            detail: format!("{size} bytes, over the maximum content-inspection size of {max}"),
+        })
+    }
+
+    /// A skip for a type the filter does not allow.
+    fn filtered(&self, file_type: FileType) -> Option<Skipped> {
+        let types = self.filter.file_types.as_ref()?;
+        (!types.contains(&file_type)).then(|| Skipped {
+            member: None,
+            reason: SkipReason::FilteredType,
+            detail: format!(
+                "type {} is not in the file-type allow-list",
+                file_type.name()
+            ),
+        })
+    }
+}
+
+/// Whether content is plain text that the detectors can read as it is: no NUL byte, no UTF-16
+/// byte-order mark, and no markup or container that extraction would read better.
+fn is_plain_text(head: &[u8]) -> bool {
+    matches!(extract::detect(head), FileType::Text | FileType::Csv)
+        && !head.starts_with(&[0xFF, 0xFE])
+        && !head.starts_with(&[0xFE, 0xFF])
+}
+
+impl Scanner<'_> {
+    /// Extracts the text of a document (recursively, for containers) and scans it. Formats are
+    /// detected from the content; `extraction` sets the limits, the filter and the isolation.
+    pub fn scan_document(&mut self, data: &[u8], extraction: &Extraction) -> DocumentReport {
+        let mut doc = DocumentReport {
+            file_type: Some(extract::detect(data)),
+            ..DocumentReport::default()
+        };
+        // Where the next text segment of each item starts in its joined text, and on which line.
+        let mut cursors: std::collections::HashMap<Option<String>, (usize, u64)> =
+            std::collections::HashMap::new();
+        let mut sink = |event: Event<'_>| match event {
+            Event::Text {
+                member,
+                location,
+                text,
+            } => {
+                let cursor = cursors.entry(member.map(str::to_string)).or_insert((0, 0));
+                let (offset, lines) = *cursor;
+                self.scan_with(text.as_bytes(), &mut |mut f| {
+                    f.start += offset;
+                    f.end += offset;
+                    f.line += lines;
+                    f.member = member.map(str::to_string);
+                    f.location = location.map(str::to_string);
+                    doc.findings.push(f);
+                });
+                *cursor = (
+                    offset + text.len() + 1,
+                    lines + bytecount::count(text.as_bytes(), b'\n') as u64 + 1,
+                );
+            }
+            Event::Skipped {
+                member,
+                reason,
+                detail,
+            } => doc.skipped.push(Skipped {
+                member: member.map(str::to_string),
+                reason,
+                detail: detail.to_string(),
+            }),
+            Event::ItemDone { .. } => doc.items_scanned += 1,
+        };
+        match &extraction.isolation {
+            Some(pool) => pool.walk(data, &extraction.filter, &mut sink),
+            None => extract::walk(data, &extraction.limits, &extraction.filter, &mut sink),
+        }
+        doc
+    }
+}
+
+fn read_head(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

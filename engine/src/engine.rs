@@ -1,0 +1,522 @@
+//! The detector compiler: built-in and custom definitions in, one immutable [`Engine`] out.
+//!
+//! Compilation turns every pattern into (a) the cheap trigger that finds its candidates (literals
+//! for one shared Aho-Corasick automaton, or a byte-class scan) and (b) a `regex-automata` regex
+//! that confirms a candidate within a bounded region, plus its validator and context words. This
+//! module owns that translation; it never scans text (that is `scan`'s job).
+
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use regex_automata::meta;
+use regex_automata::PatternID;
+
+use crate::error::{Error, ErrorKind};
+use crate::finding::{Category, Confidence, Finding, Mask, Normalize};
+use crate::literals;
+use crate::prefilter::{Prefilter, PrefilterBuilder};
+use crate::rules::{self, PatternDef, Trigger};
+use crate::scan::Scanner;
+use crate::validate::Validator;
+
+/// How far from its literal a custom rule's match may reach, in bytes, and so how much of a long
+/// line around the literal the confirming regex sees.
+pub(crate) const REGION_REACH: usize = 4096;
+
+/// The longest match any pattern may produce. Matches are cut at this length, and the scanner's
+/// chunk overlap is sized from it so that no match is lost at a chunk border.
+pub(crate) const MAX_MATCH_LEN: usize = 32 * 1024;
+
+/// Literals shorter than this make a poor prefilter; a custom rule whose best literal is shorter
+/// is confirmed over the whole text instead.
+const MIN_DERIVED_LITERAL: usize = 3;
+
+/// A public description of a detector.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DetectorInfo {
+    /// Stable id, e.g. `credit_card`.
+    pub id: String,
+    /// Category of what it finds.
+    pub category: Category,
+    /// Confidence of its findings (some patterns or validators may report lower).
+    pub confidence: Confidence,
+    /// What it finds and how it checks it.
+    pub description: String,
+    /// Whether it ships with the engine (`false` for rules from a rule file).
+    pub builtin: bool,
+}
+
+/// How a literal hit turns into a candidate region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HitKind {
+    /// The pattern must match starting at the literal.
+    Anchored,
+    /// The pattern runs over the region around the literal.
+    Region,
+    /// The literal is a keyword and the keyword is the match.
+    Keyword,
+}
+
+/// One pattern a literal of the shared automaton serves.
+#[derive(Clone, Debug)]
+pub(crate) struct LiteralTarget {
+    pub pattern: usize,
+    pub kind: HitKind,
+}
+
+/// Context words that must appear near a match.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub words: AhoCorasick,
+    pub window: usize,
+}
+
+/// One compiled pattern.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    pub id: Box<str>,
+    pub category: Category,
+    pub confidence: Confidence,
+    /// `None` for keyword rules.
+    pub regex: Option<meta::Regex>,
+    /// The capture group whose span is the finding (a group named `secret`).
+    pub secret_group: Option<usize>,
+    pub validator: Option<Validator>,
+    pub context: Option<Context>,
+    pub min_count: usize,
+    pub normalize: Normalize,
+    pub mask: Mask,
+    /// Upper bound of a match's length, used to bound anchored searches.
+    pub max_len: usize,
+    /// Regions of a derived-literal rule stop at line ends.
+    pub line_bounded: bool,
+    /// How far a region reaches from its literal.
+    pub reach: usize,
+    /// Keyword rules only: keywords must stand as whole words.
+    pub whole_word: bool,
+}
+
+/// A compiled, immutable set of detectors. Build it once with [`EngineBuilder`], share it between
+/// threads (it is `Send + Sync`), and scan with a per-thread [`Scanner`] from [`Engine::scanner`]
+/// or with the one-shot helpers.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) patterns: Vec<Pattern>,
+    pub(crate) detectors: Vec<DetectorInfo>,
+    /// The first pass over every literal of every pattern.
+    pub(crate) literals: Option<Prefilter>,
+    /// Patterns over digit runs, with the least and most digits a match has.
+    pub(crate) digit_runs: Vec<(usize, usize, usize)>,
+    /// Patterns that start two letters before a digit run.
+    pub(crate) country_codes: Vec<usize>,
+    /// Patterns around `@`.
+    pub(crate) at_signs: Vec<usize>,
+    /// Patterns without a usable literal: their regex runs over all text.
+    pub(crate) full_scans: Vec<usize>,
+    /// The smallest digit count any digit-run pattern needs.
+    pub(crate) min_run_digits: usize,
+    /// Whether any pattern needs `min_count` bookkeeping.
+    pub(crate) has_min_count: bool,
+}
+
+/// Configures and builds an [`Engine`].
+///
+/// ```
+/// let mut builder = dlp_engine::EngineBuilder::new();
+/// builder.rules_toml("[[rule]]\nid = \"project_code\"\npattern = 'PRJ-[0-9]{6}'\n", "inline");
+/// let engine = builder.build()?;
+/// let findings = engine.scan_text("see PRJ-123456 and 4111 1111 1111 1111");
+/// assert_eq!(findings.len(), 2);
+/// # Ok::<(), dlp_engine::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct EngineBuilder {
+    no_builtins: bool,
+    only: Option<Vec<String>>,
+    rule_sources: Vec<(String, String)>,
+}
+
+impl EngineBuilder {
+    /// A builder with every built-in detector and no custom rules.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to include the built-in detectors (default `true`).
+    pub fn builtins(&mut self, yes: bool) -> &mut Self {
+        self.no_builtins = !yes;
+        self
+    }
+
+    /// Keeps only the detectors with these ids (built-in or custom). Unknown ids make
+    /// [`EngineBuilder::build`] fail with [`ErrorKind::UnknownDetector`].
+    pub fn detectors<I, S>(&mut self, ids: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.only = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds the rules of a TOML rule file given as text; `origin` names it in errors.
+    pub fn rules_toml(&mut self, text: &str, origin: &str) -> &mut Self {
+        self.rule_sources
+            .push((origin.to_string(), text.to_string()));
+        self
+    }
+
+    /// Reads a TOML rule file and adds its rules.
+    pub fn rules_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read rule file {}", path.display()), e))?;
+        Ok(self.rules_toml(&text, &path.display().to_string()))
+    }
+
+    /// Compiles the detectors.
+    pub fn build(&self) -> Result<Engine, Error> {
+        let mut defs = Vec::new();
+        if !self.no_builtins {
+            defs.extend(rules::builtin()?.into_iter().map(|d| (d, true)));
+        }
+        let mut custom = Vec::new();
+        for (origin, text) in &self.rule_sources {
+            let parsed = rules::parse_rule_file(text, origin)?;
+            for def in parsed {
+                if defs
+                    .iter()
+                    .any(|(d, _): &(PatternDef, bool)| d.id == def.id)
+                {
+                    return Err(Error::new(
+                        ErrorKind::Rules,
+                        format!(
+                            "{origin}: rule `{}`: a detector with this id already exists; pick \
+                             another id",
+                            def.id
+                        ),
+                    ));
+                }
+                custom.push(def.id.clone());
+                defs.push((def, false));
+            }
+        }
+        if let Some(only) = &self.only {
+            let unknown: Vec<&str> = only
+                .iter()
+                .filter(|id| !defs.iter().any(|(d, _)| &d.id == *id))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                let mut known: Vec<&str> = defs.iter().map(|(d, _)| d.id.as_str()).collect();
+                known.dedup();
+                return Err(Error::new(
+                    ErrorKind::UnknownDetector,
+                    format!(
+                        "unknown detector id(s): {}; known: {}",
+                        unknown.join(", "),
+                        known.join(", ")
+                    ),
+                ));
+            }
+            defs.retain(|(d, _)| only.contains(&d.id));
+        }
+        let engine = compile(defs)?;
+        // A user's rule states what it must and must not find; hold it to that now rather than
+        // let a wrong rule run silently.
+        for (origin, text) in &self.rule_sources {
+            check_examples(&engine, origin, text, &custom)?;
+        }
+        Ok(engine)
+    }
+}
+
+fn check_examples(engine: &Engine, origin: &str, text: &str, ids: &[String]) -> Result<(), Error> {
+    for def in rules::parse_rule_file(text, origin)? {
+        if !ids.contains(&def.id) || !engine.detectors.iter().any(|d| d.id == def.id) {
+            continue;
+        }
+        if let Some(problem) = example_problem(engine, &def) {
+            return Err(Error::new(
+                ErrorKind::Rules,
+                format!("{origin}: rule `{}`: {problem}", def.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a definition's examples and negatives; says what is wrong, if anything.
+pub(crate) fn example_problem(engine: &Engine, def: &PatternDef) -> Option<String> {
+    for example in &def.examples {
+        let n = engine
+            .scan_text(example)
+            .iter()
+            .filter(|f| f.detector == def.id)
+            .count();
+        if n != 1 {
+            return Some(format!(
+                "example {example:?} gives {n} findings of this rule, expected 1"
+            ));
+        }
+    }
+    for negative in &def.negatives {
+        if engine
+            .scan_text(negative)
+            .iter()
+            .any(|f| f.detector == def.id)
+        {
+            return Some(format!(
+                "negative example {negative:?} gives a finding of this rule, expected none"
+            ));
+        }
+    }
+    None
+}
+
+fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
+    let mut engine = Engine {
+        patterns: Vec::with_capacity(defs.len()),
+        detectors: Vec::new(),
+        literals: None,
+        digit_runs: Vec::new(),
+        country_codes: Vec::new(),
+        at_signs: Vec::new(),
+        full_scans: Vec::new(),
+        min_run_digits: usize::MAX,
+        has_min_count: false,
+    };
+    let mut prefilter = PrefilterBuilder::default();
+
+    for (def, builtin) in defs {
+        let origin = if builtin {
+            "built-in detectors"
+        } else {
+            "rules"
+        };
+        let fail = |msg: String| {
+            Error::new(
+                ErrorKind::Rules,
+                format!("{origin}: rule `{}`: {msg}", def.id),
+            )
+        };
+        if !engine.detectors.iter().any(|d| d.id == def.id) {
+            engine.detectors.push(DetectorInfo {
+                id: def.id.clone(),
+                category: def.category,
+                confidence: def.confidence,
+                description: def.description.clone(),
+                builtin,
+            });
+        }
+        let index = engine.patterns.len();
+        let context = if def.context.is_empty() {
+            None
+        } else {
+            let words = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&def.context)
+                .map_err(|e| fail(format!("context words: {e}")))?;
+            Some(Context {
+                words,
+                window: def.context_window,
+            })
+        };
+        let mut pattern = Pattern {
+            id: def.id.clone().into_boxed_str(),
+            category: def.category,
+            confidence: def.confidence,
+            regex: None,
+            secret_group: None,
+            validator: def.validator,
+            context,
+            min_count: def.min_count,
+            normalize: def.normalize,
+            mask: def.mask,
+            max_len: MAX_MATCH_LEN,
+            line_bounded: false,
+            reach: REGION_REACH,
+            whole_word: def.whole_word,
+        };
+        engine.has_min_count |= def.min_count > 1;
+
+        if def.trigger == Trigger::Keywords {
+            for word in &def.keywords {
+                prefilter.add(
+                    word.trim().as_bytes(),
+                    !def.case_sensitive,
+                    LiteralTarget {
+                        pattern: index,
+                        kind: HitKind::Keyword,
+                    },
+                );
+            }
+            if pattern.normalize == Normalize::None && !def.case_sensitive {
+                pattern.normalize = Normalize::Lower;
+            }
+            engine.patterns.push(pattern);
+            continue;
+        }
+
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(&def.pattern)
+            .map_err(|e| fail(format!("invalid pattern: {e}")))?;
+        let regex = meta::Builder::new()
+            .configure(meta::Config::new().utf8_empty(false))
+            .build_from_hir(&hir)
+            .map_err(|e| fail(format!("pattern cannot be compiled: {e}")))?;
+        pattern.secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
+        pattern.max_len = hir
+            .properties()
+            .maximum_len()
+            .map_or(MAX_MATCH_LEN, |n| n.min(MAX_MATCH_LEN));
+        pattern.line_bounded = !literals::can_match_newline(&hir);
+        pattern.reach = pattern.max_len.min(REGION_REACH);
+        if hir.properties().minimum_len() == Some(0) {
+            return Err(fail(
+                "pattern matches the empty string; make at least one part required".into(),
+            ));
+        }
+        pattern.regex = Some(regex);
+
+        match &def.trigger {
+            Trigger::Prefixes(prefixes) => {
+                // A built-in's prefixes have the case its pattern gives them.
+                let case_insensitive = def.pattern.starts_with("(?i)");
+                for prefix in prefixes {
+                    prefilter.add(
+                        prefix.as_bytes(),
+                        case_insensitive,
+                        LiteralTarget {
+                            pattern: index,
+                            kind: HitKind::Anchored,
+                        },
+                    );
+                }
+            }
+            Trigger::Derived => match literals::required(&hir) {
+                Some(set) if set.iter().all(|l| l.bytes.len() >= MIN_DERIVED_LITERAL) => {
+                    // Region searches must see a match whole even if it is unbounded.
+                    pattern.reach = if pattern.line_bounded {
+                        REGION_REACH
+                    } else {
+                        pattern.max_len.min(REGION_REACH)
+                    };
+                    for lit in set {
+                        prefilter.add(
+                            &lit.bytes,
+                            lit.case_insensitive,
+                            LiteralTarget {
+                                pattern: index,
+                                kind: HitKind::Region,
+                            },
+                        );
+                    }
+                }
+                _ => engine.full_scans.push(index),
+            },
+            Trigger::DigitRun(min, max) => {
+                engine.digit_runs.push((index, *min, *max));
+                engine.min_run_digits = engine.min_run_digits.min(*min);
+            }
+            Trigger::CountryCode => engine.country_codes.push(index),
+            Trigger::At => engine.at_signs.push(index),
+            Trigger::Keywords => {}
+        }
+        engine.patterns.push(pattern);
+    }
+
+    engine.literals = prefilter.build()?;
+    Ok(engine)
+}
+
+impl Engine {
+    /// The detectors this engine runs, one entry per id.
+    pub fn detectors(&self) -> &[DetectorInfo] {
+        &self.detectors
+    }
+
+    /// A scanner: per-thread scratch space for scanning with this engine. Make one per thread
+    /// and reuse it.
+    pub fn scanner(&self) -> Scanner<'_> {
+        Scanner::new(self)
+    }
+
+    /// Scans a string and returns its findings in order of position.
+    pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        self.scan_bytes(text.as_bytes())
+    }
+
+    /// Scans bytes as text (UTF-8 expected, other bytes tolerated) and returns the findings in
+    /// order of position.
+    pub fn scan_bytes(&self, data: &[u8]) -> Vec<Finding> {
+        self.scanner().scan(data)
+    }
+
+    /// Scans a file's bytes as text, reading it through a memory map.
+    pub fn scan_path(&self, path: impl AsRef<Path>) -> Result<Vec<Finding>, Error> {
+        let path = path.as_ref();
+        let mut findings = Vec::new();
+        self.scanner().scan_path(path, &mut |f| findings.push(f))?;
+        Ok(findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert<T: Send + Sync>() {}
+        assert::<Engine>();
+        assert::<EngineBuilder>();
+        assert::<Error>();
+    }
+
+    #[test]
+    fn builtin_examples() {
+        let engine = EngineBuilder::new().build().unwrap();
+        let defs = rules::builtin().unwrap();
+        let mut failures = Vec::new();
+        for def in &defs {
+            assert!(
+                !def.examples.is_empty() && !def.negatives.is_empty(),
+                "{} needs examples and negatives",
+                def.id
+            );
+            if let Some(problem) = example_problem(&engine, def) {
+                failures.push(format!("{}: {problem}", def.id));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        for id in [
+            "credit_card",
+            "us_ssn",
+            "iban",
+            "email",
+            "aws_access_key_id",
+            "github_token",
+            "openai_api_key",
+            "slack_token",
+            "stripe_secret_key",
+            "google_api_key",
+            "private_key",
+            "jwt",
+        ] {
+            assert!(engine.detectors().iter().any(|d| d.id == id), "{id}");
+        }
+    }
+
+    #[test]
+    fn unknown_detector_is_an_error() {
+        let err = EngineBuilder::new()
+            .detectors(["credit_card", "nope"])
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownDetector);
+        assert!(err.to_string().contains("nope"));
+        assert!(err.to_string().contains("known: credit_card"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Literal analysis of a rule's regular expression: which literals every match must contain.
+//!
+//! The first pass of a scan looks only for these literals, so a rule whose literal this module
+//! finds costs almost nothing on text that lacks it. The analysis must be sound: if it returns a
+//! set, every match of the pattern contains at least one of its literals. When in doubt it
+//! returns `None` and the rule is scanned in full.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// A literal that a match must contain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Literal {
+    /// The bytes, lower-cased where `case_insensitive`.
+    pub bytes: Vec<u8>,
+    /// Whether the pattern matches these bytes in any ASCII case.
+    pub case_insensitive: bool,
+}
+
+/// The most literals a rule may contribute; an alternation of more is scanned in full.
+const MAX_LITERALS: usize = 64;
+
+/// A set of literals, one of which occurs in every match of `hir`, or `None`.
+pub(crate) fn required(hir: &Hir) -> Option<Vec<Literal>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(vec![Literal {
+            bytes: lit.0.to_vec(),
+            case_insensitive: false,
+        }]),
+        HirKind::Class(class) => single_char(class).map(|(b, ci)| vec![one(b, ci)]),
+        HirKind::Capture(cap) => required(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required(branch)?);
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Concat(items) => {
+            let mut best: Option<Vec<Literal>> = None;
+            let mut run = Literal {
+                bytes: Vec::new(),
+                case_insensitive: false,
+            };
+            let consider = |set: Vec<Literal>, best: &mut Option<Vec<Literal>>| {
+                if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
+                    *best = Some(set);
+                }
+            };
+            for item in items {
+                if let Some(piece) = simple_piece(item) {
+                    run.case_insensitive |= piece.case_insensitive;
+                    run.bytes.extend(piece.bytes);
+                    continue;
+                }
+                if !run.bytes.is_empty() {
+                    consider(vec![std::mem::replace(&mut run, empty())], &mut best);
+                }
+                if let Some(set) = required(item) {
+                    consider(set, &mut best);
+                }
+            }
+            if !run.bytes.is_empty() {
+                consider(vec![run], &mut best);
+            }
+            best
+        }
+        _ => None,
+    }
+}
+
+fn empty() -> Literal {
+    Literal {
+        bytes: Vec::new(),
+        case_insensitive: false,
+    }
+}
+
+fn one(byte: Vec<u8>, case_insensitive: bool) -> Literal {
+    Literal {
+        bytes: byte,
+        case_insensitive,
+    }
+}
+
+/// A piece that can be glued to its neighbours in a concatenation: a literal, or a class of one
+/// character or of one ASCII letter in both cases.
+fn simple_piece(hir: &Hir) -> Option<Literal> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(one(lit.0.to_vec(), false)),
+        HirKind::Class(class) => single_char(class).map(|(b, ci)| one(b, ci)),
+        _ => None,
+    }
+}
+
+/// A class that matches one character (as its UTF-8 bytes) or one ASCII letter in either case
+/// (as the lower-case byte, flagged case-insensitive).
+fn single_char(class: &Class) -> Option<(Vec<u8>, bool)> {
+    let mut chars: Vec<u32> = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.ranges() {
+                let (s, e) = (u32::from(r.start()), u32::from(r.end()));
+                if e - s > 2 || chars.len() > 2 {
+                    return None;
+                }
+                chars.extend(s..=e);
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.ranges() {
+                let (s, e) = (u32::from(r.start()), u32::from(r.end()));
+                if e - s > 2 || chars.len() > 2 {
+                    return None;
+                }
+                chars.extend(s..=e);
+            }
+        }
+    }
+    match chars.as_slice() {
+        [c] => {
+            let ch = char::from_u32(*c)?;
+            if matches!(class, Class::Bytes(_)) {
+                return Some((vec![u8::try_from(*c).ok()?], false));
+            }
+            let mut buf = [0u8; 4];
+            Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), false))
+        }
+        [a, b] => {
+            let (a, b) = (u8::try_from(*a).ok()?, u8::try_from(*b).ok()?);
+            if a.is_ascii_uppercase() && b == a.to_ascii_lowercase() {
+                Some((vec![b], true))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Higher is a better prefilter: long literals, few of them.
+fn score(set: &[Literal]) -> (usize, isize) {
+    let shortest = set.iter().map(|l| l.bytes.len()).min().unwrap_or(0);
+    (shortest.min(8), -(set.len() as isize))
+}
+
+/// Whether any match of `hir` can contain a line feed.
+pub(crate) fn can_match_newline(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Literal(lit) => lit.0.contains(&b'\n'),
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Capture(cap) => can_match_newline(&cap.sub),
+        HirKind::Repetition(rep) => rep.max != Some(0) && can_match_newline(&rep.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(can_match_newline),
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Lits = Option<Vec<(String, bool)>>;
+
+    fn lits(pattern: &str) -> Lits {
+        let hir = regex_syntax::parse(pattern).unwrap();
+        required(&hir).map(|set| {
+            set.into_iter()
+                .map(|l| (String::from_utf8(l.bytes).unwrap(), l.case_insensitive))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn required_literal_table() {
+        let s = |x: &str| (x.to_string(), false);
+        let i = |x: &str| (x.to_string(), true);
+        let cases: Vec<(&str, Lits)> = vec![
+            ("AKIA[0-9A-Z]{16}", Some(vec![s("AKIA")])),
+            (
+                "[0-9a-z]+.execute-api.[0-9a-z._-]+.amazonaws.com",
+                Some(vec![s("execute-api")]),
+            ),
+            ("(AKIA|ASIA)[A-Z]{16}", Some(vec![s("AKIA"), s("ASIA")])),
+            ("(?i)secret_key\\s*=", Some(vec![i("ecret_")])),
+            ("(?i)api[_-]?token", Some(vec![i("api")])),
+            ("[0-9a-f]{32}", None),
+            ("x?abc", Some(vec![s("abc")])),
+            ("(abc)*def", Some(vec![s("def")])),
+            ("(abc|[0-9]+)def", Some(vec![s("def")])),
+            ("(abc|[0-9]+)", None),
+        ];
+        for (pattern, want) in cases {
+            assert_eq!(lits(pattern), want, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn newline_analysis() {
+        for (pattern, want) in [
+            ("abc", false),
+            ("a.c", false),
+            ("(?s)a.c", true),
+            ("a[^x]c", true),
+            ("a\\sc", true),
+            ("a[ \\t]c", false),
+            ("a\\nc", true),
+        ] {
+            let hir = regex_syntax::parse(pattern).unwrap();
+            assert_eq!(can_match_newline(&hir), want, "{pattern}");
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Rule definitions as data: the built-in detector file and users' rule files.
+//!
+//! This module owns parsing and checking definitions. It turns every problem into an error that
+//! names the rule (by id, or by position when the id is missing) and says what to change; it never
+//! compiles matchers (that is `compile`'s job).
+
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind};
+use crate::finding::{Category, Confidence, Mask, Normalize};
+use crate::validate::Validator;
+
+/// The built-in detectors, embedded in the binary.
+pub(crate) const BUILTIN_TOML: &str = include_str!("detectors/builtin.toml");
+
+/// Default number of bytes on each side of a match in which a context word must appear.
+pub(crate) const DEFAULT_CONTEXT_WINDOW: usize = 64;
+
+/// The longest context window a rule may ask for; the scanner keeps this much text around each
+/// chunk, so it bounds memory.
+pub(crate) const MAX_CONTEXT_WINDOW: usize = 1024;
+
+/// How a pattern's candidates are found before the pattern itself runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// Where one of these literals occurs (searched case-insensitively, matched by the pattern
+    /// from the literal's start).
+    Prefixes(Vec<String>),
+    /// Literals found in the pattern itself by the compiler; the pattern runs over the line around
+    /// each (custom rules).
+    Derived,
+    /// Over each maximal run of digits and single separators. A match holds between the two
+    /// numbers of digits; the pattern must begin and end with a word boundary.
+    DigitRun(usize, usize),
+    /// From two upper-case letters before a digit run.
+    CountryCode,
+    /// Around each `@`.
+    At,
+    /// Keyword rules: the keywords are the matches.
+    Keywords,
+}
+
+/// One checked pattern of a detector, ready to compile.
+#[derive(Clone, Debug)]
+pub(crate) struct PatternDef {
+    pub id: String,
+    pub description: String,
+    pub category: Category,
+    pub confidence: Confidence,
+    pub trigger: Trigger,
+    /// The regular expression; empty for keyword rules.
+    pub pattern: String,
+    pub keywords: Vec<String>,
+    pub case_sensitive: bool,
+    pub whole_word: bool,
+    pub validator: Option<Validator>,
+    pub context: Vec<String>,
+    pub context_window: usize,
+    pub min_count: usize,
+    pub normalize: Normalize,
+    pub mask: Mask,
+    pub examples: Vec<String>,
+    pub negatives: Vec<String>,
+}
+
+/// A definition as written in TOML, before checking. Built-ins and users' rules share it; the
+/// trigger fields are for built-ins only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Option<String>,
+    #[serde(default)]
+    description: String,
+    category: Option<Category>,
+    confidence: Option<Confidence>,
+    pattern: Option<String>,
+    keywords: Option<Vec<String>>,
+    #[serde(default)]
+    case_sensitive: bool,
+    whole_word: Option<bool>,
+    validator: Option<String>,
+    #[serde(default)]
+    context: Vec<String>,
+    context_window: Option<usize>,
+    min_count: Option<usize>,
+    #[serde(default)]
+    normalize: Normalize,
+    #[serde(default)]
+    mask: Mask,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    negatives: Vec<String>,
+    // Built-ins only.
+    literals: Option<Vec<String>>,
+    trigger: Option<String>,
+    min_digits: Option<usize>,
+    max_digits: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuiltinFile {
+    detector: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+/// Parses the embedded built-in detectors.
+pub(crate) fn builtin() -> Result<Vec<PatternDef>, Error> {
+    let file: BuiltinFile = toml::from_str(BUILTIN_TOML).map_err(|e| {
+        Error::new(
+            ErrorKind::Rules,
+            format!("built-in detectors: {}", e.message()),
+        )
+    })?;
+    file.detector
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| check(raw, i, "built-in detectors", true))
+        .collect()
+}
+
+/// Parses a user's rule file. `origin` names it in errors (usually its path).
+pub(crate) fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<PatternDef>, Error> {
+    let file: RuleFile = toml::from_str(text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        Error::new(
+            ErrorKind::Rules,
+            format!("{origin}{place}: {}", e.message().trim_end()),
+        )
+    })?;
+    if file.rule.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Rules,
+            format!("{origin}: no rules; a rule file holds [[rule]] tables (see the README)"),
+        ));
+    }
+    let mut defs = Vec::with_capacity(file.rule.len());
+    for (i, raw) in file.rule.into_iter().enumerate() {
+        let def = check(raw, i, origin, false)?;
+        if defs.iter().any(|d: &PatternDef| d.id == def.id) {
+            return Err(Error::new(
+                ErrorKind::Rules,
+                format!("{origin}: rule `{}`: the id is used twice", def.id),
+            ));
+        }
+        defs.push(def);
+    }
+    Ok(defs)
+}
+
+fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<PatternDef, Error> {
+    let name = match &raw.id {
+        Some(id) => format!("rule `{id}`"),
+        None => format!("rule #{}", index + 1),
+    };
+    let fail = |msg: String| Error::new(ErrorKind::Rules, format!("{origin}: {name}: {msg}"));
+
+    let id = raw.id.clone().ok_or_else(|| fail("has no `id`".into()))?;
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
+        return Err(fail(
+            "`id` must be non-empty and use only letters, digits, `_`, `-` and `.`".into(),
+        ));
+    }
+    if !builtin
+        && (raw.literals.is_some()
+            || raw.trigger.is_some()
+            || raw.min_digits.is_some()
+            || raw.max_digits.is_some())
+    {
+        return Err(fail(
+            "`literals`, `trigger` and `min_digits` are for built-in detectors; a rule's \
+             literals are found in its pattern"
+                .into(),
+        ));
+    }
+    let (pattern, keywords, trigger) = match (raw.pattern, raw.keywords) {
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "has both `pattern` and `keywords`; use one per rule".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(fail(
+                "needs a `pattern` (regular expression) or `keywords` (list)".into(),
+            ))
+        }
+        (Some(p), None) => {
+            if p.is_empty() {
+                return Err(fail("`pattern` is empty".into()));
+            }
+            let trigger = match (raw.literals, raw.trigger.as_deref()) {
+                (Some(lits), None) if !lits.is_empty() && lits.iter().all(|l| l.len() >= 2) => {
+                    Trigger::Prefixes(lits)
+                }
+                (None, Some("digit_run")) => Trigger::DigitRun(
+                    raw.min_digits.unwrap_or(1),
+                    raw.max_digits.unwrap_or(usize::MAX),
+                ),
+                (None, Some("country_code")) => Trigger::CountryCode,
+                (None, Some("at")) => Trigger::At,
+                (None, None) => Trigger::Derived,
+                _ => return Err(fail("bad `literals` or `trigger`".into())),
+            };
+            (p, Vec::new(), trigger)
+        }
+        (None, Some(words)) => {
+            if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
+                return Err(fail(
+                    "`keywords` must be a non-empty list of non-empty strings".into(),
+                ));
+            }
+            (String::new(), words, Trigger::Keywords)
+        }
+    };
+    let validator = raw
+        .validator
+        .as_deref()
+        .map(str::parse::<Validator>)
+        .transpose()
+        .map_err(fail)?;
+    if trigger == Trigger::Keywords && validator.is_some() {
+        return Err(fail(
+            "`validator` needs a `pattern`; keywords are matched as they are".into(),
+        ));
+    }
+    if raw.context.iter().any(|w| w.trim().is_empty()) {
+        return Err(fail("`context` words must not be empty".into()));
+    }
+    let context_window = raw.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW);
+    if context_window == 0 || context_window > MAX_CONTEXT_WINDOW {
+        return Err(fail(format!(
+            "`context_window` must be between 1 and {MAX_CONTEXT_WINDOW} bytes"
+        )));
+    }
+    let min_count = raw.min_count.unwrap_or(1);
+    if min_count == 0 {
+        return Err(fail("`min_count` must be at least 1".into()));
+    }
+    Ok(PatternDef {
+        id,
+        description: raw.description,
+        category: raw.category.unwrap_or(Category::Custom),
+        confidence: raw.confidence.unwrap_or(Confidence::Medium),
+        trigger,
+        pattern,
+        keywords,
+        case_sensitive: raw.case_sensitive,
+        whole_word: raw.whole_word.unwrap_or(true),
+        validator,
+        context: raw.context,
+        context_window,
+        min_count,
+        normalize: raw.normalize,
+        mask: raw.mask,
+        examples: raw.examples,
+        negatives: raw.negatives,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse() {
+        let defs = builtin().unwrap();
+        assert!(defs.len() >= 12);
+    }
+
+    #[test]
+    fn rule_file_errors_name_the_rule_and_problem() {
+        let cases: &[(&str, &str)] = &[
+            ("[[rule]]\nid = \"a\"\n", "rule `a`: needs a `pattern`"),
+            (
+                "[[rule]]\nid = \"a\"\npattern = \"x\"\nkeywords = [\"y\"]\n",
+                "rule `a`: has both",
+            ),
+            ("[[rule]]\npattern = \"x\"\n", "rule #1: has no `id`"),
+            (
+                "[[rule]]\nid = \"a\"\npattern = \"x\"\nvalidator = \"nope\"\n",
+                "rule `a`: unknown validator `nope`",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\npattern = \"x\"\nbogus = 1\n",
+                "unknown field `bogus`",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\npattern = \"x\"\nconfidence = \"sure\"\n",
+                "unknown variant `sure`",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\npattern = \"x\"\n[[rule]]\nid = \"a\"\npattern = \"y\"\n",
+                "rule `a`: the id is used twice",
+            ),
+            ("title = 1\n", "unknown field `title`"),
+            ("", "no rules"),
+            ("[[rule]\n", "(line 1)"),
+        ];
+        for (text, want) in cases {
+            let err = parse_rule_file(text, "rules.toml").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Rules);
+            let msg = err.to_string();
+            assert!(msg.starts_with("rules.toml"), "{msg}");
+            assert!(msg.contains(want), "{text:?}: {msg} lacks {want}");
+        }
+    }
+}

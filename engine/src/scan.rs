@@ -1,0 +1,695 @@
+//! The scan: first pass for candidates, confirmation in bounded regions, validation.
+//!
+//! A [`Scanner`] holds one thread's scratch space (regex caches, candidate buffers). Input of any
+//! size is scanned in chunks: each chunk is searched together with an overlap on both sides, and
+//! a finding belongs to the chunk in which it starts, so that a match across a chunk border is
+//! found once and the findings do not depend on the chunk size. Memory stays bounded by the chunk
+//! size, however long the input.
+
+use std::io::Read;
+use std::ops::Range;
+use std::path::Path;
+
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input};
+
+use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN};
+use crate::error::Error;
+use crate::finding::{self, Finding};
+use crate::rules::MAX_CONTEXT_WINDOW;
+use crate::validate::Verdict;
+
+/// Default number of bytes each chunk owns.
+pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
+
+/// Bytes of text kept on each side of a chunk. Any match (at most `MAX_MATCH_LEN` bytes), its
+/// region and its context window fit inside.
+pub(crate) const OVERLAP: usize =
+    MAX_MATCH_LEN + 2 * crate::engine::REGION_REACH + MAX_CONTEXT_WINDOW;
+
+/// The longest local part of an e-mail address.
+const EMAIL_LOCAL_MAX: usize = 64;
+/// The longest domain of an e-mail address.
+const EMAIL_DOMAIN_MAX: usize = 255;
+
+/// A candidate region for one pattern, relative to the window being scanned.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    start: usize,
+    end: usize,
+    kind: HitKind,
+}
+
+/// Per-thread scratch space for scanning with an [`Engine`].
+///
+/// ```
+/// let engine = dlp_engine::EngineBuilder::new().build()?;
+/// let mut scanner = engine.scanner();
+/// let findings = scanner.scan(b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE");
+/// assert_eq!(findings[0].detector, "aws_access_key_id");
+/// assert_eq!(findings[0].masked, "AKIA************MPLE");
+/// # Ok::<(), dlp_engine::Error>(())
+/// ```
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    caches: Vec<Option<meta::Cache>>,
+    captures: Vec<Option<Captures>>,
+    /// Candidates per pattern. Each source produces them in order of start, and each pattern
+    /// has one source, so every bucket is sorted without sorting.
+    buckets: Vec<Vec<Candidate>>,
+    /// Patterns whose bucket is not empty.
+    touched: Vec<usize>,
+    chunk_size: usize,
+    /// Findings of `min_count` patterns, held until the item ends.
+    held: Vec<Finding>,
+    /// Matches per pattern in the current item.
+    counts: Vec<usize>,
+    /// Line number at the start of the current chunk.
+    line: u64,
+}
+
+impl std::fmt::Debug for Scanner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'e> Scanner<'e> {
+    pub(crate) fn new(engine: &'e Engine) -> Self {
+        let n = engine.patterns.len();
+        Scanner {
+            engine,
+            caches: (0..n).map(|_| None).collect(),
+            captures: (0..n).map(|_| None).collect(),
+            buckets: (0..n).map(|_| Vec::new()).collect(),
+            touched: Vec::new(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            held: Vec::new(),
+            counts: vec![0; n],
+            line: 1,
+        }
+    }
+
+    /// Sets how many bytes each chunk owns (at least 1). Findings do not depend on it; memory
+    /// does (about the chunk size plus 80 KiB of overlap when reading a stream).
+    pub fn set_chunk_size(&mut self, bytes: usize) -> &mut Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Scans one item held in memory and returns its findings in order of position.
+    pub fn scan(&mut self, data: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.scan_with(data, &mut |f| out.push(f));
+        out
+    }
+
+    /// Scans one item held in memory, giving each finding to `sink` in order of position (but for
+    /// rules with `min_count`, whose findings come at the end of the item).
+    pub fn scan_with(&mut self, data: &[u8], sink: &mut dyn FnMut(Finding)) {
+        self.begin_item();
+        let mut owned_start = 0;
+        loop {
+            let owned_end = data.len().min(owned_start + self.chunk_size);
+            let win_start = owned_start.saturating_sub(OVERLAP);
+            let win_end = data.len().min(owned_end + OVERLAP);
+            self.scan_window(
+                &data[win_start..win_end],
+                win_start,
+                owned_start - win_start..owned_end - win_start,
+                sink,
+            );
+            if owned_end >= data.len() {
+                break;
+            }
+            owned_start = owned_end;
+        }
+        self.end_item(sink);
+    }
+
+    /// Scans one item read from a stream, chunk by chunk, in bounded memory. Returns the number of
+    /// bytes read.
+    pub fn scan_reader(
+        &mut self,
+        mut reader: impl Read,
+        sink: &mut dyn FnMut(Finding),
+    ) -> std::io::Result<u64> {
+        self.begin_item();
+        let mut buf: Vec<u8> = Vec::with_capacity(self.chunk_size + 2 * OVERLAP);
+        // Absolute offset of buf[0], and of the first byte the next chunk owns.
+        let mut base = 0usize;
+        let mut owned_start = 0usize;
+        let mut eof = false;
+        loop {
+            let want = owned_start + self.chunk_size + OVERLAP - base;
+            while !eof && buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                match reader.read(&mut buf[old..]) {
+                    Ok(0) => {
+                        buf.truncate(old);
+                        eof = true;
+                    }
+                    Ok(n) => buf.truncate(old + n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+                    Err(e) => {
+                        buf.truncate(old);
+                        self.end_item(sink);
+                        return Err(e);
+                    }
+                }
+            }
+            let end = base + buf.len();
+            let owned_end = if eof {
+                end
+            } else {
+                owned_start + self.chunk_size
+            };
+            let win_start = owned_start.saturating_sub(OVERLAP).max(base);
+            self.scan_window(
+                &buf[win_start - base..],
+                win_start,
+                owned_start - win_start..owned_end - win_start,
+                sink,
+            );
+            if owned_end >= end && eof {
+                break;
+            }
+            owned_start = owned_end;
+            let keep_from = owned_start.saturating_sub(OVERLAP).max(base);
+            buf.drain(..keep_from - base);
+            base = keep_from;
+        }
+        self.end_item(sink);
+        Ok((base + buf.len()) as u64)
+    }
+
+    /// Scans a file through a memory map (or a read, for files that cannot be mapped).
+    pub fn scan_path(&mut self, path: &Path, sink: &mut dyn FnMut(Finding)) -> Result<u64, Error> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?
+            .len();
+        if len == 0 {
+            return Ok(0);
+        }
+        // SAFETY: the map is read-only and private to this call; a file truncated underneath
+        // it by another process can raise SIGBUS, the documented risk of mapping files that
+        // ripgrep also accepts for local files. Callers that cannot accept it use scan_reader.
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => {
+                self.scan_with(&map, sink);
+                Ok(map.len() as u64)
+            }
+            Err(_) => self
+                .scan_reader(file, sink)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e)),
+        }
+    }
+
+    fn begin_item(&mut self) {
+        self.held.clear();
+        if self.engine.has_min_count {
+            self.counts.iter_mut().for_each(|c| *c = 0);
+        }
+        self.line = 1;
+    }
+
+    fn end_item(&mut self, _sink: &mut dyn FnMut(Finding)) {
+        // What is still held belongs to patterns that never reached their `min_count` in this
+        // item (a pattern that reached it released its findings at once).
+        self.held.clear();
+    }
+
+    /// Scans `win` (which starts at absolute offset `base`) and reports the findings that start
+    /// in `owned`.
+    fn scan_window(
+        &mut self,
+        win: &[u8],
+        base: usize,
+        owned: Range<usize>,
+        sink: &mut dyn FnMut(Finding),
+    ) {
+        let engine = self.engine;
+        self.collect_literal_candidates(win);
+        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
+            self.collect_digit_candidates(win);
+        }
+        if !engine.at_signs.is_empty() {
+            self.collect_at_candidates(win);
+        }
+        for &p in &engine.full_scans {
+            self.push(
+                p,
+                Candidate {
+                    start: 0,
+                    end: win.len(),
+                    kind: HitKind::Region,
+                },
+            );
+        }
+
+        let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+        let touched = std::mem::take(&mut self.touched);
+        for &p in &touched {
+            let bucket = std::mem::take(&mut self.buckets[p]);
+            self.confirm(p, &bucket, win, &owned, &mut found);
+            self.buckets[p] = bucket;
+            self.buckets[p].clear();
+        }
+        self.touched = touched;
+        self.touched.clear();
+
+        found.sort_unstable_by_key(|&(p, s, e, _)| (s, e, p));
+        // Count lines up to each finding, then to the chunk's end, so every finding knows its line.
+        let mut line = self.line;
+        let mut at = owned.start;
+        for (p, start, end, confidence) in found {
+            line += bytecount::count(&win[at..start], b'\n') as u64;
+            at = start;
+            let pattern = &engine.patterns[p];
+            let value = &win[start..end];
+            let finding = Finding {
+                detector: pattern.id.to_string(),
+                category: pattern.category,
+                confidence,
+                start: base + start,
+                end: base + end,
+                line,
+                member: None,
+                location: None,
+                masked: finding::mask(pattern.mask, value),
+                fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
+            };
+            if pattern.min_count > 1 {
+                self.counts[p] += 1;
+                if self.counts[p] >= pattern.min_count {
+                    // Enough already: release what was held, then go on directly.
+                    let held = std::mem::take(&mut self.held);
+                    let (mine, rest): (Vec<Finding>, Vec<Finding>) =
+                        held.into_iter().partition(|f| *f.detector == *pattern.id);
+                    self.held = rest;
+                    mine.into_iter().for_each(&mut *sink);
+                    sink(finding);
+                } else {
+                    self.held.push(finding);
+                }
+            } else {
+                sink(finding);
+            }
+        }
+        self.line = line + bytecount::count(&win[at..owned.end], b'\n') as u64;
+    }
+
+    fn collect_literal_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        let Some(prefilter) = &engine.literals else {
+            return;
+        };
+        let buckets = &mut self.buckets;
+        let touched = &mut self.touched;
+        prefilter.for_each(win, |s, e, target| {
+            let pattern = &engine.patterns[target.pattern];
+            let (start, end) = match target.kind {
+                HitKind::Anchored => (s, win.len().min(s + pattern.max_len)),
+                HitKind::Keyword => {
+                    if pattern.whole_word && !(is_boundary(win, s) && is_boundary(win, e)) {
+                        return;
+                    }
+                    (s, e)
+                }
+                HitKind::Region => region(win, s, e, pattern),
+            };
+            let bucket = &mut buckets[target.pattern];
+            if bucket.is_empty() {
+                touched.push(target.pattern);
+            }
+            bucket.push(Candidate {
+                start,
+                end,
+                kind: target.kind,
+            });
+        });
+    }
+
+    fn collect_digit_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        let mut pos = 0;
+        while let Some(run) = next_digit_run(win, pos) {
+            pos = run.end;
+            for &(p, min, max) in &engine.digit_runs {
+                // A pattern bounded by word boundaries matches a run without separators whole,
+                // or not at all.
+                let fits = if run.separated {
+                    run.digits >= min
+                } else {
+                    (min..=max).contains(&run.digits)
+                };
+                if fits {
+                    self.push(
+                        p,
+                        Candidate {
+                            start: run.start,
+                            end: run.end,
+                            kind: HitKind::Region,
+                        },
+                    );
+                }
+            }
+            if !engine.country_codes.is_empty()
+                && run.start >= 2
+                && win[run.start - 2].is_ascii_uppercase()
+                && win[run.start - 1].is_ascii_uppercase()
+                && (run.start == 2 || !is_word_byte(win[run.start - 3]))
+            {
+                for &p in &engine.country_codes {
+                    let pattern = &engine.patterns[p];
+                    self.push(
+                        p,
+                        Candidate {
+                            start: run.start - 2,
+                            end: win.len().min(run.start - 2 + pattern.max_len),
+                            kind: HitKind::Anchored,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, p: usize, candidate: Candidate) {
+        let bucket = &mut self.buckets[p];
+        if bucket.is_empty() {
+            self.touched.push(p);
+        }
+        bucket.push(candidate);
+    }
+
+    fn collect_at_candidates(&mut self, win: &[u8]) {
+        let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+        let domain = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+        for at in memchr::memchr_iter(b'@', win) {
+            if at == 0 || !local(win[at - 1]) {
+                continue;
+            }
+            let lo = at.saturating_sub(EMAIL_LOCAL_MAX);
+            let start = win[lo..at]
+                .iter()
+                .rposition(|b| !local(*b))
+                .map_or(lo, |i| lo + i + 1);
+            let hi = win.len().min(at + 1 + EMAIL_DOMAIN_MAX);
+            let end = win[at + 1..hi]
+                .iter()
+                .position(|b| !domain(*b))
+                .map_or(hi, |i| at + 1 + i);
+            for &p in &self.engine.at_signs {
+                self.push(
+                    p,
+                    Candidate {
+                        start,
+                        end,
+                        kind: HitKind::Region,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Confirms the candidates of pattern `p` (sorted by start) and appends the
+    /// accepted matches that start in `owned`.
+    fn confirm(
+        &mut self,
+        p: usize,
+        candidates: &[Candidate],
+        win: &[u8],
+        owned: &Range<usize>,
+        found: &mut Vec<(usize, usize, usize, crate::finding::Confidence)>,
+    ) {
+        let pattern = &self.engine.patterns[p];
+        let Some(regex) = &pattern.regex else {
+            // Keywords: the hit is the match; longest first at equal starts, no overlaps.
+            let mut last_end = 0;
+            for c in candidates {
+                if c.start < last_end {
+                    continue;
+                }
+                if let Some(conf) = accept(pattern, win, c.start, c.end, c.start, c.end) {
+                    last_end = c.end;
+                    if owned.contains(&c.start) {
+                        found.push((p, c.start, c.end, conf));
+                    }
+                }
+            }
+            return;
+        };
+        let cache = self.caches[p].get_or_insert_with(|| regex.create_cache());
+        let captures = pattern
+            .secret_group
+            .map(|_| self.captures[p].get_or_insert_with(|| regex.create_captures()));
+        let mut captures = captures;
+        // Matches are searched as one leftmost-first iteration would find them: after an
+        // accepted match the search resumes at its end, after a rejected one at its start + 1.
+        let mut next = 0usize;
+        let mut i = 0;
+        while i < candidates.len() {
+            let c = candidates[i];
+            i += 1;
+            if c.kind == HitKind::Anchored {
+                if c.start < next {
+                    continue;
+                }
+                let input = Input::new(win).span(c.start..c.end).anchored(Anchored::Yes);
+                if let Some(m) = regex.search_with(cache, &input) {
+                    let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                    if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
+                        next = m.end();
+                        if owned.contains(&m.start()) {
+                            found.push((p, vs, ve, conf));
+                        }
+                    }
+                }
+                continue;
+            }
+            // A region: merge every following region that overlaps it, then iterate.
+            let mut end = c.end;
+            while i < candidates.len() && candidates[i].start < end {
+                end = end.max(candidates[i].end);
+                i += 1;
+            }
+            let mut pos = c.start.max(next.min(end));
+            while pos < end {
+                let input = Input::new(win).span(pos..end);
+                let Some(m) = regex.search_with(cache, &input) else {
+                    break;
+                };
+                let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
+                    if owned.contains(&m.start()) {
+                        found.push((p, vs, ve, conf));
+                    }
+                    pos = m.end().max(m.start() + 1);
+                    next = pos;
+                } else {
+                    pos = m.start() + 1;
+                }
+            }
+        }
+    }
+}
+
+/// The span of the value to report: the `secret` group if the pattern has one, else the match.
+fn value_span(
+    regex: &meta::Regex,
+    cache: &mut meta::Cache,
+    captures: &mut Option<&mut Captures>,
+    pattern: &Pattern,
+    input: &Input<'_>,
+    m: regex_automata::Match,
+) -> (usize, usize) {
+    if let (Some(group), Some(caps)) = (pattern.secret_group, captures.as_deref_mut()) {
+        let input = input
+            .clone()
+            .span(m.start()..m.end())
+            .anchored(Anchored::Yes);
+        regex.search_captures_with(cache, &input, caps);
+        if let Some(span) = caps.get_group(group) {
+            return (span.start, span.end);
+        }
+    }
+    (m.start(), m.end())
+}
+
+/// Runs the validator and the context check on a match; the value is `win[vs..ve]`.
+fn accept(
+    pattern: &Pattern,
+    win: &[u8],
+    start: usize,
+    end: usize,
+    vs: usize,
+    ve: usize,
+) -> Option<crate::finding::Confidence> {
+    if vs >= ve {
+        return None;
+    }
+    let mut confidence = pattern.confidence;
+    if let Some(validator) = pattern.validator {
+        match validator.check(&win[vs..ve]) {
+            Verdict::Reject => return None,
+            Verdict::Accept => {}
+            Verdict::AcceptAs(c) => confidence = c,
+        }
+    }
+    if let Some(ctx) = &pattern.context {
+        let from = start.saturating_sub(ctx.window);
+        let to = win.len().min(end + ctx.window);
+        let near = &win[from..to];
+        ctx.words.find(near)?;
+    }
+    Some(confidence)
+}
+
+/// The region a derived-literal hit at `s..e` confirms in: the line around it when the pattern
+/// cannot cross lines, bounded by the pattern's reach either way.
+fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
+    let lo = s.saturating_sub(pattern.reach);
+    let hi = win.len().min(e + pattern.reach);
+    if pattern.line_bounded {
+        let start = memchr::memrchr(b'\n', &win[lo..s]).map_or(lo, |i| lo + i + 1);
+        let end = memchr::memchr(b'\n', &win[e..hi]).map_or(hi, |i| e + i);
+        (start, end)
+    } else {
+        (lo, hi)
+    }
+}
+
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether position `i` of `win` is at a word boundary (ASCII).
+fn is_boundary(win: &[u8], i: usize) -> bool {
+    let before = i > 0 && is_word_byte(win[i - 1]);
+    let after = i < win.len() && is_word_byte(win[i]);
+    before != after || (!before && !after)
+}
+
+/// A maximal run of ASCII digits with single space or dash separators between digits.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DigitRun {
+    pub start: usize,
+    pub end: usize,
+    pub digits: usize,
+    /// Whether the run has separators between its digits.
+    pub separated: bool,
+}
+
+/// Finds the next digit run at or after `pos`.
+pub(crate) fn next_digit_run(win: &[u8], pos: usize) -> Option<DigitRun> {
+    let start = pos + find_digit(&win[pos.min(win.len())..])?;
+    let mut i = start;
+    let mut digits = 0;
+    loop {
+        let n = count_digits(&win[i..]);
+        i += n;
+        digits += n;
+        if i + 1 < win.len() && (win[i] == b' ' || win[i] == b'-') && win[i + 1].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    Some(DigitRun {
+        start,
+        end: i,
+        digits,
+        separated: i - start != digits,
+    })
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// For eight bytes, the high bit of each byte that is an ASCII digit, exactly: no carry crosses
+/// a byte, since `(b & 0x7f) + 0x76` stays below 0x100.
+#[inline]
+fn digit_mask(word: u64) -> u64 {
+    let x = word ^ (0x30 * LO);
+    !(((x & !HI).wrapping_add(0x76 * LO)) | x) & HI
+}
+
+#[inline]
+fn load(hay: &[u8], i: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&hay[i..i + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Position of the first ASCII digit, eight bytes at a time.
+#[inline]
+fn find_digit(hay: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 8 <= hay.len() {
+        let mask = digit_mask(load(hay, i));
+        if mask != 0 {
+            return Some(i + (mask.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    hay[i..].iter().position(u8::is_ascii_digit).map(|j| i + j)
+}
+
+/// How many ASCII digits `hay` starts with, eight bytes at a time.
+#[inline]
+fn count_digits(hay: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= hay.len() {
+        let not_digit = !digit_mask(load(hay, i)) & HI;
+        if not_digit != 0 {
+            return i + (not_digit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + hay[i..].iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_digit_matches_naive() {
+        let hay: Vec<u8> = (0u8..=255).chain(b"abc/:9".iter().copied()).collect();
+        for start in 0..hay.len() {
+            let want = hay[start..].iter().position(u8::is_ascii_digit);
+            assert_eq!(find_digit(&hay[start..]), want, "from {start}");
+        }
+        assert_eq!(find_digit(b"////////::::::::0"), Some(16));
+        for start in 0..hay.len() {
+            let want = hay[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            assert_eq!(count_digits(&hay[start..]), want, "from {start}");
+        }
+        assert_eq!(count_digits(b"0123456789012345678x"), 19);
+        assert_eq!(find_digit(b""), None);
+    }
+
+    #[test]
+    fn digit_runs() {
+        let text = b"a 4111 1111-1111 1111 b 12  34 5-";
+        let r = next_digit_run(text, 0).unwrap();
+        assert_eq!((r.start, r.end, r.digits), (2, 21, 16));
+        let r = next_digit_run(text, r.end).unwrap();
+        assert_eq!(&text[r.start..r.end], b"12");
+        let r = next_digit_run(text, r.end).unwrap();
+        assert_eq!(&text[r.start..r.end], b"34 5");
+        assert!(next_digit_run(text, r.end).is_none());
+    }
+}

@@ -1,0 +1,530 @@
+//! Validators: the checks that run on a candidate after its pattern matched.
+//!
+//! They run only on candidates, never on the whole text, so they may be thorough. Each one is a
+//! pure function of the matched bytes: no allocation on the common rejecting path where it can
+//! be avoided.
+
+use std::str::FromStr;
+
+use crate::finding::Confidence;
+
+/// What a validator says of a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Not a finding.
+    Reject,
+    /// A finding, at the detector's confidence.
+    Accept,
+    /// A finding, at this confidence instead.
+    AcceptAs(Confidence),
+}
+
+/// A named check that a rule can ask for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Validator {
+    /// A payment card number: 13 to 19 digits, a known issuer prefix whose length fits, the Luhn
+    /// checksum, and consistent grouping.
+    CreditCard,
+    /// The Luhn checksum over the digits, nothing else.
+    Luhn,
+    /// A US social security number: area not 000, 666 or 9xx; group not 00; serial not 0000.
+    UsSsn,
+    /// An IBAN: known country, its length, and the ISO 7064 mod-97 check.
+    Iban,
+    /// A JSON Web Token whose header decodes to a JSON object with `alg`.
+    Jwt,
+    /// A PEM private-key block with a real body (not a placeholder).
+    PemPrivateKey,
+    /// An e-mail address whose top-level domain is not a file extension.
+    Email,
+    /// Shannon entropy of the value of at least this many bits per character.
+    Entropy(f64),
+    /// A Stripe key: live keys at the rule's confidence, test keys at low confidence.
+    StripeKey,
+}
+
+impl FromStr for Validator {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(rest) = s.strip_prefix("entropy") {
+            let rest = rest.trim_start_matches([':', '>', '=', ' ']);
+            return match rest.parse::<f64>() {
+                Ok(bits) if (0.0..=8.0).contains(&bits) => Ok(Validator::Entropy(bits)),
+                _ => Err(format!(
+                    "`{s}`: entropy takes bits per character between 0 and 8, e.g. `entropy:3.5`"
+                )),
+            };
+        }
+        Ok(match s {
+            "credit_card" => Validator::CreditCard,
+            "luhn" => Validator::Luhn,
+            "us_ssn" | "ssn" => Validator::UsSsn,
+            "iban" | "mod97" => Validator::Iban,
+            "jwt" => Validator::Jwt,
+            "pem_private_key" => Validator::PemPrivateKey,
+            "email" => Validator::Email,
+            "stripe_key" => Validator::StripeKey,
+            _ => {
+                return Err(format!(
+                    "unknown validator `{s}`; known: luhn, credit_card, us_ssn, iban (mod97), \
+                     jwt, pem_private_key, email, stripe_key, entropy:<bits>"
+                ))
+            }
+        })
+    }
+}
+
+impl Validator {
+    pub(crate) fn check(self, value: &[u8]) -> Verdict {
+        let ok = match self {
+            Validator::CreditCard => credit_card(value),
+            Validator::Luhn => {
+                let digits: Vec<u8> = digits(value);
+                !digits.is_empty() && luhn(&digits)
+            }
+            Validator::UsSsn => us_ssn(value),
+            Validator::Iban => iban(value),
+            Validator::Jwt => jwt(value),
+            Validator::PemPrivateKey => pem_private_key(value),
+            Validator::Email => email(value),
+            Validator::Entropy(bits) => entropy(value) >= bits,
+            Validator::StripeKey => {
+                if value.windows(6).any(|w| w == b"_test_") {
+                    return Verdict::AcceptAs(Confidence::Low);
+                }
+                true
+            }
+        };
+        if ok {
+            Verdict::Accept
+        } else {
+            Verdict::Reject
+        }
+    }
+}
+
+fn digits(value: &[u8]) -> Vec<u8> {
+    value
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0')
+        .collect()
+}
+
+/// The Luhn checksum over digit values (0..=9).
+pub(crate) fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut d = u32::from(*d);
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum % 10 == 0
+}
+
+fn credit_card(value: &[u8]) -> bool {
+    let d = digits(value);
+    if !(13..=19).contains(&d.len()) || !luhn(&d) {
+        return false;
+    }
+    // Separators must be used consistently: all spaces, all dashes, or none.
+    let seps: Vec<u8> = value
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_digit())
+        .collect();
+    if let Some(first) = seps.first() {
+        if seps.iter().any(|s| s != first) || seps.len() > 4 {
+            return false;
+        }
+    }
+    // A number made of one repeated digit passes Luhn for some lengths; no issuer uses one.
+    if d.iter().all(|x| *x == d[0]) {
+        return false;
+    }
+    issuer_accepts(&d)
+}
+
+/// Known issuer identification number ranges and the lengths each issues.
+fn issuer_accepts(d: &[u8]) -> bool {
+    let n = d.len();
+    let prefix = |k: usize| -> u32 {
+        d.iter()
+            .take(k)
+            .fold(0u32, |acc, x| acc * 10 + u32::from(*x))
+    };
+    let p1 = prefix(1);
+    let p2 = prefix(2);
+    let p3 = prefix(3);
+    let p4 = prefix(4);
+    let p6 = prefix(6);
+    // Visa
+    if p1 == 4 {
+        return matches!(n, 13 | 16 | 19);
+    }
+    // Mastercard: 51-55 and 2221-2720
+    if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
+        return n == 16;
+    }
+    // American Express
+    if p2 == 34 || p2 == 37 {
+        return n == 15;
+    }
+    // Discover: 6011, 644-649, 65, 622126-622925
+    if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622_126..=622_925).contains(&p6) {
+        return (16..=19).contains(&n);
+    }
+    // JCB 3528-3589
+    if (3528..=3589).contains(&p4) {
+        return (16..=19).contains(&n);
+    }
+    // Diners Club: 300-305, 36, 38-39
+    if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 {
+        return (14..=19).contains(&n);
+    }
+    // UnionPay 62
+    if p2 == 62 {
+        return (16..=19).contains(&n);
+    }
+    // Maestro: 50, 56-58, 6304, 67
+    if p2 == 50 || (56..=58).contains(&p2) || p4 == 6304 || p2 == 67 {
+        return (12..=19).contains(&n);
+    }
+    // Mir 2200-2204
+    if (2200..=2204).contains(&p4) {
+        return (16..=19).contains(&n);
+    }
+    false
+}
+
+fn us_ssn(value: &[u8]) -> bool {
+    let d = digits(value);
+    if d.len() != 9 {
+        return false;
+    }
+    let area = u32::from(d[0]) * 100 + u32::from(d[1]) * 10 + u32::from(d[2]);
+    let group = u32::from(d[3]) * 10 + u32::from(d[4]);
+    let serial = d[5..].iter().fold(0u32, |acc, x| acc * 10 + u32::from(*x));
+    if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
+        return false;
+    }
+    // Numbers the SSA never issues or that are famous examples printed everywhere are still
+    // valid-shaped; "123-45-6789" is explicitly reserved as invalid by the SSA.
+    !(area == 123 && group == 45 && serial == 6789)
+}
+
+/// IBAN lengths per country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
+    (b"AD", 24),
+    (b"AE", 23),
+    (b"AL", 28),
+    (b"AT", 20),
+    (b"AZ", 28),
+    (b"BA", 20),
+    (b"BE", 16),
+    (b"BG", 22),
+    (b"BH", 22),
+    (b"BI", 27),
+    (b"BR", 29),
+    (b"BY", 28),
+    (b"CH", 21),
+    (b"CR", 22),
+    (b"CY", 28),
+    (b"CZ", 24),
+    (b"DE", 22),
+    (b"DJ", 27),
+    (b"DK", 18),
+    (b"DO", 28),
+    (b"EE", 20),
+    (b"EG", 29),
+    (b"ES", 24),
+    (b"FI", 18),
+    (b"FK", 18),
+    (b"FO", 18),
+    (b"FR", 27),
+    (b"GB", 22),
+    (b"GE", 22),
+    (b"GI", 23),
+    (b"GL", 18),
+    (b"GR", 27),
+    (b"GT", 28),
+    (b"HR", 21),
+    (b"HU", 28),
+    (b"IE", 22),
+    (b"IL", 23),
+    (b"IQ", 23),
+    (b"IS", 26),
+    (b"IT", 27),
+    (b"JO", 30),
+    (b"KW", 30),
+    (b"KZ", 20),
+    (b"LB", 28),
+    (b"LC", 32),
+    (b"LI", 21),
+    (b"LT", 20),
+    (b"LU", 20),
+    (b"LV", 21),
+    (b"LY", 25),
+    (b"MC", 27),
+    (b"MD", 24),
+    (b"ME", 22),
+    (b"MK", 19),
+    (b"MN", 20),
+    (b"MR", 27),
+    (b"MT", 31),
+    (b"MU", 30),
+    (b"NI", 28),
+    (b"NL", 18),
+    (b"NO", 15),
+    (b"OM", 23),
+    (b"PK", 24),
+    (b"PL", 28),
+    (b"PS", 29),
+    (b"PT", 25),
+    (b"QA", 29),
+    (b"RO", 24),
+    (b"RS", 22),
+    (b"RU", 33),
+    (b"SA", 24),
+    (b"SC", 31),
+    (b"SD", 18),
+    (b"SE", 24),
+    (b"SI", 19),
+    (b"SK", 24),
+    (b"SM", 27),
+    (b"SO", 23),
+    (b"ST", 25),
+    (b"SV", 28),
+    (b"TL", 23),
+    (b"TN", 24),
+    (b"TR", 26),
+    (b"UA", 29),
+    (b"VA", 22),
+    (b"VG", 24),
+    (b"XK", 20),
+    (b"YE", 30),
+];
+
+fn iban(value: &[u8]) -> bool {
+    let s: Vec<u8> = value
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(u8::to_ascii_uppercase)
+        .collect();
+    if s.len() < 15 || s.len() > 34 {
+        return false;
+    }
+    let want = IBAN_LENGTHS
+        .iter()
+        .find(|(cc, _)| cc[..] == s[..2])
+        .map(|(_, len)| *len);
+    if want != Some(s.len()) {
+        return false;
+    }
+    // Move the first four characters to the end, letters become 10..35, remainder mod 97 is 1.
+    let mut rem: u32 = 0;
+    for &b in s[4..].iter().chain(&s[..4]) {
+        let v = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+fn base64url_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &c in input {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn jwt(value: &[u8]) -> bool {
+    let mut parts = value.split(|b| *b == b'.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let decode_object = |part: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
+        let bytes = base64url_decode(part)?;
+        match serde_json::from_slice::<serde_json::Value>(&bytes).ok()? {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        }
+    };
+    match (decode_object(header), decode_object(payload)) {
+        (Some(h), Some(_)) => h.get("alg").is_some_and(|a| a.is_string()),
+        _ => false,
+    }
+}
+
+fn pem_private_key(value: &[u8]) -> bool {
+    // The body is what follows the header; a real key has plenty of base64 in it, a
+    // placeholder in documentation ("...", "<key>") does not.
+    let body_start = crate::finding::pem_header_len(value).unwrap_or(value.len());
+    let body = &value[body_start.min(value.len())..];
+    let base64 = body
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/')
+        .count();
+    base64 >= 64 && entropy(body) >= 4.0
+}
+
+/// File extensions that look like top-level domains in `logo@2x.png`-style names.
+const NOT_TLDS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "css", "js", "ts", "json", "xml",
+    "html", "htm", "txt", "pdf", "zip", "gz", "tar", "md", "yml", "yaml", "lock", "min", "map",
+];
+
+fn email(value: &[u8]) -> bool {
+    let Some(dot) = value.iter().rposition(|b| *b == b'.') else {
+        return false;
+    };
+    let tld = String::from_utf8_lossy(&value[dot + 1..]).to_ascii_lowercase();
+    if NOT_TLDS.contains(&tld.as_str()) {
+        return false;
+    }
+    let Some(at) = value.iter().position(|b| *b == b'@') else {
+        return false;
+    };
+    let local = &value[..at];
+    !local.is_empty() && !local.starts_with(b".") && !local.ends_with(b".")
+}
+
+/// Shannon entropy in bits per byte.
+pub(crate) fn entropy(value: &[u8]) -> f64 {
+    if value.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in value {
+        counts[usize::from(b)] += 1;
+    }
+    let n = value.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_table() {
+        for (n, ok) in [
+            ("4111111111111111", true),
+            ("4111111111111112", false),
+            ("79927398713", true),
+            ("0", true),
+        ] {
+            assert_eq!(luhn(&digits(n.as_bytes())), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn credit_card_table() {
+        for (n, ok) in [
+            ("4111 1111 1111 1111", true),
+            ("4111-1111-1111-1111", true),
+            ("5555555555554444", true),
+            ("378282246310005", true),
+            ("6011111111111117", true),
+            ("3530111333300000", true),
+            ("4111 1111-1111 1111", false), // mixed separators
+            ("4111111111111112", false),    // Luhn
+            ("1234567812345670", false),    // Luhn-valid, no issuer
+            ("0000000000000000", false),
+            ("37828224631000", false), // Amex prefix, wrong length
+        ] {
+            assert_eq!(credit_card(n.as_bytes()), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn ssn_table() {
+        for (n, ok) in [
+            ("078-05-1120", true),
+            ("219-09-9999", true),
+            ("000-12-3456", false),
+            ("666-12-3456", false),
+            ("912-12-3456", false),
+            ("219-00-9999", false),
+            ("219-09-0000", false),
+            ("123-45-6789", false),
+        ] {
+            assert_eq!(us_ssn(n.as_bytes()), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn iban_table() {
+        for (n, ok) in [
+            ("DE89 3704 0044 0532 0130 00", true),
+            ("GB82WEST12345698765432", true),
+            ("NL91ABNA0417164300", true),
+            ("FR1420041010050500013M02606", true),
+            ("DE89 3704 0044 0532 0130 01", false),
+            ("DE89370400440532013", false),
+            ("XX82WEST12345698765432", false),
+        ] {
+            assert_eq!(iban(n.as_bytes()), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn jwt_needs_alg_in_a_json_header() {
+        let good = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        assert!(jwt(good));
+        // {"typ":"JWT"} has no alg
+        assert!(!jwt(b"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxIn0.c2ln"));
+        assert!(!jwt(b"eyJnot-base64!.eyJ.x"));
+    }
+
+    #[test]
+    fn entropy_and_validator_names() {
+        assert!(entropy(b"aaaaaaaa") < 0.01);
+        assert!((entropy(b"abcdefgh") - 3.0).abs() < 1e-9);
+        assert_eq!(
+            "entropy:3.5".parse::<Validator>(),
+            Ok(Validator::Entropy(3.5))
+        );
+        assert!("entropy:9".parse::<Validator>().is_err());
+        assert!("nope".parse::<Validator>().unwrap_err().contains("known:"));
+    }
+}

@@ -1,0 +1,296 @@
+//! The scan through every code path: in memory, in small chunks, from a stream with short
+//! reads, and from a file; custom rules; the chunking property.
+
+use std::io::Read;
+
+use dlp_engine::{Engine, EngineBuilder, Finding};
+use proptest::prelude::*;
+
+/// Planted values with the detector that must find them.
+const PLANTS: &[(&str, &str)] = &[
+    ("4111 1111 1111 1111", "credit_card"),
+    ("5555-5555-5555-4444", "credit_card"),
+    ("536-22-8813", "us_ssn"),
+    ("SSN 536228813", "us_ssn"),
+    ("DE89 3704 0044 0532 0130 00", "iban"),
+    ("jane.doe@example.com", "email"),
+    ("AKIAIOSFODNN7EXAMPLE", "aws_access_key_id"),
+    ("ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d", "github_token"),
+    ("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", "openai_api_key"),
+    ("xoxb-395486205798-6828288072902-ljENUhJduRHHJEYXg4Jdpmrc", "slack_token"),
+    ("sk_live_h6Yo4gfqrc5XlrWi0B26R08q", "stripe_secret_key"),
+    ("AIzaAL5wIScGebcy8F5n3-YNBDRzrZSgqbjG3uh", "google_api_key"),
+    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "jwt"),
+    ("-----BEGIN RSA PRIVATE KEY-----\nr5CYgoXPepr3yT1VUiZq/nDnqubaR2J8LlmvLqN6vIRnCtPE02vAiq0f/464QG4v\nin/EzOTdnwtBENny+gAlyO/lfzdyT0036isUAEB3E5tBgN85MiSZYsaFcgAFmuuO\n-----END RSA PRIVATE KEY-----", "private_key"),
+];
+
+/// Filler that looks like real text and holds near-misses.
+const FILLER: &[&str] = &[
+    "the quick brown fox ",
+    "order 12345 shipped on 2024-05-01 ",
+    "id=4111111111111112 ",
+    "user@localhost ",
+    "task-based ",
+    "\n",
+    "AKIA ",
+    "sk- ",
+    "-----BEGIN PUBLIC KEY----- ",
+    "eyJ ",
+    "1234 5678 ",
+    "@@ ",
+    "GB12 ",
+    "password=changeme ",
+    "0000000000000 ",
+];
+
+fn engine() -> Engine {
+    EngineBuilder::new().build().unwrap()
+}
+
+fn summary(findings: &[Finding]) -> Vec<(String, usize, usize, u64)> {
+    findings
+        .iter()
+        .map(|f| (f.detector.clone(), f.start, f.end, f.line))
+        .collect()
+}
+
+/// A reader that returns at most `step` bytes per read.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn build_text(parts: &[(bool, usize)], repeat: usize) -> (Vec<u8>, Vec<&'static str>) {
+    let mut text = Vec::new();
+    let mut planted = Vec::new();
+    for _ in 0..repeat {
+        for &(plant, i) in parts {
+            if plant {
+                let (value, id) = PLANTS[i % PLANTS.len()];
+                text.extend_from_slice(b" ");
+                text.extend_from_slice(value.as_bytes());
+                text.extend_from_slice(b" ");
+                planted.push(id);
+            } else {
+                text.extend_from_slice(FILLER[i % FILLER.len()].as_bytes());
+            }
+        }
+    }
+    (text, planted)
+}
+
+#[test]
+fn every_plant_is_found_through_every_path() {
+    let engine = engine();
+    let parts: Vec<(bool, usize)> = (0..PLANTS.len() * 2).map(|i| (i % 2 == 0, i / 2)).collect();
+    let (text, planted) = build_text(&parts, 1);
+    let whole = engine.scan_bytes(&text);
+    let found: Vec<&str> = whole.iter().map(|f| f.detector.as_str()).collect();
+    assert_eq!(found, planted, "{}", String::from_utf8_lossy(&text));
+    for f in &whole {
+        assert!(!String::from_utf8_lossy(&text[f.start..f.end]).is_empty());
+        assert_eq!(f.fingerprint.len(), 64);
+        // The preview never holds the whole value.
+        let value = String::from_utf8_lossy(&text[f.start..f.end]).to_string();
+        assert!(!f.masked.contains(&value), "{} shows its value", f.masked);
+    }
+
+    let mut scanner = engine.scanner();
+    scanner.set_chunk_size(7);
+    assert_eq!(summary(&scanner.scan(&text)), summary(&whole));
+
+    let mut streamed = Vec::new();
+    let read = scanner
+        .scan_reader(
+            Trickle {
+                data: &text,
+                step: 13,
+            },
+            &mut |f| streamed.push(f),
+        )
+        .unwrap();
+    assert_eq!(read, text.len() as u64);
+    assert_eq!(summary(&streamed), summary(&whole));
+
+    let dir = std::env::temp_dir().join(format!("dlp-engine-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("plants.txt");
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(summary(&engine.scan_path(&path).unwrap()), summary(&whole));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lines_are_counted_across_chunks() {
+    let engine = engine();
+    let mut text = String::new();
+    for i in 0..20_000 {
+        if i % 5000 == 4999 {
+            text.push_str("key AKIAIOSFODNN7EXAMPLE\n");
+        } else {
+            text.push_str("nothing to see here\n");
+        }
+    }
+    let lines: Vec<u64> = engine.scan_text(&text).iter().map(|f| f.line).collect();
+    assert_eq!(lines, vec![5000, 10000, 15000, 20000]);
+    let mut scanner = engine.scanner();
+    scanner.set_chunk_size(1000);
+    let lines2: Vec<u64> = scanner
+        .scan(text.as_bytes())
+        .iter()
+        .map(|f| f.line)
+        .collect();
+    assert_eq!(lines2, lines);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// The same findings, whatever the chunk size and however the stream is cut, on inputs long
+    /// enough to span many chunks and their overlaps.
+    #[test]
+    fn findings_do_not_depend_on_chunking(
+        parts in prop::collection::vec((prop::bool::weighted(0.2), 0usize..64), 20..60),
+        repeat in 200usize..400,
+        chunk in 512usize..200_000,
+        step in 1usize..70_000,
+    ) {
+        let engine = engine();
+        let (text, planted) = build_text(&parts, repeat);
+        let whole = engine.scan_bytes(&text);
+        prop_assert_eq!(whole.len(), planted.len());
+        let mut scanner = engine.scanner();
+        scanner.set_chunk_size(chunk);
+        prop_assert_eq!(summary(&scanner.scan(&text)), summary(&whole));
+        let mut streamed = Vec::new();
+        scanner.scan_reader(Trickle { data: &text, step }, &mut |f| streamed.push(f)).unwrap();
+        prop_assert_eq!(summary(&streamed), summary(&whole));
+    }
+
+    /// No input makes the scan panic, and every span is inside the input.
+    #[test]
+    fn arbitrary_bytes_are_safe(data in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let engine = engine();
+        for f in engine.scan_bytes(&data) {
+            prop_assert!(f.start < f.end && f.end <= data.len());
+        }
+    }
+}
+
+#[test]
+fn custom_rules_keywords_regex_context_min_count() {
+    let rules = r#"
+[[rule]]
+id = "project_falcon"
+keywords = ["Project Falcon", "falcon-x"]
+confidence = "high"
+examples = ["about project falcon today"]
+negatives = ["projectfalcon", "Project Falconry"]
+
+[[rule]]
+id = "employee_id"
+pattern = 'EMP-[0-9]{6}'
+context = ["employee", "staff"]
+context_window = 20
+examples = ["employee EMP-123456"]
+negatives = ["EMP-123456 was the part number"]
+
+[[rule]]
+id = "case_sensitive_word"
+keywords = ["TopSecret"]
+case_sensitive = true
+whole_word = false
+
+[[rule]]
+id = "acct"
+pattern = '(?i)acct[-_ ]?no[: ]+(?P<secret>[0-9]{8})'
+min_count = 2
+"#;
+    let engine = EngineBuilder::new()
+        .builtins(false)
+        .rules_toml(rules, "rules.toml")
+        .build()
+        .unwrap();
+    let ids = |text: &str| -> Vec<String> {
+        engine
+            .scan_text(text)
+            .into_iter()
+            .map(|f| f.detector)
+            .collect()
+    };
+    assert_eq!(
+        ids("PROJECT FALCON and falcon-x"),
+        ["project_falcon", "project_falcon"]
+    );
+    assert_eq!(ids("staff: EMP-000042"), ["employee_id"]);
+    assert_eq!(
+        ids("EMP-000042 far away from any word that would count"),
+        Vec::<String>::new()
+    );
+    assert_eq!(ids("xTopSecretx topsecret"), ["case_sensitive_word"]);
+    // min_count: one account number is not enough, two are.
+    assert_eq!(ids("acct no: 12345678"), Vec::<String>::new());
+    let two = engine.scan_text("ACCT-NO 12345678 and acct_no: 87654321");
+    assert_eq!(two.len(), 2);
+    // The secret group is the reported span.
+    assert_eq!(two[0].end - two[0].start, 8);
+}
+
+#[test]
+fn a_rule_whose_examples_fail_is_refused() {
+    let err = EngineBuilder::new()
+        .rules_toml(
+            "[[rule]]\nid = \"x\"\npattern = 'ABC-[0-9]+'\nexamples = [\"abc-12\"]\n",
+            "r.toml",
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("r.toml: rule `x`: example \"abc-12\" gives 0 findings"),
+        "{err}"
+    );
+    let err = EngineBuilder::new()
+        .rules_toml("[[rule]]\nid = \"x\"\npattern = 'ABC-[0-9'\n", "r.toml")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("rule `x`: invalid pattern"),
+        "{err}"
+    );
+    let err = EngineBuilder::new()
+        .rules_toml("[[rule]]\nid = \"email\"\npattern = 'abc'\n", "r.toml")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let err = EngineBuilder::new()
+        .rules_toml("[[rule]]\nid = \"x\"\npattern = 'a*'\n", "r.toml")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("empty string"), "{err}");
+}
+
+#[test]
+fn adversarial_inputs_finish_and_find_nothing_false() {
+    let engine = engine();
+    let inputs: Vec<Vec<u8>> = vec![
+        vec![b'7'; 300_000],
+        vec![b'@'; 300_000],
+        b"AKIA".repeat(75_000),
+        b"-----BEGIN ".repeat(30_000),
+        b"4111 1111 1111 1112 ".repeat(15_000),
+        b"eyJ".repeat(100_000),
+    ];
+    for input in inputs {
+        assert!(engine.scan_bytes(&input).is_empty());
+    }
+}

@@ -1,0 +1,214 @@
+//! Output: findings as JSON lines or for people, skipped items, and the run's summary.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use dlp_engine::{FileReport, Finding, Skipped};
+use serde::Serialize;
+
+/// One finding as a JSON line (design.md §3).
+#[derive(Serialize)]
+struct FindingRecord<'a> {
+    record: &'static str,
+    path: &'a str,
+    member: Option<&'a str>,
+    detector: &'a str,
+    category: &'a str,
+    confidence: &'a str,
+    start: usize,
+    end: usize,
+    line: u64,
+    location: Option<&'a str>,
+    masked: &'a str,
+    fingerprint: &'a str,
+}
+
+/// One skipped item as a JSON line.
+#[derive(Serialize)]
+struct SkipRecord<'a> {
+    record: &'static str,
+    path: &'a str,
+    member: Option<&'a str>,
+    reason: &'a str,
+    detail: &'a str,
+}
+
+/// How findings are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `path:line: detector [category, confidence] masked`
+    Human,
+    /// One JSON object per finding.
+    Jsonl,
+}
+
+pub fn display_path(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+pub fn write_finding(
+    out: &mut (impl Write + ?Sized),
+    format: Format,
+    path: &str,
+    f: &Finding,
+) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            let record = FindingRecord {
+                record: "finding",
+                path,
+                member: f.member.as_deref(),
+                detector: &f.detector,
+                category: f.category.as_str(),
+                confidence: f.confidence.as_str(),
+                start: f.start,
+                end: f.end,
+                line: f.line,
+                location: f.location.as_deref(),
+                masked: &f.masked,
+                fingerprint: &f.fingerprint,
+            };
+            serde_json::to_writer(&mut *out, &record)?;
+            writeln!(out)
+        }
+        Format::Human => {
+            write!(out, "{path}")?;
+            if let Some(member) = &f.member {
+                write!(out, "!{member}")?;
+            }
+            write!(out, ":{}:", f.line)?;
+            if let Some(location) = &f.location {
+                write!(out, " ({location})")?;
+            }
+            writeln!(
+                out,
+                " {} [{}, {}] {}",
+                f.detector,
+                f.category.as_str(),
+                f.confidence.as_str(),
+                f.masked
+            )
+        }
+    }
+}
+
+pub fn write_skip(
+    out: &mut (impl Write + ?Sized),
+    format: Format,
+    path: &str,
+    s: &Skipped,
+) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            let record = SkipRecord {
+                record: "skipped",
+                path,
+                member: s.member.as_deref(),
+                reason: s.reason.as_str(),
+                detail: &s.detail,
+            };
+            serde_json::to_writer(&mut *out, &record)?;
+            writeln!(out)
+        }
+        Format::Human => {
+            write!(out, "{path}")?;
+            if let Some(member) = &s.member {
+                write!(out, "!{member}")?;
+            }
+            writeln!(out, ": skipped ({}): {}", s.reason.as_str(), s.detail)
+        }
+    }
+}
+
+/// The run's totals, written as JSON by `--summary` and for people on standard error.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Input files seen (scanned or skipped).
+    pub files: u64,
+    /// Items scanned: files and the members inside them.
+    pub items_scanned: u64,
+    /// Items not scanned, by reason.
+    pub items_skipped: BTreeMap<String, u64>,
+    /// Bytes of content read.
+    pub bytes: u64,
+    /// Findings by detector id.
+    pub findings: BTreeMap<String, u64>,
+    /// All findings.
+    pub findings_total: u64,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+    /// Bytes read per second of wall-clock time, in MB (10^6 bytes).
+    pub throughput_mb_s: f64,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+impl Summary {
+    pub fn add(&mut self, report: &FileReport) {
+        self.files += 1;
+        self.items_scanned += report.items_scanned;
+        self.bytes += report.bytes;
+        for s in &report.skipped {
+            *self
+                .items_skipped
+                .entry(s.reason.as_str().to_string())
+                .or_default() += 1;
+        }
+        for f in &report.findings {
+            *self.findings.entry(f.detector.clone()).or_default() += 1;
+            self.findings_total += 1;
+        }
+    }
+
+    pub fn finish(&mut self, elapsed: std::time::Duration) {
+        self.elapsed_s = elapsed.as_secs_f64();
+        self.throughput_mb_s = if self.elapsed_s > 0.0 {
+            self.bytes as f64 / 1e6 / self.elapsed_s
+        } else {
+            0.0
+        };
+    }
+
+    pub fn write_human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let skipped: u64 = self.items_skipped.values().sum();
+        writeln!(
+            out,
+            "dlp: {} files, {} items scanned, {} skipped, {:.1} MB in {:.2}s ({:.1} MB/s, {} threads), {} findings",
+            self.files,
+            self.items_scanned,
+            skipped,
+            self.bytes as f64 / 1e6,
+            self.elapsed_s,
+            self.throughput_mb_s,
+            self.threads,
+            self.findings_total
+        )?;
+        if !self.items_skipped.is_empty() {
+            let parts: Vec<String> = self
+                .items_skipped
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            writeln!(out, "dlp: skipped by reason: {}", parts.join(", "))?;
+        }
+        if !self.findings.is_empty() {
+            let parts: Vec<String> = self
+                .findings
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            writeln!(out, "dlp: findings by detector: {}", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error is a closed standard output (`dlp scan ... | head`), which ends the run
+/// quietly rather than as a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -3,6 +3,7 @@
 //! The binary only parses arguments, formats output and reports progress; the work happens in
 //! `dlp-engine` (detection, extraction, bulk scans) and `dlp-connector` (ChatGPT Enterprise).
 
+mod chatgpt;
 mod extract;
 mod output;
 mod scan;
@@ -27,6 +28,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the built-in detectors (and those of a rule file).
     Detectors(DetectorsArgs),
+    /// Scan a ChatGPT Enterprise workspace through the Compliance API (or its simulator).
+    Chatgpt(chatgpt::ChatgptArgs),
     /// Print the text extracted from a file, as the detectors see it.
     Extract(extract::ExtractArgs),
     /// Internal: serve extraction requests on standard input (started by `dlp scan`).
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Detectors(args) => detectors(args),
         Command::Extract(args) => extract::run(args),
+        Command::Chatgpt(args) => chatgpt::run(args),
         Command::ExtractWorker => {
             let code = dlp_engine::extract::isolate::worker_main();
             return ExitCode::from(u8::try_from(code).unwrap_or(1));

@@ -94,6 +94,12 @@ pub(crate) struct Pattern {
     pub reach: usize,
     /// Keyword rules only: keywords must stand as whole words.
     pub whole_word: bool,
+    /// The regular expression as written (empty for keyword rules).
+    pub source: String,
+    /// Keyword rules only: the keywords (for the reference path).
+    pub keywords: Vec<String>,
+    /// Keyword rules only: whether keywords match in their exact case.
+    pub keywords_case_sensitive: bool,
 }
 
 /// A compiled, immutable set of detectors. Build it once with [`EngineBuilder`], share it between
@@ -117,6 +123,8 @@ pub struct Engine {
     pub(crate) min_run_digits: usize,
     /// Whether any pattern needs `min_count` bookkeeping.
     pub(crate) has_min_count: bool,
+    /// Custom rules left out because they did not compile (with `skip_invalid_rules`).
+    pub(crate) rule_errors: Vec<Error>,
 }
 
 /// Configures and builds an [`Engine`].
@@ -132,6 +140,7 @@ pub struct Engine {
 #[derive(Clone, Debug, Default)]
 pub struct EngineBuilder {
     no_builtins: bool,
+    skip_invalid: bool,
     only: Option<Vec<String>>,
     rule_sources: Vec<(String, String)>,
 }
@@ -145,6 +154,14 @@ impl EngineBuilder {
     /// Whether to include the built-in detectors (default `true`).
     pub fn builtins(&mut self, yes: bool) -> &mut Self {
         self.no_builtins = !yes;
+        self
+    }
+
+    /// Whether a custom rule that does not compile is left out (and listed by
+    /// [`Engine::rule_errors`]) instead of failing the build. Default `false`: a user's rule
+    /// file should be right; loading large third-party rule sets is the use for `true`.
+    pub fn skip_invalid_rules(&mut self, yes: bool) -> &mut Self {
+        self.skip_invalid = yes;
         self
     }
 
@@ -221,7 +238,7 @@ impl EngineBuilder {
             }
             defs.retain(|(d, _)| only.contains(&d.id));
         }
-        let engine = compile(defs)?;
+        let engine = compile(defs, self.skip_invalid)?;
         // A user's rule states what it must and must not find; hold it to that now rather than
         // let a wrong rule run silently.
         for (origin, text) in &self.rule_sources {
@@ -274,7 +291,7 @@ pub(crate) fn example_problem(engine: &Engine, def: &PatternDef) -> Option<Strin
     None
 }
 
-fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
+fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, Error> {
     let mut engine = Engine {
         patterns: Vec::with_capacity(defs.len()),
         detectors: Vec::new(),
@@ -285,20 +302,25 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
         full_scans: Vec::new(),
         min_run_digits: usize::MAX,
         has_min_count: false,
+        rule_errors: Vec::new(),
     };
     let mut prefilter = PrefilterBuilder::default();
 
     for (def, builtin) in defs {
-        let origin = if builtin {
-            "built-in detectors"
-        } else {
-            "rules"
-        };
         let fail = |msg: String| {
             Error::new(
                 ErrorKind::Rules,
-                format!("{origin}: rule `{}`: {msg}", def.id),
+                format!("{}: rule `{}`: {msg}", def.origin, def.id),
             )
+        };
+        let prepared = prepare(&def).map_err(fail);
+        let (context, compiled) = match prepared {
+            Ok(p) => p,
+            Err(e) if skip_invalid && !builtin => {
+                engine.rule_errors.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         if !engine.detectors.iter().any(|d| d.id == def.id) {
             engine.detectors.push(DetectorInfo {
@@ -310,18 +332,6 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
             });
         }
         let index = engine.patterns.len();
-        let context = if def.context.is_empty() {
-            None
-        } else {
-            let words = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(&def.context)
-                .map_err(|e| fail(format!("context words: {e}")))?;
-            Some(Context {
-                words,
-                window: def.context_window,
-            })
-        };
         let mut pattern = Pattern {
             id: def.id.clone().into_boxed_str(),
             category: def.category,
@@ -337,6 +347,9 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
             line_bounded: false,
             reach: REGION_REACH,
             whole_word: def.whole_word,
+            source: def.pattern.clone(),
+            keywords: def.keywords.iter().map(|k| k.trim().to_string()).collect(),
+            keywords_case_sensitive: def.case_sensitive,
         };
         engine.has_min_count |= def.min_count > 1;
 
@@ -358,14 +371,10 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
             continue;
         }
 
-        let hir = regex_syntax::ParserBuilder::new()
-            .build()
-            .parse(&def.pattern)
-            .map_err(|e| fail(format!("invalid pattern: {e}")))?;
-        let regex = meta::Builder::new()
-            .configure(meta::Config::new().utf8_empty(false))
-            .build_from_hir(&hir)
-            .map_err(|e| fail(format!("pattern cannot be compiled: {e}")))?;
+        let Some((hir, regex)) = compiled else {
+            // Keyword rules are handled above; a pattern rule always compiles a regex.
+            continue;
+        };
         pattern.secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
         pattern.max_len = hir
             .properties()
@@ -373,11 +382,6 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
             .map_or(MAX_MATCH_LEN, |n| n.min(MAX_MATCH_LEN));
         pattern.line_bounded = !literals::can_match_newline(&hir);
         pattern.reach = pattern.max_len.min(REGION_REACH);
-        if hir.properties().minimum_len() == Some(0) {
-            return Err(fail(
-                "pattern matches the empty string; make at least one part required".into(),
-            ));
-        }
         pattern.regex = Some(regex);
 
         match &def.trigger {
@@ -431,7 +435,71 @@ fn compile(defs: Vec<(PatternDef, bool)>) -> Result<Engine, Error> {
     Ok(engine)
 }
 
+/// The fallible part of compiling one definition: context words, and the pattern's syntax tree
+/// and regex (none for keyword rules).
+#[allow(clippy::type_complexity)]
+fn prepare(
+    def: &PatternDef,
+) -> Result<
+    (
+        Option<Context>,
+        Option<(regex_syntax::hir::Hir, meta::Regex)>,
+    ),
+    String,
+> {
+    let context = if def.context.is_empty() {
+        None
+    } else {
+        let words = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&def.context)
+            .map_err(|e| format!("context words: {e}"))?;
+        Some(Context {
+            words,
+            window: def.context_window,
+        })
+    };
+    if def.trigger == Trigger::Keywords {
+        return Ok((context, None));
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&def.pattern)
+        .map_err(|e| format!("invalid pattern: {e}"))?;
+    if hir.properties().minimum_len() == Some(0) {
+        return Err("pattern matches the empty string; make at least one part required".into());
+    }
+    let regex = meta::Builder::new()
+        .configure(meta::Config::new().utf8_empty(false))
+        .build_from_hir(&hir)
+        .map_err(|e| format!("pattern cannot be compiled: {e}"))?;
+    Ok((context, Some((hir, regex))))
+}
+
 impl Engine {
+    /// Custom rules that were left out because they do not compile, when the builder was told
+    /// to [skip invalid rules](EngineBuilder::skip_invalid_rules). Each error names its rule.
+    pub fn rule_errors(&self) -> &[Error] {
+        &self.rule_errors
+    }
+
+    /// Every compiled pattern as `(detector id, regular expression)`, in compilation order;
+    /// keyword rules are listed with their keywords joined by `|`. For comparisons with other
+    /// engines and for inspection.
+    pub fn pattern_sources(&self) -> Vec<(String, String)> {
+        self.patterns
+            .iter()
+            .map(|p| {
+                let source = if p.regex.is_some() {
+                    p.source.clone()
+                } else {
+                    p.keywords.join("|")
+                };
+                (p.id.to_string(), source)
+            })
+            .collect()
+    }
+
     /// The detectors this engine runs, one entry per id.
     pub fn detectors(&self) -> &[DetectorInfo] {
         &self.detectors

@@ -41,6 +41,7 @@ pub mod extract;
 mod finding;
 mod literals;
 mod prefilter;
+mod reference;
 mod rules;
 mod scan;
 mod validate;

@@ -44,6 +44,8 @@ pub(crate) enum Trigger {
 #[derive(Clone, Debug)]
 pub(crate) struct PatternDef {
     pub id: String,
+    /// Where the definition comes from, for errors: a rule file's path.
+    pub origin: String,
     pub description: String,
     pub category: Category,
     pub confidence: Confidence,
@@ -255,6 +257,7 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
     }
     Ok(PatternDef {
         id,
+        origin: origin.to_string(),
         description: raw.description,
         category: raw.category.unwrap_or(Category::Custom),
         confidence: raw.confidence.unwrap_or(Confidence::Medium),

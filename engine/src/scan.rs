@@ -273,19 +273,7 @@ impl<'e> Scanner<'e> {
             line += bytecount::count(&win[at..start], b'\n') as u64;
             at = start;
             let pattern = &engine.patterns[p];
-            let value = &win[start..end];
-            let finding = Finding {
-                detector: pattern.id.to_string(),
-                category: pattern.category,
-                confidence,
-                start: base + start,
-                end: base + end,
-                line,
-                member: None,
-                location: None,
-                masked: finding::mask(pattern.mask, value),
-                fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
-            };
+            let finding = make_finding(pattern, &win[start..end], base + start, confidence, line);
             if pattern.min_count > 1 {
                 self.counts[p] += 1;
                 if self.counts[p] >= pattern.min_count {
@@ -502,8 +490,30 @@ impl<'e> Scanner<'e> {
     }
 }
 
+/// The finding for `value`, found at absolute offset `start`.
+pub(crate) fn make_finding(
+    pattern: &Pattern,
+    value: &[u8],
+    start: usize,
+    confidence: crate::finding::Confidence,
+    line: u64,
+) -> Finding {
+    Finding {
+        detector: pattern.id.to_string(),
+        category: pattern.category,
+        confidence,
+        start,
+        end: start + value.len(),
+        line,
+        member: None,
+        location: None,
+        masked: finding::mask(pattern.mask, value),
+        fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
+    }
+}
+
 /// The span of the value to report: the `secret` group if the pattern has one, else the match.
-fn value_span(
+pub(crate) fn value_span(
     regex: &meta::Regex,
     cache: &mut meta::Cache,
     captures: &mut Option<&mut Captures>,
@@ -525,7 +535,7 @@ fn value_span(
 }
 
 /// Runs the validator and the context check on a match; the value is `win[vs..ve]`.
-fn accept(
+pub(crate) fn accept(
     pattern: &Pattern,
     win: &[u8],
     start: usize,
@@ -573,7 +583,7 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 /// Whether position `i` of `win` is at a word boundary (ASCII).
-fn is_boundary(win: &[u8], i: usize) -> bool {
+pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
     let before = i > 0 && is_word_byte(win[i - 1]);
     let after = i < win.len() && is_word_byte(win[i]);
     before != after || (!before && !after)

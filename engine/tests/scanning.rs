@@ -294,3 +294,35 @@ fn adversarial_inputs_finish_and_find_nothing_false() {
         assert!(engine.scan_bytes(&input).is_empty());
     }
 }
+
+#[test]
+fn fast_path_equals_reference_path_on_generated_corpora() {
+    let engine = engine();
+    for seed in 0..4 {
+        let corpus = dlp_engine::corpus::generate(400_000, 1500, seed);
+        let fast = engine.scan_bytes(&corpus.text);
+        let slow = engine.scan_reference(&corpus.text);
+        assert_eq!(fast, slow, "seed {seed}");
+        assert_eq!(fast.len(), corpus.planted_total());
+    }
+    // Near misses and adversarial text too, and custom rules of every kind.
+    let (text, _) = build_text(
+        &(0..200).map(|i| (i % 3 == 0, i * 7)).collect::<Vec<_>>(),
+        20,
+    );
+    assert_eq!(engine.scan_bytes(&text), engine.scan_reference(&text));
+    let custom = EngineBuilder::new()
+        .rules_toml(
+            "[[rule]]\nid = \"kw\"\nkeywords = [\"order 12345\", \"Shipped\", \"order\"]\n\
+             [[rule]]\nid = \"re\"\npattern = '(?i)shipped on [0-9-]+'\n\
+             [[rule]]\nid = \"free\"\npattern = '[0-9]{5} shipped'\n",
+            "r.toml",
+        )
+        .build()
+        .unwrap();
+    let fast = custom.scan_bytes(&text);
+    assert!(fast.iter().any(|f| f.detector == "kw"));
+    assert!(fast.iter().any(|f| f.detector == "re"));
+    assert!(fast.iter().any(|f| f.detector == "free"));
+    assert_eq!(fast, custom.scan_reference(&text));
+}

@@ -1,0 +1,977 @@
+//! The scanner: follows the compliance logs (historical and forward scans), fetches
+//! attachments and GPT knowledge files, inspects them, and commits what it found.
+//!
+//! Ordering is what makes it crash-safe: a log file's records, event ids, processed mark and
+//! cursor are committed together ([`crate::state::Batch`]), and records reach the sink only
+//! after the commit. It must never advance a cursor past a log file it has not committed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::client::{ClientStats, ComplianceClient, Download};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, GptFilter, UserFilter, RETENTION_DAYS};
+use crate::credentials::ApiKey;
+use crate::error::{Error, ErrorKind};
+use crate::evidence::Evidence;
+use crate::inspect::{Detection, Inspector, SkipReason};
+use crate::model::{parse_log, Event, EventType, Gpt, LogFile};
+use crate::record::{FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkippedRecord};
+use crate::state::{format_time, none_or, parse_time, Batch, FileStatus, StateStore};
+
+/// A window of time whose events cannot be inspected any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostWindow {
+    /// The event type.
+    pub event_type: EventType,
+    /// Start of the lost window (exclusive).
+    pub from: String,
+    /// End of the lost window: the oldest time the API still keeps.
+    pub to: String,
+    /// `offline` (the connector's cursor is older than the retention) or `beyond_retention`
+    /// (a historical scan asked for more than 30 days).
+    pub reason: String,
+}
+
+/// What a scan cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// `historical` or `forward`.
+    pub mode: String,
+    /// Workspace id.
+    pub workspace_id: String,
+    /// Start of the scanned window.
+    pub window_start: Option<String>,
+    /// End of the scanned window (the time of the scan).
+    pub window_end: Option<String>,
+    /// Windows that can no longer be recovered.
+    pub lost_windows: Vec<LostWindow>,
+    /// Log files downloaded and processed.
+    pub log_files: u64,
+    /// Events processed (new ones).
+    pub events: u64,
+    /// Events skipped because their id was already processed.
+    pub duplicate_events: u64,
+    /// Events of users out of scope.
+    pub out_of_scope_events: u64,
+    /// Log lines that were not valid events.
+    pub malformed_lines: u64,
+    /// Events of types the connector does not inspect.
+    pub ignored_events: u64,
+    /// Messages whose text was inspected.
+    pub messages_inspected: u64,
+    /// Conversation files inspected.
+    pub conversation_files_inspected: u64,
+    /// GPT knowledge files inspected.
+    pub gpt_files_inspected: u64,
+    /// Tool-call events inspected.
+    pub app_logs_inspected: u64,
+    /// GPTs in scope.
+    pub gpts_in_scope: u64,
+    /// Findings written in this run.
+    pub findings: u64,
+    /// Findings written, by detector.
+    pub findings_by_detector: BTreeMap<String, u64>,
+    /// Skipped items written, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Files whose download failed; retried next cycle.
+    pub pending_files: u64,
+    /// Requests per API endpoint.
+    pub requests: BTreeMap<String, u64>,
+    /// 429 answers received.
+    pub throttled: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Bytes downloaded.
+    pub downloaded_bytes: u64,
+    /// Duration of the cycle, in seconds (of the connector's clock).
+    pub elapsed_secs: f64,
+}
+
+/// Test hooks that simulate a crash.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CrashHooks {
+    /// Fail with [`ErrorKind::Aborted`] right after this many commits, before their records
+    /// are written to the sink (a kill between the database and the output).
+    pub abort_after_commits: Option<usize>,
+    /// Fail with [`ErrorKind::Aborted`] instead of performing commit number N + 1 (a kill after
+    /// inspecting, before committing).
+    pub abort_before_commit: Option<usize>,
+}
+
+enum Mode {
+    Historical { days: u32 },
+    Forward,
+}
+
+/// Builds a [`Connector`].
+pub struct ConnectorBuilder {
+    workspace_id: String,
+    key: ApiKey,
+    inspector: Arc<dyn Inspector>,
+    config: Config,
+    clock: Option<SharedClock>,
+    state: Option<StateStore>,
+    sink: Option<Box<dyn RecordSink>>,
+    evidence: Option<Evidence>,
+    hooks: CrashHooks,
+}
+
+impl ConnectorBuilder {
+    /// Sets the configuration (default: all defaults).
+    pub fn config(&mut self, config: Config) -> &mut Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(&mut self, clock: SharedClock) -> &mut Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Opens the state database at `path` (default: in memory).
+    pub fn state_path(&mut self, path: &Path) -> Result<&mut Self, Error> {
+        self.state = Some(StateStore::open(path, &self.workspace_id)?);
+        Ok(self)
+    }
+
+    /// Sets where records go (default: discarded).
+    pub fn sink(&mut self, sink: Box<dyn RecordSink>) -> &mut Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Sets evidence capture (default: from the configuration).
+    pub fn evidence(&mut self, evidence: Evidence) -> &mut Self {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// Installs crash hooks (tests).
+    pub fn crash_hooks(&mut self, hooks: CrashHooks) -> &mut Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Builds the connector.
+    pub fn build(&mut self) -> Result<Connector, Error> {
+        self.config.validate()?;
+        let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
+        let client = ComplianceClient::new(
+            &self.config.api,
+            self.config.rate_limits.clone(),
+            self.config.retry.clone(),
+            &self.workspace_id,
+            self.key.clone(),
+            clock.clone(),
+        )?;
+        let state = match self.state.take() {
+            Some(state) => state,
+            None => StateStore::in_memory(&self.workspace_id)?,
+        };
+        let evidence = match self.evidence.take() {
+            Some(e) => e,
+            None => Evidence::from_config(&self.config.evidence)?,
+        };
+        Ok(Connector {
+            workspace_id: self.workspace_id.clone(),
+            users: self.config.scope.users.compile()?,
+            gpts: self.config.scope.gpts.compile()?,
+            config: self.config.clone(),
+            client: Arc::new(client),
+            state: Mutex::new(state),
+            inspector: self.inspector.clone(),
+            clock,
+            sink: Mutex::new(self.sink.take().unwrap_or_else(|| Box::new(NullSink))),
+            evidence,
+            hooks: self.hooks,
+            commits: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            summary: Mutex::new(ScanSummary::default()),
+        })
+    }
+}
+
+struct NullSink;
+
+impl RecordSink for NullSink {
+    fn write(&mut self, _: &Record) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The ChatGPT Enterprise connector of one workspace.
+pub struct Connector {
+    workspace_id: String,
+    config: Config,
+    users: UserFilter,
+    gpts: GptFilter,
+    client: Arc<ComplianceClient>,
+    state: Mutex<StateStore>,
+    inspector: Arc<dyn Inspector>,
+    clock: SharedClock,
+    sink: Mutex<Box<dyn RecordSink>>,
+    evidence: Evidence,
+    hooks: CrashHooks,
+    commits: AtomicUsize,
+    stop: AtomicBool,
+    summary: Mutex<ScanSummary>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("workspace_id", &self.workspace_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file to fetch and inspect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FileJob {
+    /// `users/{user}/files` (conversation upload) or `gpt_files`.
+    user_id: Option<String>,
+    file_id: String,
+    meta: ItemMeta,
+}
+
+/// What inspecting an item produced.
+#[derive(Default)]
+struct Outcome {
+    records: Vec<(String, Record)>,
+    files: Vec<(String, FileStatus)>,
+    evidence: Vec<(String, Vec<u8>)>,
+}
+
+impl Outcome {
+    fn merge(&mut self, other: Outcome) {
+        self.records.extend(other.records);
+        self.files.extend(other.files);
+        self.evidence.extend(other.evidence);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Connector {
+    /// Starts building a connector for `workspace_id` with `key`, inspecting with `inspector`.
+    pub fn builder(
+        workspace_id: &str,
+        key: ApiKey,
+        inspector: Arc<dyn Inspector>,
+    ) -> ConnectorBuilder {
+        ConnectorBuilder {
+            workspace_id: workspace_id.to_string(),
+            key,
+            inspector,
+            config: Config::default(),
+            clock: None,
+            state: None,
+            sink: None,
+            evidence: None,
+            hooks: CrashHooks::default(),
+        }
+    }
+
+    /// The API client (for its counters).
+    pub fn client(&self) -> &ComplianceClient {
+        &self.client
+    }
+
+    /// Asks a running scan to stop after the log file it is processing; state stays consistent.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// A historical scan of the last `days` days (default: `max_last_modified_days`, or 30),
+    /// capped at the 30-day retention.
+    pub async fn historical_scan(&self, days: Option<u32>) -> Result<ScanSummary, Error> {
+        // Past 30 days nothing is recoverable; the bound keeps date arithmetic in range.
+        let days = days
+            .unwrap_or_else(|| self.config.scan.lookback_days())
+            .clamp(1, 3650);
+        self.cycle(Mode::Historical { days }).await
+    }
+
+    /// One forward poll: every event since the saved cursors (minus the overlap). The first
+    /// poll of a new state is a historical scan of the configured lookback.
+    pub async fn forward_scan(&self) -> Result<ScanSummary, Error> {
+        self.cycle(Mode::Forward).await
+    }
+
+    /// Forward polls every `poll_interval_secs` until `shutdown` completes; the poll in
+    /// progress then finishes its current log file and saves state. `on_cycle` gets the
+    /// summary of each completed poll.
+    pub async fn watch<F>(
+        &self,
+        shutdown: F,
+        mut on_cycle: impl FnMut(&ScanSummary),
+    ) -> Result<(), Error>
+    where
+        F: std::future::Future<Output = ()>,
+    {
+        let interval = Duration::from_secs(self.config.scan.poll_interval_secs.max(1));
+        tokio::pin!(shutdown);
+        loop {
+            let summary = {
+                let cycle = self.forward_scan();
+                tokio::pin!(cycle);
+                tokio::select! {
+                    result = &mut cycle => result?,
+                    () = &mut shutdown => {
+                        self.request_stop();
+                        cycle.await?;
+                        return Ok(());
+                    }
+                }
+            };
+            on_cycle(&summary);
+            tokio::select! {
+                () = self.clock.sleep(interval) => {}
+                () = &mut shutdown => return Ok(()),
+            }
+        }
+    }
+
+    async fn cycle(&self, mode: Mode) -> Result<ScanSummary, Error> {
+        self.client.reset_retry_budget();
+        let before = self.client.stats();
+        let started = self.clock.elapsed();
+        let now = self.clock.wall();
+        *lock(&self.summary) = ScanSummary {
+            mode: match mode {
+                Mode::Historical { .. } => "historical".into(),
+                Mode::Forward => "forward".into(),
+            },
+            workspace_id: self.workspace_id.clone(),
+            window_end: Some(format_time(now)),
+            ..Default::default()
+        };
+        // Records committed by a run that was killed before writing them.
+        self.emit_pending()?;
+        self.retry_pending_files().await?;
+
+        let event_types: Vec<EventType> = EventType::ALL
+            .into_iter()
+            .filter(|t| match t {
+                EventType::ConversationMessage => {
+                    self.config.scan.messages || self.config.scan.conversation_files
+                }
+                EventType::AppLog => self.config.scan.app_logs,
+            })
+            .collect();
+        let logs = futures::future::try_join_all(
+            event_types.into_iter().map(|t| self.follow(t, &mode, now)),
+        );
+        let (logs, gpts) = futures::future::join(logs, self.scan_gpts()).await;
+        logs?;
+        gpts?;
+        lock(&self.state).prune(now - time::Duration::days(i64::from(RETENTION_DAYS) + 1))?;
+
+        let after = self.client.stats();
+        let mut summary = lock(&self.summary).clone();
+        add_stats(&mut summary, &before, &after);
+        summary.elapsed_secs = (self.clock.elapsed() - started).as_secs_f64();
+        Ok(summary)
+    }
+
+    /// Follows the logs of one event type from the mode's starting point to now.
+    async fn follow(
+        &self,
+        event_type: EventType,
+        mode: &Mode,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let retention_start = now - time::Duration::days(i64::from(RETENTION_DAYS));
+        let cursor = lock(&self.state).cursor(event_type)?;
+        let cursor_time = cursor.as_deref().and_then(parse_time);
+        let mut lost = Vec::new();
+        if let Some(c) = cursor_time.filter(|&c| c < retention_start) {
+            lost.push(LostWindow {
+                event_type,
+                from: format_time(c),
+                to: format_time(retention_start),
+                reason: "offline".into(),
+            });
+        }
+        let start = match mode {
+            Mode::Historical { days } => {
+                let asked = now - time::Duration::days(i64::from(*days));
+                if *days > RETENTION_DAYS && none_or(cursor_time, |c| c > asked) {
+                    lost.push(LostWindow {
+                        event_type,
+                        from: format_time(asked),
+                        to: format_time(retention_start),
+                        reason: "beyond_retention".into(),
+                    });
+                }
+                asked
+            }
+            Mode::Forward => match cursor_time {
+                Some(c) => c - time::Duration::minutes(i64::from(self.config.scan.overlap_minutes)),
+                None => now - time::Duration::days(i64::from(self.config.scan.lookback_days())),
+            },
+        };
+        let start = start.max(retention_start);
+        {
+            let mut summary = lock(&self.summary);
+            summary.lost_windows.extend(lost);
+            let start = format_time(start);
+            if none_or(summary.window_start.as_ref(), |s| {
+                parse_time(s) > parse_time(&start)
+            }) {
+                summary.window_start = Some(start);
+            }
+        }
+
+        let concurrency = self.config.api.concurrency.max(1);
+        let mut after = format_time(start);
+        loop {
+            if self.stopping() {
+                return Ok(());
+            }
+            let page = self.client.list_logs(event_type, &after, None, 100).await?;
+            let mut todo = Vec::new();
+            for file in page.data {
+                if file.event_type == event_type.as_str()
+                    && !lock(&self.state).log_file_done(&file.id)?
+                {
+                    todo.push(file);
+                }
+            }
+            // Downloads run ahead concurrently; files are committed in listing order, so the
+            // cursor never passes a file that is not committed.
+            let mut downloads = stream::iter(todo)
+                .map(|file| async move {
+                    let content = self.client.download_log(&file).await;
+                    (file, content)
+                })
+                .buffered(concurrency);
+            while let Some((file, content)) = downloads.next().await {
+                let content = content?;
+                self.process_log_file(event_type, &file, &content).await?;
+                if self.stopping() {
+                    return Ok(());
+                }
+            }
+            drop(downloads);
+            match page.last_end_time {
+                Some(next) => {
+                    self.commit(
+                        Batch {
+                            cursor: Some((event_type, next.clone())),
+                            ..Default::default()
+                        },
+                        Vec::new(),
+                    )
+                    .await?;
+                    // A cursor that does not move forward would loop forever.
+                    if !page.has_more || parse_time(&next) <= parse_time(&after) {
+                        return Ok(());
+                    }
+                    after = next;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn process_log_file(
+        &self,
+        event_type: EventType,
+        file: &LogFile,
+        content: &[u8],
+    ) -> Result<(), Error> {
+        let parsed = parse_log(content);
+        {
+            let mut s = lock(&self.summary);
+            s.log_files += 1;
+            s.malformed_lines += parsed.malformed_lines as u64;
+            s.ignored_events += parsed.ignored_events as u64;
+        }
+        if parsed.malformed_lines > 0 {
+            tracing::warn!(log_file = %file.id, lines = parsed.malformed_lines, "malformed log lines");
+        }
+        let mut batch = Batch::default();
+        let mut outcome = Outcome::default();
+        let mut jobs = Vec::new();
+        let mut here = HashSet::new();
+        for event in parsed.events {
+            let seen = !here.insert(event.event_id.clone())
+                || lock(&self.state).event_seen(&event.event_id)?;
+            if seen {
+                lock(&self.summary).duplicate_events += 1;
+                continue;
+            }
+            batch
+                .seen_events
+                .push((event.event_id.clone(), event.timestamp.clone()));
+            lock(&self.summary).events += 1;
+            if !self.users.matches(
+                event.actor.user_id.as_deref(),
+                event.actor.user_email.as_deref(),
+            ) {
+                lock(&self.summary).out_of_scope_events += 1;
+                continue;
+            }
+            match EventType::parse(&event.kind) {
+                Some(EventType::ConversationMessage) => {
+                    outcome.merge(self.inspect_message(&event, &mut jobs));
+                }
+                Some(EventType::AppLog) if self.config.scan.app_logs => {
+                    outcome.merge(self.inspect_app_log(&event));
+                }
+                _ => {}
+            }
+        }
+        // Uploads expire after 48 hours: fetch them now, concurrently.
+        let mut unique = HashSet::new();
+        jobs.retain(|job| unique.insert(job.file_id.clone()));
+        let results: Vec<Outcome> = stream::iter(jobs)
+            .map(|job| self.fetch_file(job))
+            .buffer_unordered(self.config.api.concurrency.max(1))
+            .try_collect()
+            .await?;
+        for r in results {
+            outcome.merge(r);
+        }
+        batch.records = outcome.records;
+        batch.files = outcome.files;
+        batch.log_file = Some((file.id.clone(), event_type, file.end_time.clone()));
+        batch.cursor = Some((event_type, file.end_time.clone()));
+        self.commit(batch, outcome.evidence).await
+    }
+
+    fn base_meta(&self, item: ItemKind, event: &Event) -> ItemMeta {
+        ItemMeta {
+            item: Some(item),
+            workspace_id: Some(self.workspace_id.clone()),
+            event_id: Some(event.event_id.clone()),
+            user_email: event.actor.user_email.clone(),
+            timestamp: event.timestamp.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn inspect_message(&self, event: &Event, jobs: &mut Vec<FileJob>) -> Outcome {
+        let mut outcome = Outcome::default();
+        let Some(message) = &event.message else {
+            lock(&self.summary).malformed_lines += 1;
+            return outcome;
+        };
+        let conversation = event.conversation.clone().unwrap_or_default();
+        let mut meta = self.base_meta(ItemKind::Message, event);
+        meta.conversation_id = conversation.id.clone();
+        meta.conversation_title = conversation.title.clone();
+        meta.message_id = message.id.clone();
+        meta.gpt_id = conversation.gpt_id.clone();
+        meta.gpt_name = conversation.gpt_name.clone();
+        meta.author_role = message.author.role.clone();
+        meta.model = message.author.model.clone();
+        meta.tools = Some(message.author.tools_used.clone());
+        meta.is_temporary_chat = conversation.is_temporary_chat;
+
+        let role = message.author.role.as_deref().unwrap_or("");
+        if self.config.scan.messages && matches!(role, "user" | "assistant") {
+            let item_key = format!("message:{}", event.event_id);
+            match message.content.as_ref().and_then(|c| c.text()) {
+                Some(text) => {
+                    lock(&self.summary).messages_inspected += 1;
+                    let detections = self.inspector.inspect_text(text);
+                    if !detections.is_empty() {
+                        outcome.evidence.push((
+                            Evidence::key(&self.workspace_id, "message", &event.event_id),
+                            text.as_bytes().to_vec(),
+                        ));
+                    }
+                    outcome
+                        .records
+                        .extend(findings(&item_key, &meta, detections));
+                }
+                // Files attached to an image-only message are still inspected below.
+                None => outcome
+                    .records
+                    .push(skipped(&item_key, &meta, SkipReason::ImageOnly)),
+            }
+        }
+        if self.config.scan.conversation_files {
+            for file in &message.files {
+                let mut meta = meta.clone();
+                meta.item = Some(ItemKind::ConversationFile);
+                meta.file_id = Some(file.id.clone());
+                meta.file_name = file.name.clone();
+                jobs.push(FileJob {
+                    user_id: event.actor.user_id.clone(),
+                    file_id: file.id.clone(),
+                    meta,
+                });
+            }
+        }
+        outcome
+    }
+
+    fn inspect_app_log(&self, event: &Event) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut meta = self.base_meta(ItemKind::AppLog, event);
+        meta.conversation_id = event.conversation_id.clone();
+        meta.app_name = event.app_name.clone();
+        meta.tools = event.action_name.clone().map(|a| vec![a]);
+        let mut strings = Vec::new();
+        if let Some(input) = &event.input {
+            collect_strings(input, "input".to_string(), &mut strings);
+        }
+        if let Some(output) = &event.output {
+            collect_strings(output, "output".to_string(), &mut strings);
+        }
+        lock(&self.summary).app_logs_inspected += 1;
+        let item_key = format!("app_log:{}", event.event_id);
+        for (path, text) in strings {
+            let mut detections = self.inspector.inspect_text(text);
+            for d in &mut detections {
+                d.location = Some(match &d.location {
+                    Some(inner) => format!("{path}:{inner}"),
+                    None => path.clone(),
+                });
+            }
+            outcome
+                .records
+                .extend(findings(&item_key, &meta, detections));
+        }
+        if !outcome.records.is_empty() {
+            let content = serde_json::json!({"input": event.input, "output": event.output});
+            outcome.evidence.push((
+                Evidence::key(&self.workspace_id, "app_log", &event.event_id),
+                content.to_string().into_bytes(),
+            ));
+        }
+        outcome
+    }
+
+    /// Downloads and inspects a conversation upload or knowledge file.
+    async fn fetch_file(&self, job: FileJob) -> Result<Outcome, Error> {
+        let item = job.meta.item.unwrap_or(ItemKind::ConversationFile);
+        let file_key = format!("{}:{}", item.as_str(), job.file_id);
+        let mut outcome = Outcome::default();
+        if lock(&self.state).file_status(&file_key)? == Some(FileStatus::Done) {
+            return Ok(outcome);
+        }
+        let name = job.meta.file_name.clone().unwrap_or_default();
+        let skip = |outcome: &mut Outcome, reason| {
+            outcome.records.push(skipped(&file_key, &job.meta, reason));
+            outcome.files.push((file_key.clone(), FileStatus::Done));
+        };
+        if !self.config.scan.file_type_allowed(&name) {
+            skip(&mut outcome, SkipReason::FileType);
+            return Ok(outcome);
+        }
+        let max = self.config.scan.max_file_size;
+        let download = match (item, &job.user_id) {
+            (ItemKind::GptFile, _) => self.client.download_gpt_file(&job.file_id, max).await,
+            (_, Some(user)) => {
+                self.client
+                    .download_user_file(user, &job.file_id, max)
+                    .await
+            }
+            (_, None) => {
+                skip(&mut outcome, SkipReason::NotFound);
+                return Ok(outcome);
+            }
+        };
+        let bytes = match download {
+            Ok(Download::Content(bytes)) => bytes,
+            Ok(Download::TooLarge) => {
+                skip(&mut outcome, SkipReason::TooLarge);
+                return Ok(outcome);
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::Expired => {
+                    skip(&mut outcome, SkipReason::Expired);
+                    return Ok(outcome);
+                }
+                ErrorKind::NotFound => {
+                    skip(&mut outcome, SkipReason::NotFound);
+                    return Ok(outcome);
+                }
+                ErrorKind::Unauthorized | ErrorKind::Forbidden => return Err(e),
+                _ => {
+                    tracing::warn!(file = %job.file_id, error = %e, "download failed; retried next cycle");
+                    lock(&self.summary).pending_files += 1;
+                    let context = serde_json::to_string(&job).unwrap_or_default();
+                    outcome.files.push((file_key, FileStatus::Pending(context)));
+                    return Ok(outcome);
+                }
+            },
+        };
+        {
+            let mut s = lock(&self.summary);
+            match item {
+                ItemKind::GptFile => s.gpt_files_inspected += 1,
+                _ => s.conversation_files_inspected += 1,
+            }
+        }
+        match self.inspector.inspect_file(&name, &bytes) {
+            Ok(detections) => {
+                if !detections.is_empty() {
+                    outcome.evidence.push((
+                        Evidence::key(&self.workspace_id, item.as_str(), &job.file_id),
+                        bytes.to_vec(),
+                    ));
+                }
+                outcome
+                    .records
+                    .extend(findings(&file_key, &job.meta, detections));
+                outcome.files.push((file_key, FileStatus::Done));
+            }
+            Err(reason) => skip(&mut outcome, reason),
+        }
+        Ok(outcome)
+    }
+
+    async fn retry_pending_files(&self) -> Result<(), Error> {
+        let pending = lock(&self.state).pending_files()?;
+        for (_, context) in pending {
+            let Ok(job) = serde_json::from_str::<FileJob>(&context) else {
+                continue;
+            };
+            let outcome = self.fetch_file(job).await?;
+            let batch = Batch {
+                records: outcome.records,
+                files: outcome.files,
+                ..Default::default()
+            };
+            self.commit(batch, outcome.evidence).await?;
+        }
+        Ok(())
+    }
+
+    async fn scan_gpts(&self) -> Result<(), Error> {
+        if !self.config.scan.gpt_files || !self.gpts.is_enabled() {
+            return Ok(());
+        }
+        let gpts = self.client.all_gpts().await?;
+        let mut jobs = Vec::new();
+        for gpt in gpts.iter().filter(|g| self.gpts.matches(&g.id, g.name())) {
+            lock(&self.summary).gpts_in_scope += 1;
+            let config = match gpt.config() {
+                Some(config) => Some(config.clone()),
+                None => self
+                    .client
+                    .gpt_configs(&gpt.id)
+                    .await?
+                    .data
+                    .into_iter()
+                    .next(),
+            };
+            let Some(config) = config else { continue };
+            let names: Vec<String> = config
+                .knowledge_files()
+                .iter()
+                .map(|f| f.name.clone().unwrap_or_else(|| f.id.clone()))
+                .collect();
+            for file in config.knowledge_files() {
+                jobs.push(FileJob {
+                    user_id: None,
+                    file_id: file.id.clone(),
+                    meta: self.gpt_meta(gpt, &config.name, &names, file),
+                });
+            }
+        }
+        let mut results = stream::iter(jobs)
+            .map(|job| self.fetch_file(job))
+            .buffer_unordered(self.config.api.concurrency.max(1));
+        while let Some(outcome) = results.next().await {
+            let outcome = outcome?;
+            let batch = Batch {
+                records: outcome.records,
+                files: outcome.files,
+                ..Default::default()
+            };
+            self.commit(batch, outcome.evidence).await?;
+            if self.stopping() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn gpt_meta(
+        &self,
+        gpt: &Gpt,
+        name: &Option<String>,
+        names: &[String],
+        file: &crate::model::KnowledgeFile,
+    ) -> ItemMeta {
+        ItemMeta {
+            item: Some(ItemKind::GptFile),
+            workspace_id: Some(self.workspace_id.clone()),
+            file_id: Some(file.id.clone()),
+            file_name: file.name.clone(),
+            gpt_id: Some(gpt.id.clone()),
+            gpt_name: name.clone(),
+            gpt_owner_email: gpt.owner_email.clone(),
+            gpt_visibility: gpt.visibility().map(str::to_string),
+            gpt_knowledge_files: Some(names.to_vec()),
+            user_email: gpt.owner_email.clone(),
+            ..Default::default()
+        }
+    }
+
+    async fn commit(&self, batch: Batch, evidence: Vec<(String, Vec<u8>)>) -> Result<(), Error> {
+        // Evidence first: a committed finding always has its evidence; rewriting is harmless.
+        for (key, content) in evidence {
+            self.evidence.put(&key, &content).await?;
+        }
+        let done = self.commits.load(Ordering::SeqCst);
+        if self.hooks.abort_before_commit.is_some_and(|n| done >= n) {
+            return Err(Error::new(
+                ErrorKind::Aborted,
+                "crash hook: stopped before a commit",
+            ));
+        }
+        lock(&self.state).commit(&batch)?;
+        let done = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.hooks.abort_after_commits.is_some_and(|n| done >= n) {
+            return Err(Error::new(
+                ErrorKind::Aborted,
+                "crash hook: stopped after a commit",
+            ));
+        }
+        self.emit_pending()
+    }
+
+    /// Writes committed records that are not yet in the output, then marks them.
+    fn emit_pending(&self) -> Result<(), Error> {
+        // The sink lock is held throughout so two tasks never write the same records.
+        let mut sink = lock(&self.sink);
+        let pending = lock(&self.state).unemitted()?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for (_, record) in &pending {
+            sink.write(record)?;
+        }
+        sink.flush()?;
+        let seqs: Vec<i64> = pending.iter().map(|(seq, _)| *seq).collect();
+        lock(&self.state).mark_emitted(&seqs)?;
+        let mut s = lock(&self.summary);
+        for (_, record) in &pending {
+            match record {
+                Record::Finding(f) => {
+                    s.findings += 1;
+                    *s.findings_by_detector
+                        .entry(f.detector.clone())
+                        .or_default() += 1;
+                }
+                Record::Skipped(k) => *s.skipped.entry(k.reason.clone()).or_default() += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn add_stats(summary: &mut ScanSummary, before: &ClientStats, after: &ClientStats) {
+    for (endpoint, n) in &after.requests {
+        let delta = n - before.requests.get(endpoint).copied().unwrap_or(0);
+        if delta > 0 {
+            summary.requests.insert(endpoint.to_string(), delta);
+        }
+    }
+    summary.throttled = after.throttled - before.throttled;
+    summary.retries = after.retries - before.retries;
+    summary.downloaded_bytes = after.downloaded_bytes - before.downloaded_bytes;
+}
+
+fn findings(item_key: &str, meta: &ItemMeta, detections: Vec<Detection>) -> Vec<(String, Record)> {
+    detections
+        .into_iter()
+        .map(|d| {
+            let key = format!(
+                "{item_key}|{}|{}|{}|{}|{}",
+                d.detector,
+                d.location.as_deref().unwrap_or(""),
+                d.start,
+                d.end,
+                d.fingerprint
+            );
+            let record = Record::Finding(FindingRecord {
+                detector: d.detector,
+                category: d.category,
+                confidence: d.confidence,
+                meta: meta.clone(),
+                location: d.location,
+                start: d.start,
+                end: d.end,
+                masked: d.masked,
+                fingerprint: d.fingerprint,
+            });
+            (key, record)
+        })
+        .collect()
+}
+
+fn skipped(item_key: &str, meta: &ItemMeta, reason: SkipReason) -> (String, Record) {
+    (
+        format!("skip|{item_key}|{}", reason.as_str()),
+        Record::Skipped(SkippedRecord {
+            reason: reason.as_str().to_string(),
+            meta: meta.clone(),
+        }),
+    )
+}
+
+/// Every string value in a JSON document, with its path (`input.query`, `output[0].text`).
+fn collect_strings<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a str)>) {
+    match value {
+        Value::String(s) => out.push((path, s)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_strings(item, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                collect_strings(item, format!("{path}.{key}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_string_of_a_tool_call_is_collected() {
+        let v = serde_json::json!({"query": "a", "n": 1, "nested": [{"text": "b"}, null, ["c"]]});
+        let mut out = Vec::new();
+        collect_strings(&v, "input".into(), &mut out);
+        let paths: Vec<_> = out.iter().map(|(p, s)| format!("{p}={s}")).collect();
+        assert_eq!(
+            paths,
+            [
+                "input.nested[0].text=b",
+                "input.nested[2][0]=c",
+                "input.query=a"
+            ]
+        );
+    }
+}

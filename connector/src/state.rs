@@ -1,0 +1,425 @@
+//! The connector's durable state in SQLite: cursors, processed log files, seen event ids, file
+//! states, and the record outbox.
+//!
+//! Crash safety rests on one rule: everything learned from a log file (its records, its event
+//! ids, the file marked processed, the cursor) is committed in one transaction, and records are
+//! written to the output only after that commit, from the outbox. A crash before the commit
+//! redoes the file; a crash after it re-emits only the records not yet marked emitted.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::{Error, ErrorKind};
+use crate::model::EventType;
+use crate::record::Record;
+
+const SCHEMA_VERSION: &str = "1";
+
+/// What a file is known to be in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Inspected (or skipped for good); never fetched again.
+    Done,
+    /// Its download failed; retried next cycle with the saved context.
+    Pending(String),
+}
+
+/// Everything learned from one unit of work, committed at once.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Records with their de-duplication keys.
+    pub records: Vec<(String, Record)>,
+    /// Event ids now seen, with their event time.
+    pub seen_events: Vec<(String, Option<String>)>,
+    /// The log file now processed: id, event type, end time.
+    pub log_file: Option<(String, EventType, String)>,
+    /// The cursor to advance (only forward) for an event type.
+    pub cursor: Option<(EventType, String)>,
+    /// File states to set, by file key.
+    pub files: Vec<(String, FileStatus)>,
+}
+
+/// The state database of one workspace.
+#[derive(Debug)]
+pub struct StateStore {
+    conn: Connection,
+}
+
+impl StateStore {
+    /// Opens (or creates) the state at `path` for `workspace_id`. State of another workspace is
+    /// refused, so that a typo cannot mix two workspaces' cursors.
+    pub fn open(path: &Path, workspace_id: &str) -> Result<StateStore, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::new(
+                    ErrorKind::State,
+                    format!("cannot create {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| {
+            Error::new(
+                ErrorKind::State,
+                format!("cannot open state {}: {e}", path.display()),
+            )
+        })?;
+        StateStore::init(conn, workspace_id)
+    }
+
+    /// A state kept in memory only (tests, the demo).
+    pub fn in_memory(workspace_id: &str) -> Result<StateStore, Error> {
+        StateStore::init(Connection::open_in_memory()?, workspace_id)
+    }
+
+    fn init(conn: Connection, workspace_id: &str) -> Result<StateStore, Error> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL + FULL: a committed transaction survives a process kill and a power cut.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS cursors (event_type TEXT PRIMARY KEY, end_time TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS log_files (id TEXT PRIMARY KEY, event_type TEXT NOT NULL,
+                 end_time TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, event_time TEXT);
+             CREATE TABLE IF NOT EXISTS files (file_key TEXT PRIMARY KEY, status TEXT NOT NULL,
+                 context TEXT);
+             CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 dedup_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, record TEXT NOT NULL,
+                 emitted INTEGER NOT NULL DEFAULT 0);
+             CREATE INDEX IF NOT EXISTS records_pending ON records (emitted) WHERE emitted = 0;",
+        )?;
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'workspace_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match stored {
+            Some(id) if id != workspace_id => {
+                return Err(Error::new(
+                    ErrorKind::State,
+                    format!(
+                        "this state file belongs to workspace {id}, not {workspace_id}; \
+                         use another --state file for another workspace"
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('workspace_id', ?1), ('schema_version', ?2)",
+                    params![workspace_id, SCHEMA_VERSION],
+                )?;
+            }
+        }
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if version.as_deref() != Some(SCHEMA_VERSION) {
+            return Err(Error::new(
+                ErrorKind::State,
+                format!(
+                    "state schema version {version:?} is not supported (want {SCHEMA_VERSION})"
+                ),
+            ));
+        }
+        Ok(StateStore { conn })
+    }
+
+    /// The saved cursor of an event type (the API's `last_end_time`, verbatim).
+    pub fn cursor(&self, event_type: EventType) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT end_time FROM cursors WHERE event_type = ?1",
+                [event_type.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Whether a log file was already processed.
+    pub fn log_file_done(&self, id: &str) -> Result<bool, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM log_files WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether an event was already seen.
+    pub fn event_seen(&self, event_id: &str) -> Result<bool, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM seen_events WHERE event_id = ?1",
+                [event_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The state of a file, if known.
+    pub fn file_status(&self, file_key: &str) -> Result<Option<FileStatus>, Error> {
+        let row: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT status, context FROM files WHERE file_key = ?1",
+                [file_key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(status, context)| match status.as_str() {
+            "pending" => FileStatus::Pending(context.unwrap_or_default()),
+            _ => FileStatus::Done,
+        }))
+    }
+
+    /// Files whose download must be tried again, with their saved context.
+    pub fn pending_files(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT file_key, COALESCE(context, '') FROM files WHERE status = 'pending' ORDER BY file_key",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Commits a batch in one transaction. Returns how many of its records were new.
+    pub fn commit(&mut self, batch: &Batch) -> Result<usize, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut new = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO records (dedup_key, kind, record) VALUES (?1, ?2, ?3)",
+            )?;
+            for (key, record) in &batch.records {
+                let kind = match record {
+                    Record::Finding(_) => "finding",
+                    Record::Skipped(_) => "skipped",
+                };
+                new += insert.execute(params![key, kind, record.to_json()])?;
+            }
+            let mut seen = tx.prepare_cached(
+                "INSERT OR IGNORE INTO seen_events (event_id, event_time) VALUES (?1, ?2)",
+            )?;
+            for (id, time) in &batch.seen_events {
+                seen.execute(params![id, time])?;
+            }
+            let mut files = tx.prepare_cached(
+                "INSERT INTO files (file_key, status, context) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (file_key) DO UPDATE SET status = excluded.status, context = excluded.context",
+            )?;
+            for (key, status) in &batch.files {
+                match status {
+                    FileStatus::Done => files.execute(params![key, "done", None::<String>])?,
+                    FileStatus::Pending(context) => {
+                        files.execute(params![key, "pending", context])?
+                    }
+                };
+            }
+        }
+        if let Some((id, event_type, end_time)) = &batch.log_file {
+            tx.execute(
+                "INSERT OR IGNORE INTO log_files (id, event_type, end_time) VALUES (?1, ?2, ?3)",
+                params![id, event_type.as_str(), end_time],
+            )?;
+        }
+        if let Some((event_type, end_time)) = &batch.cursor {
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT end_time FROM cursors WHERE event_type = ?1",
+                    [event_type.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // Cursors only move forward.
+            let newer = match old.as_deref() {
+                None => true,
+                Some(old) => parse_time(end_time) > parse_time(old),
+            };
+            if newer {
+                tx.execute(
+                    "INSERT INTO cursors (event_type, end_time) VALUES (?1, ?2)
+                     ON CONFLICT (event_type) DO UPDATE SET end_time = excluded.end_time",
+                    params![event_type.as_str(), end_time],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// Records committed but not yet written to the output, oldest first.
+    pub fn unemitted(&self) -> Result<Vec<(i64, Record)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, record FROM records WHERE emitted = 0 ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, json) = row?;
+            let record = serde_json::from_str(&json).map_err(|e| {
+                Error::new(
+                    ErrorKind::State,
+                    format!("corrupt record {seq} in the state: {e}"),
+                )
+            })?;
+            out.push((seq, record));
+        }
+        Ok(out)
+    }
+
+    /// Marks records as written to the output.
+    pub fn mark_emitted(&mut self, seqs: &[i64]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE records SET emitted = 1 WHERE seq = ?1")?;
+            for seq in seqs {
+                stmt.execute([seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts of committed findings and skipped records.
+    pub fn record_counts(&self) -> Result<(u64, u64), Error> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(kind = 'finding'), 0), COALESCE(SUM(kind = 'skipped'), 0) FROM records",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Forgets event ids and log files older than `before`: the API cannot send them again.
+    pub fn prune(&mut self, before: OffsetDateTime) -> Result<(), Error> {
+        let before = before.format(&Rfc3339).unwrap_or_default();
+        // Compared as times, not strings: the API's precision varies.
+        let tx = self.conn.transaction()?;
+        let old_ids = |table: &str, id: &str, column: &str| -> Result<Vec<String>, Error> {
+            let mut stmt = tx.prepare(&format!("SELECT {id}, {column} FROM {table}"))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, time) = row?;
+                if time
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_some_and(|t| Some(t) < parse_time(&before))
+                {
+                    out.push(key);
+                }
+            }
+            Ok(out)
+        };
+        let events = old_ids("seen_events", "event_id", "event_time")?;
+        let logs = old_ids("log_files", "id", "end_time")?;
+        for id in events {
+            tx.execute("DELETE FROM seen_events WHERE event_id = ?1", [id])?;
+        }
+        for id in logs {
+            tx.execute("DELETE FROM log_files WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// `Option::is_none_or`, which needs Rust 1.82 (the workspace supports 1.80).
+pub(crate) fn none_or<T>(value: Option<T>, f: impl FnOnce(T) -> bool) -> bool {
+    match value {
+        Some(v) => f(v),
+        None => true,
+    }
+}
+
+/// Parses an ISO 8601 / RFC 3339 time.
+pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Formats a time as RFC 3339 (UTC, `Z`).
+pub fn format_time(time: OffsetDateTime) -> String {
+    // Microseconds at most: the API's own precision.
+    let time = time
+        .replace_nanosecond(time.nanosecond() / 1000 * 1000)
+        .unwrap_or(time);
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ItemMeta, SkippedRecord};
+
+    fn skipped(id: &str) -> Record {
+        Record::Skipped(SkippedRecord {
+            reason: "image_only".into(),
+            meta: ItemMeta {
+                event_id: Some(id.into()),
+                ..Default::default()
+            },
+        })
+    }
+
+    #[test]
+    fn other_workspace_is_refused_and_key_rotation_is_irrelevant() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(StateStore::open(&path, "ws-a").unwrap());
+        let err = StateStore::open(&path, "ws-b").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::State);
+        assert!(err.to_string().contains("ws-a"));
+        StateStore::open(&path, "ws-a").unwrap();
+    }
+
+    #[test]
+    fn commit_dedups_records_and_cursor_only_moves_forward() {
+        let mut s = StateStore::in_memory("ws").unwrap();
+        let batch = Batch {
+            records: vec![("k1".into(), skipped("e1"))],
+            seen_events: vec![("e1".into(), None)],
+            log_file: Some((
+                "f1".into(),
+                EventType::AppLog,
+                "2026-07-09T10:00:00Z".into(),
+            )),
+            cursor: Some((EventType::AppLog, "2026-07-09T10:00:00Z".into())),
+            files: vec![("file-1".into(), FileStatus::Pending("{}".into()))],
+        };
+        assert_eq!(s.commit(&batch).unwrap(), 1);
+        assert_eq!(s.commit(&batch).unwrap(), 0);
+        assert!(s.event_seen("e1").unwrap());
+        assert!(s.log_file_done("f1").unwrap());
+        assert_eq!(s.pending_files().unwrap().len(), 1);
+        let older = Batch {
+            cursor: Some((EventType::AppLog, "2026-07-09T09:00:00.5Z".into())),
+            ..Default::default()
+        };
+        s.commit(&older).unwrap();
+        assert_eq!(
+            s.cursor(EventType::AppLog).unwrap().as_deref(),
+            Some("2026-07-09T10:00:00Z")
+        );
+        let pending = s.unemitted().unwrap();
+        assert_eq!(pending.len(), 1);
+        s.mark_emitted(&[pending[0].0]).unwrap();
+        assert!(s.unemitted().unwrap().is_empty());
+    }
+}

@@ -27,10 +27,6 @@ pub(crate) const REGION_REACH: usize = 4096;
 /// chunk overlap is sized from it so that no match is lost at a chunk border.
 pub(crate) const MAX_MATCH_LEN: usize = 32 * 1024;
 
-/// Literals shorter than this make a poor prefilter; a custom rule whose best literal is shorter
-/// is confirmed over the whole text instead.
-const MIN_DERIVED_LITERAL: usize = 3;
-
 /// A public description of a detector.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DetectorInfo {
@@ -64,6 +60,37 @@ pub(crate) struct LiteralTarget {
     pub kind: HitKind,
 }
 
+/// A literal that every match of a pattern contains, with a searcher built once.
+#[derive(Debug)]
+pub(crate) struct Must {
+    finder: memchr::memmem::Finder<'static>,
+    literal: literals::Literal,
+}
+
+impl Must {
+    fn new(literal: literals::Literal) -> Self {
+        Must {
+            finder: memchr::memmem::Finder::new(&literal.bytes).into_owned(),
+            literal,
+        }
+    }
+
+    /// Whether `hay` contains the literal.
+    pub(crate) fn is_in(&self, hay: &[u8]) -> bool {
+        if !self.literal.case_insensitive {
+            return self.finder.find(hay).is_some();
+        }
+        let bytes = &self.literal.bytes;
+        let Some(&first) = bytes.first() else {
+            return true;
+        };
+        memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|i| {
+            hay.get(i..i + bytes.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(bytes))
+        })
+    }
+}
+
 /// Context words that must appear near a match.
 #[derive(Debug)]
 pub(crate) struct Context {
@@ -94,6 +121,8 @@ pub(crate) struct Pattern {
     pub reach: usize,
     /// Keyword rules only: keywords must stand as whole words.
     pub whole_word: bool,
+    /// Literals every match contains: a region without one of them is not searched.
+    pub must: Vec<Must>,
     /// The regular expression as written (empty for keyword rules).
     pub source: String,
     /// Keyword rules only: the keywords (for the reference path).
@@ -347,6 +376,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             line_bounded: false,
             reach: REGION_REACH,
             whole_word: def.whole_word,
+            must: Vec::new(),
             source: def.pattern.clone(),
             keywords: def.keywords.iter().map(|k| k.trim().to_string()).collect(),
             keywords_case_sensitive: def.case_sensitive,
@@ -400,7 +430,11 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
                 }
             }
             Trigger::Derived => match literals::required(&hir) {
-                Some(set) if set.iter().all(|l| l.bytes.len() >= MIN_DERIVED_LITERAL) => {
+                Some(set) if set.iter().all(literals::usable) => {
+                    pattern.must = literals::all_required(&hir)
+                        .into_iter()
+                        .map(Must::new)
+                        .collect();
                     // Region searches must see a match whole even if it is unbounded.
                     pattern.reach = if pattern.line_bounded {
                         REGION_REACH
@@ -498,6 +532,28 @@ impl Engine {
                 (p.id.to_string(), source)
             })
             .collect()
+    }
+
+    /// How the patterns are triggered, for people tuning rule sets: counts per kind of
+    /// trigger, and the ids of the patterns that run over the whole text (no usable literal).
+    pub fn plan(&self) -> String {
+        let full: Vec<&str> = self
+            .full_scans
+            .iter()
+            .map(|&p| &*self.patterns[p].id)
+            .collect();
+        format!(
+            "{} patterns: {} literal keys in the first pass, {} on digit runs, {} on country \
+             codes, {} around @, {} over the whole text{}{}",
+            self.patterns.len(),
+            self.literals.as_ref().map_or(0, Prefilter::keys),
+            self.digit_runs.len(),
+            self.country_codes.len(),
+            self.at_signs.len(),
+            full.len(),
+            if full.is_empty() { "" } else { ": " },
+            full.join(", ")
+        )
     }
 
     /// The detectors this engine runs, one entry per id.

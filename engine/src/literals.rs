@@ -93,7 +93,34 @@ fn simple_piece(hir: &Hir) -> Option<Literal> {
     match hir.kind() {
         HirKind::Literal(lit) => Some(one(lit.0.to_vec(), false)),
         HirKind::Class(class) => single_char(class).map(|(b, ci)| one(b, ci)),
+        HirKind::Capture(cap) => simple_piece(&cap.sub),
+        HirKind::Concat(items) => {
+            // A group of simple pieces, like `(Ii)`, is one simple piece.
+            let mut joined = empty();
+            for item in items {
+                let piece = simple_piece(item)?;
+                joined.case_insensitive |= piece.case_insensitive;
+                joined.bytes.extend(piece.bytes);
+            }
+            Some(joined)
+        }
         _ => None,
+    }
+}
+
+/// Whether a literal is a usable first-pass trigger: three bytes or more, or two bytes that are
+/// rare in text (no lower-case letter, no space: `AC`, `R_`, `//`).
+pub(crate) fn usable(lit: &Literal) -> bool {
+    match lit.bytes.len() {
+        0 | 1 => false,
+        2 => {
+            !lit.case_insensitive
+                && lit
+                    .bytes
+                    .iter()
+                    .all(|b| !b.is_ascii_lowercase() && !b.is_ascii_whitespace())
+        }
+        _ => true,
     }
 }
 
@@ -143,9 +170,149 @@ fn single_char(class: &Class) -> Option<(Vec<u8>, bool)> {
 }
 
 /// Higher is a better prefilter: long literals, few of them.
-fn score(set: &[Literal]) -> (usize, isize) {
+fn score(set: &[Literal]) -> (bool, bool, usize, isize) {
     let shortest = set.iter().map(|l| l.bytes.len()).min().unwrap_or(0);
-    (shortest.min(8), -(set.len() as isize))
+    let rare = set.iter().all(|l| !is_common(&l.bytes));
+    (
+        set.iter().all(usable),
+        rare,
+        shortest.min(8),
+        -(set.len() as isize),
+    )
+}
+
+/// Words so frequent in prose, code, configuration and logs that a literal made of one of them
+/// (or found inside many of them) fires on most lines: a rule that also requires a rarer literal
+/// is triggered by that one instead. `travis[_-]?pull[_-]?request` is triggered by `travis`.
+const COMMON_WORDS: &[&str] = &[
+    "access",
+    "account",
+    "admin",
+    "api",
+    "app",
+    "application",
+    "auth",
+    "base",
+    "bearer",
+    "bot",
+    "build",
+    "client",
+    "code",
+    "com",
+    "config",
+    "connect",
+    "content",
+    "customer",
+    "data",
+    "database",
+    "default",
+    "deploy",
+    "dev",
+    "email",
+    "env",
+    "error",
+    "file",
+    "http",
+    "https",
+    "host",
+    "index",
+    "info",
+    "key",
+    "line",
+    "list",
+    "log",
+    "mail",
+    "name",
+    "new",
+    "org",
+    "pass",
+    "password",
+    "path",
+    "port",
+    "private",
+    "project",
+    "public",
+    "pull",
+    "push",
+    "report",
+    "repo",
+    "request",
+    "release",
+    "rev",
+    "secret",
+    "secure",
+    "server",
+    "service",
+    "session",
+    "sid",
+    "site",
+    "string",
+    "test",
+    "text",
+    "the",
+    "token",
+    "type",
+    "url",
+    "use",
+    "user",
+    "value",
+    "version",
+    "web",
+    "www",
+];
+
+fn is_common(bytes: &[u8]) -> bool {
+    let lower = bytes.to_ascii_lowercase();
+    COMMON_WORDS.iter().any(|w| {
+        w.as_bytes() == lower.as_slice()
+            || (lower.len() <= 3
+                && w.as_bytes()
+                    .windows(lower.len())
+                    .any(|x| x == lower.as_slice()))
+    })
+}
+
+/// Every literal that every match of `hir` contains (beyond the one chosen as the trigger): a
+/// region without one of them cannot hold a match, so it is not searched.
+pub(crate) fn all_required(hir: &Hir) -> Vec<Literal> {
+    let mut out = Vec::new();
+    collect_required(hir, &mut out);
+    out.retain(|l| l.bytes.len() >= 2);
+    out.dedup();
+    out
+}
+
+fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
+    match hir.kind() {
+        HirKind::Capture(cap) => collect_required(&cap.sub, out),
+        HirKind::Repetition(rep) if rep.min >= 1 => collect_required(&rep.sub, out),
+        HirKind::Concat(items) => {
+            let mut run = empty();
+            for item in items {
+                if let Some(piece) = simple_piece(item) {
+                    run.case_insensitive |= piece.case_insensitive;
+                    run.bytes.extend(piece.bytes);
+                    continue;
+                }
+                if !run.bytes.is_empty() {
+                    out.push(std::mem::replace(&mut run, empty()));
+                }
+                collect_required(item, out);
+            }
+            if !run.bytes.is_empty() {
+                out.push(run);
+            }
+        }
+        _ => {
+            if let Some(piece) = simple_piece(hir) {
+                out.push(piece);
+            } else if let Some(set) = required(hir) {
+                if let [one] = set.as_slice() {
+                    out.push(one.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Whether any match of `hir` can contain a line feed.
@@ -204,6 +371,31 @@ mod tests {
         for (pattern, want) in cases {
             assert_eq!(lits(pattern), want, "{pattern}");
         }
+        // Groups of simple pieces join (case-insensitively when any piece is).
+        assert_eq!(lits("(A|a)(P|p)(Ii)[0-9]+"), Some(vec![i("apIi")]));
+        let usable_of = |p: &str| {
+            required(&regex_syntax::parse(p).unwrap())
+                .unwrap()
+                .iter()
+                .all(usable)
+        };
+        assert!(usable_of("AC[0-9a-f]{32}"));
+        assert!(!usable_of("ey[a-z]{34}"));
+        assert!(usable_of("key[a-z]{34}"));
+    }
+
+    #[test]
+    fn rare_literals_are_preferred_and_all_required_are_listed() {
+        assert_eq!(
+            lits("travis[_-]?pull[_-]?request(=| =|:| :)"),
+            Some(vec![("travis".to_string(), false)])
+        );
+        let hir = regex_syntax::parse("app[_-]?report[_-]?token[_-]?key(=| =|:| :)").unwrap();
+        let all: Vec<String> = all_required(&hir)
+            .into_iter()
+            .map(|l| String::from_utf8(l.bytes).unwrap())
+            .collect();
+        assert_eq!(all, ["app", "report", "token", "key"]);
     }
 
     #[test]

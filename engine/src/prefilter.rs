@@ -86,9 +86,17 @@ impl PrefilterBuilder {
         for list in &mut entries {
             list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
         }
+        // A full DFA searches large literal sets several times faster than the NFAs the
+        // builder picks for them by default; its memory is bounded by the builder's limits.
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&self.keys)
+            .or_else(|_| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&self.keys)
+            })
             .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
         Ok(Some(Prefilter { ac, entries }))
     }
@@ -133,6 +141,11 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Prefilter {
+    /// Number of keys in the automaton.
+    pub(crate) fn keys(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Calls `hit(start, end, target)` for every occurrence of every literal in `hay`, in order
     /// of start.
     pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {

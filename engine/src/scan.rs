@@ -301,6 +301,8 @@ impl<'e> Scanner<'e> {
         };
         let buckets = &mut self.buckets;
         let touched = &mut self.touched;
+        // The line around the last hit: hits come in order, and many share a line.
+        let mut line = 0..0;
         prefilter.for_each(win, |s, e, target| {
             let pattern = &engine.patterns[target.pattern];
             let (start, end) = match target.kind {
@@ -311,11 +313,28 @@ impl<'e> Scanner<'e> {
                     }
                     (s, e)
                 }
+                HitKind::Region if pattern.line_bounded => {
+                    if !(line.start <= s && e <= line.end) {
+                        let start = memchr::memrchr(b'\n', &win[..s]).map_or(0, |i| i + 1);
+                        let end = memchr::memchr(b'\n', &win[e..]).map_or(win.len(), |i| e + i);
+                        line = start..end;
+                    }
+                    (
+                        line.start.max(s.saturating_sub(pattern.reach)),
+                        line.end.min(e + pattern.reach),
+                    )
+                }
                 HitKind::Region => region(win, s, e, pattern),
             };
             let bucket = &mut buckets[target.pattern];
             if bucket.is_empty() {
                 touched.push(target.pattern);
+            } else if bucket
+                .last()
+                .is_some_and(|last| last.start == start && last.end == end)
+            {
+                // Another literal of the same pattern on the same line: one region is enough.
+                return;
             }
             bucket.push(Candidate {
                 start,
@@ -470,6 +489,9 @@ impl<'e> Scanner<'e> {
                 i += 1;
             }
             let mut pos = c.start.max(next.min(end));
+            if !pattern.must.is_empty() && !contains_all(&win[pos.min(end)..end], &pattern.must) {
+                continue;
+            }
             while pos < end {
                 let input = Input::new(win).span(pos..end);
                 let Some(m) = regex.search_with(cache, &input) else {
@@ -575,6 +597,11 @@ fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
     } else {
         (lo, hi)
     }
+}
+
+/// Whether `hay` contains every literal of `must`.
+fn contains_all(hay: &[u8], must: &[crate::engine::Must]) -> bool {
+    must.iter().all(|m| m.is_in(hay))
 }
 
 #[inline]

@@ -204,9 +204,8 @@ pub fn extraction(
             .context("cannot find the dlp executable to run extraction workers")?;
         let mut command = std::process::Command::new(exe);
         command.arg("__extract-worker");
-        let pool = WorkerPool::new(command, workers, limits.clone()).context(
-            "cannot start the extraction workers (use --in-process to parse without them)",
-        )?;
+        // Started on first need: a scan of plain text never starts a worker.
+        let pool = WorkerPool::new_lazy(command, workers, limits.clone());
         Some(std::sync::Arc::new(pool))
     } else {
         None

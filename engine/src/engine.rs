@@ -117,6 +117,8 @@ pub(crate) struct Pattern {
     pub max_len: usize,
     /// Regions of a derived-literal rule stop at line ends.
     pub line_bounded: bool,
+    /// The regex begins with an ASCII word boundary (`(?-u:\b)`).
+    pub starts_with_boundary: bool,
     /// How far a region reaches from its literal.
     pub reach: usize,
     /// Keyword rules only: keywords must stand as whole words.
@@ -374,6 +376,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             mask: def.mask,
             max_len: MAX_MATCH_LEN,
             line_bounded: false,
+            starts_with_boundary: false,
             reach: REGION_REACH,
             whole_word: def.whole_word,
             must: Vec::new(),
@@ -411,6 +414,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             .maximum_len()
             .map_or(MAX_MATCH_LEN, |n| n.min(MAX_MATCH_LEN));
         pattern.line_bounded = !literals::can_match_newline(&hir);
+        pattern.starts_with_boundary = literals::starts_with_ascii_boundary(&hir);
         pattern.reach = pattern.max_len.min(REGION_REACH);
         pattern.regex = Some(regex);
 

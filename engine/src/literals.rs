@@ -315,6 +315,16 @@ fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
     }
 }
 
+/// Whether every match of `hir` starts at an ASCII word boundary (`(?-u:\b)` first).
+pub(crate) fn starts_with_ascii_boundary(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(look) => *look == regex_syntax::hir::Look::WordAscii,
+        HirKind::Capture(cap) => starts_with_ascii_boundary(&cap.sub),
+        HirKind::Concat(items) => items.first().is_some_and(starts_with_ascii_boundary),
+        _ => false,
+    }
+}
+
 /// Whether any match of `hir` can contain a line feed.
 pub(crate) fn can_match_newline(hir: &Hir) -> bool {
     match hir.kind() {
@@ -396,6 +406,19 @@ mod tests {
             .map(|l| String::from_utf8(l.bytes).unwrap())
             .collect();
         assert_eq!(all, ["app", "report", "token", "key"]);
+    }
+
+    #[test]
+    fn leading_boundary() {
+        for (pattern, want) in [
+            ("(?-u:\\b)AKIA[A-Z]{16}", true),
+            ("\\bAKIA", false),
+            ("AKIA(?-u:\\b)", false),
+            ("((?-u:\\b)x|y)", false),
+        ] {
+            let hir = regex_syntax::parse(pattern).unwrap();
+            assert_eq!(starts_with_ascii_boundary(&hir), want, "{pattern}");
+        }
     }
 
     #[test]

@@ -306,7 +306,16 @@ impl<'e> Scanner<'e> {
         prefilter.for_each(win, |s, e, target| {
             let pattern = &engine.patterns[target.pattern];
             let (start, end) = match target.kind {
-                HitKind::Anchored => (s, win.len().min(s + pattern.max_len)),
+                HitKind::Anchored => {
+                    // `\b` first and no boundary here: the regex cannot match, skip the call.
+                    if pattern.starts_with_boundary
+                        && s > 0
+                        && is_word_byte(win[s - 1]) == is_word_byte(win[s])
+                    {
+                        return;
+                    }
+                    (s, win.len().min(s + pattern.max_len))
+                }
                 HitKind::Keyword => {
                     if pattern.whole_word && !(is_boundary(win, s) && is_boundary(win, e)) {
                         return;

@@ -462,3 +462,36 @@ mod extract {
         }
     }
 }
+
+#[test]
+fn lazy_pool_starts_no_worker_until_needed_and_names_a_bad_command() {
+    use dlp_engine::extract::isolate::WorkerPool;
+    use dlp_engine::extract::SkipReason;
+    // A command that cannot start: plain text never needs it; a PDF becomes a clear skip.
+    let pool = WorkerPool::new_lazy(
+        std::process::Command::new("/nonexistent/dlp-worker"),
+        1,
+        Limits::default(),
+    );
+    let mut events = Vec::new();
+    pool.walk(b"plain text 4111", &Filter::default(), &mut |e| {
+        events.push(format!("{e:?}"))
+    });
+    assert!(events.iter().any(|e| e.contains("ItemDone")), "{events:?}");
+    let mut skipped = None;
+    pool.walk(
+        &extract_support::fixture("sample.pdf"),
+        &Filter::default(),
+        &mut |e| {
+            if let dlp_engine::extract::Event::Skipped { reason, detail, .. } = e {
+                skipped = Some((reason, detail.to_string()));
+            }
+        },
+    );
+    let (reason, detail) = skipped.expect("a skip");
+    assert_eq!(reason, SkipReason::BrokenFile);
+    assert!(
+        detail.contains("could not start an extraction worker"),
+        "{detail}"
+    );
+}

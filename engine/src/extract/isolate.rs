@@ -529,6 +529,23 @@ impl WorkerPool {
         Ok(pool)
     }
 
+    /// Like [`WorkerPool::new`], but starts no process until the first item that needs one:
+    /// a scan of plain text then never pays for a worker. A command that does not work shows
+    /// up as a `broken_file` skip of each such item, saying why.
+    pub fn new_lazy(mut command: Command, workers: usize, limits: Limits) -> WorkerPool {
+        command.env(MEMORY_ENV, limits.max_worker_memory.to_string());
+        WorkerPool {
+            command: Mutex::new(command),
+            limits,
+            workers: workers.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                live: 0,
+            }),
+            available: Condvar::new(),
+        }
+    }
+
     /// The limits every walk of this pool runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -97,6 +97,9 @@ impl Default for Batch {
     }
 }
 
+/// Plain files at least this large are read chunk by chunk by all threads together.
+const LARGE_ITEM: u64 = 64 << 20;
+
 /// How many paths may wait for a worker, and reports for the caller.
 const QUEUE: usize = 256;
 
@@ -284,6 +287,23 @@ impl Batch {
         if is_plain_text(&head[..head_len]) {
             if let Some(skip) = self.extraction.filtered(FileType::Text) {
                 report.skipped.push(skip);
+                return report;
+            }
+            if size >= LARGE_ITEM {
+                // One large file: its chunks are read (not mapped, so that resident memory
+                // stays a few chunks per thread) and shared between the threads.
+                match scanner.engine().scan_file_parallel(&file, self.threads) {
+                    Ok(findings) => {
+                        report.findings = findings;
+                        report.bytes = size;
+                        report.items_scanned = 1;
+                    }
+                    Err(e) => report.skipped.push(Skipped {
+                        member: None,
+                        reason: SkipReason::Unreadable,
+                        detail: e.to_string(),
+                    }),
+                }
                 return report;
             }
             // Plain text is scanned as it lies on disk, in bounded memory, however large.

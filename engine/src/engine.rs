@@ -582,6 +582,121 @@ impl Engine {
         self.scanner().scan(data)
     }
 
+    /// Scans one large item with up to `threads` threads: the item is split into chunks that
+    /// the threads take in turn, each with its own scanner. The findings are those of
+    /// [`Engine::scan_bytes`], in the same order.
+    pub fn scan_parallel(&self, data: &[u8], threads: usize) -> Vec<Finding> {
+        let chunk = crate::scan::DEFAULT_CHUNK_SIZE;
+        if threads <= 1 || data.len() <= chunk {
+            return self.scan_bytes(data);
+        }
+        self.scan_chunks_parallel(data.len(), threads, &|scanner, owned| {
+            Ok(scanner.scan_chunk(data, owned))
+        })
+        .unwrap_or_default()
+    }
+
+    /// Scans a file with up to `threads` threads, each reading its own chunks (with their
+    /// overlap) by positioned reads: memory stays at a few chunks per thread, however large the
+    /// file. The findings are those of a serial scan.
+    pub fn scan_file_parallel(
+        &self,
+        file: &std::fs::File,
+        threads: usize,
+    ) -> Result<Vec<Finding>, Error> {
+        use std::os::unix::fs::FileExt;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat the file", e))?
+            .len() as usize;
+        let overlap = crate::scan::OVERLAP;
+        self.scan_chunks_parallel(len, threads.max(1), &|scanner, owned| {
+            let base = owned.start.saturating_sub(overlap);
+            let end = len.min(owned.end + overlap);
+            let mut buf = vec![0u8; end - base];
+            file.read_exact_at(&mut buf, base as u64)
+                .map_err(|e| Error::io("cannot read the file", e))?;
+            Ok(scanner.scan_chunk_window(&buf, base, owned))
+        })
+    }
+
+    /// Runs `scan_chunk` over every chunk of an item of `len` bytes on `threads` threads, then
+    /// puts the findings in order, numbers their lines and applies `min_count`.
+    #[allow(clippy::type_complexity)]
+    fn scan_chunks_parallel(
+        &self,
+        len: usize,
+        threads: usize,
+        scan_chunk: &(dyn Fn(&mut Scanner<'_>, std::ops::Range<usize>) -> Result<(Vec<Finding>, u64), Error>
+              + Sync),
+    ) -> Result<Vec<Finding>, Error> {
+        let chunk = crate::scan::DEFAULT_CHUNK_SIZE;
+        let chunks = len.div_ceil(chunk).max(1);
+        let owned = |i: usize| i * chunk..len.min((i + 1) * chunk);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Result<Vec<(usize, Vec<Finding>, u64)>, Error>> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads.min(chunks))
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut scanner = self.scanner();
+                            let mut mine = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if i >= chunks {
+                                    return Ok(mine);
+                                }
+                                let (findings, lines) = scan_chunk(&mut scanner, owned(i))?;
+                                mine.push((i, findings, lines));
+                            }
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join().unwrap_or_else(|_| {
+                            Err(Error::new(ErrorKind::Io, "a scanning thread failed"))
+                        })
+                    })
+                    .collect()
+            });
+        let mut parts = Vec::with_capacity(chunks);
+        for r in results {
+            parts.extend(r?);
+        }
+        parts.sort_unstable_by_key(|(i, _, _)| *i);
+        let mut findings = Vec::new();
+        let mut lines_before = 0u64;
+        for (_, part, lines) in parts {
+            findings.extend(part.into_iter().map(|mut f| {
+                f.line += lines_before;
+                f
+            }));
+            lines_before += lines;
+        }
+        self.apply_min_count(&mut findings);
+        Ok(findings)
+    }
+
+    /// Drops the findings of patterns with a `min_count` that the item does not reach.
+    fn apply_min_count(&self, findings: &mut Vec<Finding>) {
+        if !self.has_min_count {
+            return;
+        }
+        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for f in findings.iter() {
+            *counts.entry(f.detector.as_str()).or_default() += 1;
+        }
+        let short: Vec<String> = self
+            .patterns
+            .iter()
+            .filter(|p| p.min_count > 1 && counts.get(&*p.id).copied().unwrap_or(0) < p.min_count)
+            .map(|p| p.id.to_string())
+            .collect();
+        findings.retain(|f| !short.contains(&f.detector));
+    }
+
     /// Scans a file's bytes as text, reading it through a memory map.
     pub fn scan_path(&self, path: impl AsRef<Path>) -> Result<Vec<Finding>, Error> {
         let path = path.as_ref();

@@ -67,6 +67,9 @@ pub struct Scanner<'e> {
     counts: Vec<usize>,
     /// Line number at the start of the current chunk.
     line: u64,
+    /// Report findings of `min_count` patterns at once (a caller that splits one item between
+    /// scanners applies `min_count` itself).
+    defer_min_count: bool,
 }
 
 impl std::fmt::Debug for Scanner<'_> {
@@ -90,7 +93,13 @@ impl<'e> Scanner<'e> {
             held: Vec::new(),
             counts: vec![0; n],
             line: 1,
+            defer_min_count: false,
         }
+    }
+
+    /// The engine this scanner scans with.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
     }
 
     /// Sets how many bytes each chunk owns (at least 1). Findings do not depend on it; memory
@@ -212,6 +221,35 @@ impl<'e> Scanner<'e> {
         }
     }
 
+    /// Scans the chunk `owned` of one item held in memory (with its overlap), for callers that
+    /// split an item between threads. Returns the findings, with lines counted from the chunk's
+    /// start (its first line is 1), and the number of line feeds in the chunk. `min_count` is
+    /// not applied.
+    pub(crate) fn scan_chunk(&mut self, data: &[u8], owned: Range<usize>) -> (Vec<Finding>, u64) {
+        let win_start = owned.start.saturating_sub(OVERLAP);
+        let win_end = data.len().min(owned.end + OVERLAP);
+        self.scan_chunk_window(&data[win_start..win_end], win_start, owned)
+    }
+
+    /// Like [`Scanner::scan_chunk`], given only the chunk's window: `win` holds the item's
+    /// bytes from `base`, at least `OVERLAP` bytes on each side of `owned` where the item has
+    /// them.
+    pub(crate) fn scan_chunk_window(
+        &mut self,
+        win: &[u8],
+        base: usize,
+        owned: Range<usize>,
+    ) -> (Vec<Finding>, u64) {
+        self.defer_min_count = true;
+        self.line = 1;
+        let mut out = Vec::new();
+        self.scan_window(win, base, owned.start - base..owned.end - base, &mut |f| {
+            out.push(f)
+        });
+        self.defer_min_count = false;
+        (out, self.line - 1)
+    }
+
     fn begin_item(&mut self) {
         self.held.clear();
         if self.engine.has_min_count {
@@ -274,7 +312,7 @@ impl<'e> Scanner<'e> {
             at = start;
             let pattern = &engine.patterns[p];
             let finding = make_finding(pattern, &win[start..end], base + start, confidence, line);
-            if pattern.min_count > 1 {
+            if pattern.min_count > 1 && !self.defer_min_count {
                 self.counts[p] += 1;
                 if self.counts[p] >= pattern.min_count {
                     // Enough already: release what was held, then go on directly.

@@ -130,6 +130,41 @@ fn every_plant_is_found_through_every_path() {
 }
 
 #[test]
+fn parallel_scan_of_a_large_item_equals_the_serial_scan() {
+    let engine = engine();
+    let corpus = dlp_engine::corpus::generate(20 << 20, 4096, 9);
+    let serial = engine.scan_bytes(&corpus.text);
+    assert_eq!(serial.len(), corpus.planted_total());
+    assert_eq!(engine.scan_parallel(&corpus.text, 2), serial);
+    assert_eq!(engine.scan_parallel(&corpus.text, 5), serial);
+    let path = std::env::temp_dir().join(format!("dlp-parallel-{}.txt", std::process::id()));
+    std::fs::write(&path, &corpus.text).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    assert_eq!(engine.scan_file_parallel(&file, 2).unwrap(), serial);
+    assert_eq!(engine.scan_file_parallel(&file, 1).unwrap(), serial);
+    std::fs::remove_file(&path).unwrap();
+    let counted = EngineBuilder::new()
+        .builtins(false)
+        .rules_toml(
+            "[[rule]]\nid = \"cards\"\npattern = '4111 1111 1111 1111'\nmin_count = 3\n",
+            "r.toml",
+        )
+        .build()
+        .unwrap();
+    let n = counted.scan_bytes(&corpus.text).len();
+    assert!(n >= 3);
+    assert_eq!(counted.scan_parallel(&corpus.text, 2).len(), n);
+    for len in [10_000, 100_000, 5_000_000] {
+        let part = &corpus.text[..len];
+        assert_eq!(
+            counted.scan_parallel(part, 2),
+            counted.scan_bytes(part),
+            "{len}"
+        );
+    }
+}
+
+#[test]
 fn lines_are_counted_across_chunks() {
     let engine = engine();
     let mut text = String::new();

@@ -60,6 +60,13 @@ pub(crate) struct LiteralTarget {
     pub kind: HitKind,
 }
 
+/// Hand-written matchers for built-in patterns on hot paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Native {
+    /// `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` over a digit run.
+    CardDigits,
+}
+
 /// A literal that every match of a pattern contains, with a searcher built once.
 #[derive(Debug)]
 pub(crate) struct Must {
@@ -117,6 +124,8 @@ pub(crate) struct Pattern {
     pub max_len: usize,
     /// Regions of a derived-literal rule stop at line ends.
     pub line_bounded: bool,
+    /// A hand-written matcher giving exactly the regex's matches (built-ins only).
+    pub native: Option<Native>,
     /// The regex begins with an ASCII word boundary (`(?-u:\b)`).
     pub starts_with_boundary: bool,
     /// How far a region reaches from its literal.
@@ -376,6 +385,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             mask: def.mask,
             max_len: MAX_MATCH_LEN,
             line_bounded: false,
+            native: None,
             starts_with_boundary: false,
             reach: REGION_REACH,
             whole_word: def.whole_word,
@@ -415,6 +425,11 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             .map_or(MAX_MATCH_LEN, |n| n.min(MAX_MATCH_LEN));
         pattern.line_bounded = !literals::can_match_newline(&hir);
         pattern.starts_with_boundary = literals::starts_with_ascii_boundary(&hir);
+        pattern.native = match def.native.as_deref() {
+            None => None,
+            Some("card_digits") => Some(Native::CardDigits),
+            Some(other) => return Err(fail(format!("unknown native matcher `{other}`"))),
+        };
         pattern.reach = pattern.max_len.min(REGION_REACH);
         pattern.regex = Some(regex);
 

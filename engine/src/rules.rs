@@ -63,6 +63,8 @@ pub(crate) struct PatternDef {
     pub mask: Mask,
     pub examples: Vec<String>,
     pub negatives: Vec<String>,
+    /// A built-in's hand-written matcher that gives exactly its pattern's matches, faster.
+    pub native: Option<String>,
 }
 
 /// A definition as written in TOML, before checking. Built-ins and users' rules share it; the
@@ -98,6 +100,7 @@ struct RawRule {
     trigger: Option<String>,
     min_digits: Option<usize>,
     max_digits: Option<usize>,
+    native: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -274,6 +277,7 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
         mask: raw.mask,
         examples: raw.examples,
         negatives: raw.negatives,
+        native: raw.native,
     })
 }
 

@@ -501,6 +501,30 @@ impl<'e> Scanner<'e> {
             }
             return;
         };
+        if pattern.native == Some(crate::engine::Native::CardDigits) {
+            for c in candidates {
+                let mut pos = c.start;
+                while pos < c.end {
+                    if !win[pos].is_ascii_digit() {
+                        pos += 1;
+                        continue;
+                    }
+                    let Some(end) = card_match(win, pos, c.end) else {
+                        pos = next_group(win, pos, c.end);
+                        continue;
+                    };
+                    if let Some(conf) = accept(pattern, win, pos, end, pos, end) {
+                        if owned.contains(&pos) {
+                            found.push((p, pos, end, conf));
+                        }
+                        pos = end;
+                    } else {
+                        pos = next_group(win, pos, c.end);
+                    }
+                }
+            }
+            return;
+        }
         let cache = self.caches[p].get_or_insert_with(|| regex.create_cache());
         let captures = pattern
             .secret_group
@@ -579,6 +603,39 @@ pub(crate) fn make_finding(
         masked: finding::mask(pattern.mask, value),
         fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
     }
+}
+
+/// The match of `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` starting at `p` inside the digit run
+/// ending at `run_end`, as the regex would find it (greedy: the longest of 13 to 19 digits that
+/// ends at a word boundary), or `None`.
+fn card_match(win: &[u8], p: usize, run_end: usize) -> Option<usize> {
+    if !win[p].is_ascii_digit() || (p > 0 && is_word_byte(win[p - 1])) {
+        return None;
+    }
+    let mut digits = 0;
+    let mut i = p;
+    let mut best = None;
+    while i < run_end && digits < 19 {
+        if win[i].is_ascii_digit() {
+            digits += 1;
+            i += 1;
+            if digits >= 13 && (i >= win.len() || !is_word_byte(win[i])) {
+                best = Some(i);
+            }
+        } else {
+            i += 1; // a single separator between digits, by construction of the run
+        }
+    }
+    best
+}
+
+/// The next position after `p` where a match could start in a digit run: just after the next
+/// separator (inside a group of digits there is no word boundary).
+fn next_group(win: &[u8], p: usize, run_end: usize) -> usize {
+    win[p + 1..run_end]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(run_end, |i| p + 1 + i + 1)
 }
 
 /// The span of the value to report: the `secret` group if the pattern has one, else the match.

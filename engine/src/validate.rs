@@ -130,26 +130,36 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
 }
 
 fn credit_card(value: &[u8]) -> bool {
-    let d = digits(value);
-    if !(13..=19).contains(&d.len()) || !luhn(&d) {
-        return false;
-    }
-    // Separators must be used consistently: all spaces, all dashes, or none.
-    let seps: Vec<u8> = value
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_digit())
-        .collect();
-    if let Some(first) = seps.first() {
-        if seps.iter().any(|s| s != first) || seps.len() > 4 {
-            return false;
+    // No allocation: this runs on every card-shaped number, and text can hold millions.
+    let mut d = [0u8; 19];
+    let mut n = 0;
+    let mut sep: Option<u8> = None;
+    let mut seps = 0;
+    for &b in value {
+        if b.is_ascii_digit() {
+            if n == d.len() {
+                return false;
+            }
+            d[n] = b - b'0';
+            n += 1;
+        } else {
+            // Separators must be used consistently: all spaces, all dashes, or none.
+            if sep.is_some_and(|s| s != b) {
+                return false;
+            }
+            sep = Some(b);
+            seps += 1;
         }
+    }
+    let d = &d[..n];
+    if !(13..=19).contains(&n) || seps > 4 || !luhn(d) {
+        return false;
     }
     // A number made of one repeated digit passes Luhn for some lengths; no issuer uses one.
     if d.iter().all(|x| *x == d[0]) {
         return false;
     }
-    issuer_accepts(&d)
+    issuer_accepts(d)
 }
 
 /// Known issuer identification number ranges and the lengths each issues.

@@ -340,6 +340,23 @@ fn fast_path_equals_reference_path_on_generated_corpora() {
         assert_eq!(fast, slow, "seed {seed}");
         assert_eq!(fast.len(), corpus.planted_total());
     }
+    // Digit runs where the card matcher's word boundaries and greediness matter.
+    for tricky in [
+        "4111 1111 1111 1111 1111",
+        "ab4111111111111111 x",
+        "4111-1111-1111-1111-4111 1111 1111 1111",
+        "12 4111 1111 1111 1111",
+        "4111111111111111_x 4111111111111111",
+        "5555555555554444-5555555555554444",
+        "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 4111 1111 1111 1111",
+        "378282246310005 378282246310005378282246310005",
+    ] {
+        assert_eq!(
+            engine.scan_bytes(tricky.as_bytes()),
+            engine.scan_reference(tricky.as_bytes()),
+            "{tricky}"
+        );
+    }
     // Near misses and adversarial text too, and custom rules of every kind.
     let (text, _) = build_text(
         &(0..200).map(|i| (i % 3 == 0, i * 7)).collect::<Vec<_>>(),

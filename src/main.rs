@@ -3,6 +3,7 @@
 //! The binary only parses arguments, formats output and reports progress; the work happens in
 //! `dlp-engine` (detection, extraction, bulk scans) and `dlp-connector` (ChatGPT Enterprise).
 
+mod bench;
 mod chatgpt;
 mod extract;
 mod output;
@@ -32,6 +33,8 @@ enum Command {
     Chatgpt(chatgpt::ChatgptArgs),
     /// Print the text extracted from a file, as the detectors see it.
     Extract(extract::ExtractArgs),
+    /// Measure detection throughput on a generated (or given) corpus, with checked answers.
+    Bench(bench::BenchArgs),
     /// Internal: serve extraction requests on standard input (started by `dlp scan`).
     #[command(name = "__extract-worker", hide = true)]
     ExtractWorker,
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Detectors(args) => detectors(args),
         Command::Extract(args) => extract::run(args),
         Command::Chatgpt(args) => chatgpt::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::ExtractWorker => {
             let code = dlp_engine::extract::isolate::worker_main();
             return ExitCode::from(u8::try_from(code).unwrap_or(1));

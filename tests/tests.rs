@@ -2,5 +2,6 @@
 
 mod util;
 
+mod bench;
 mod chatgpt;
 mod scan;

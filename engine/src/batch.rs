@@ -272,10 +272,6 @@ impl Batch {
                 return report;
             }
         };
-        if let Some(skip) = self.extraction.too_large(size) {
-            report.skipped.push(skip);
-            return report;
-        }
         let mut head = [0u8; 8192];
         let head_len = match read_head(&file, &mut head) {
             Ok(n) => n,
@@ -284,7 +280,12 @@ impl Batch {
                 return report;
             }
         };
-        if is_plain_text(&head[..head_len]) {
+        let plain = is_plain_text(&head[..head_len]);
+        if let Some(skip) = self.extraction.too_large(size, plain) {
+            report.skipped.push(skip);
+            return report;
+        }
+        if plain {
             if let Some(skip) = self.extraction.filtered(FileType::Text) {
                 report.skipped.push(skip);
                 return report;
@@ -339,11 +340,15 @@ impl Batch {
 }
 
 impl Extraction {
-    /// A skip for an item of `size` bytes over the filter's or the limits' maximum.
-    fn too_large(&self, size: u64) -> Option<Skipped> {
-        let max = match self.filter.max_file_size {
-            Some(max) => max.min(self.limits.max_file_size),
-            None => self.limits.max_file_size,
+    /// A skip for an item of `size` bytes over the filter's maximum or, for a document that
+    /// extraction must hold in memory, over the limits' maximum. Plain text is streamed, so only
+    /// the filter bounds it.
+    fn too_large(&self, size: u64, plain_text: bool) -> Option<Skipped> {
+        let limit = (!plain_text).then_some(self.limits.max_file_size);
+        let max = match (self.filter.max_file_size, limit) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return None,
         };
         (size > max).then(|| Skipped {
             member: None,

@@ -97,6 +97,38 @@ impl<'e> Scanner<'e> {
         }
     }
 
+    /// Heap bytes this scanner's scratch space holds now: regex caches (which grow as they
+    /// meet new text, up to their capacity), capture slots and candidate buffers. The text
+    /// itself is borrowed, and findings belong to the caller, so neither counts.
+    pub fn scratch_bytes(&self) -> usize {
+        let caches: usize = self
+            .caches
+            .iter()
+            .flatten()
+            .map(meta::Cache::memory_usage)
+            .sum();
+        let captures: usize = self
+            .captures
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.group_info().memory_usage() + 2 * c.group_len() * std::mem::size_of::<usize>()
+            })
+            .sum();
+        let buckets: usize = self
+            .buckets
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<Candidate>())
+            .sum::<usize>()
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Candidate>>();
+        caches
+            + captures
+            + buckets
+            + self.caches.capacity() * std::mem::size_of::<Option<meta::Cache>>()
+            + self.counts.capacity() * std::mem::size_of::<usize>()
+            + self.touched.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// The engine this scanner scans with.
     pub fn engine(&self) -> &'e Engine {
         self.engine

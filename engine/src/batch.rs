@@ -290,27 +290,23 @@ impl Batch {
                 report.skipped.push(skip);
                 return report;
             }
-            if size >= LARGE_ITEM {
+            let scanned = if size >= LARGE_ITEM {
                 // One large file: its chunks are read (not mapped, so that resident memory
                 // stays a few chunks per thread) and shared between the threads.
-                match scanner.engine().scan_file_parallel(&file, self.threads) {
-                    Ok(findings) => {
-                        report.findings = findings;
-                        report.bytes = size;
-                        report.items_scanned = 1;
-                    }
-                    Err(e) => report.skipped.push(Skipped {
-                        member: None,
-                        reason: SkipReason::Unreadable,
-                        detail: e.to_string(),
-                    }),
-                }
-                return report;
-            }
-            // Plain text is scanned as it lies on disk, in bounded memory, however large.
-            let findings = &mut report.findings;
-            match scanner.scan_path(&report.path, &mut |f| findings.push(f)) {
-                Ok(bytes) => {
+                scanner
+                    .engine()
+                    .scan_file_parallel(&file, self.threads)
+                    .map(|findings| (findings, size))
+            } else {
+                // Plain text is scanned as it lies on disk, in bounded memory.
+                let mut findings = Vec::new();
+                scanner
+                    .scan_path(&report.path, &mut |f| findings.push(f))
+                    .map(|bytes| (findings, bytes))
+            };
+            match scanned {
+                Ok((findings, bytes)) => {
+                    report.findings = findings;
                     report.bytes = bytes;
                     report.items_scanned = 1;
                 }

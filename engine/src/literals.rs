@@ -42,35 +42,48 @@ pub(crate) fn required(hir: &Hir) -> Option<Vec<Literal>> {
         }
         HirKind::Concat(items) => {
             let mut best: Option<Vec<Literal>> = None;
-            let mut run = Literal {
-                bytes: Vec::new(),
-                case_insensitive: false,
-            };
-            let consider = |set: Vec<Literal>, best: &mut Option<Vec<Literal>>| {
-                if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
-                    *best = Some(set);
+            for part in concat_parts(items) {
+                let set = match part {
+                    Part::Run(run) => Some(vec![run]),
+                    Part::Other(item) => required(item),
+                };
+                if let Some(set) = set {
+                    if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
+                        best = Some(set);
+                    }
                 }
-            };
-            for item in items {
-                if let Some(piece) = simple_piece(item) {
-                    run.case_insensitive |= piece.case_insensitive;
-                    run.bytes.extend(piece.bytes);
-                    continue;
-                }
-                if !run.bytes.is_empty() {
-                    consider(vec![std::mem::replace(&mut run, empty())], &mut best);
-                }
-                if let Some(set) = required(item) {
-                    consider(set, &mut best);
-                }
-            }
-            if !run.bytes.is_empty() {
-                consider(vec![run], &mut best);
             }
             best
         }
         _ => None,
     }
+}
+
+/// A piece of a concatenation: a run of simple pieces glued into one literal, or another item.
+enum Part<'h> {
+    Run(Literal),
+    Other(&'h Hir),
+}
+
+/// Splits a concatenation into runs of simple pieces and the items between them, in order.
+fn concat_parts(items: &[Hir]) -> Vec<Part<'_>> {
+    let mut parts = Vec::new();
+    let mut run = empty();
+    for item in items {
+        if let Some(piece) = simple_piece(item) {
+            run.case_insensitive |= piece.case_insensitive;
+            run.bytes.extend(piece.bytes);
+            continue;
+        }
+        if !run.bytes.is_empty() {
+            parts.push(Part::Run(std::mem::replace(&mut run, empty())));
+        }
+        parts.push(Part::Other(item));
+    }
+    if !run.bytes.is_empty() {
+        parts.push(Part::Run(run));
+    }
+    parts
 }
 
 fn empty() -> Literal {
@@ -287,20 +300,11 @@ fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
         HirKind::Capture(cap) => collect_required(&cap.sub, out),
         HirKind::Repetition(rep) if rep.min >= 1 => collect_required(&rep.sub, out),
         HirKind::Concat(items) => {
-            let mut run = empty();
-            for item in items {
-                if let Some(piece) = simple_piece(item) {
-                    run.case_insensitive |= piece.case_insensitive;
-                    run.bytes.extend(piece.bytes);
-                    continue;
+            for part in concat_parts(items) {
+                match part {
+                    Part::Run(run) => out.push(run),
+                    Part::Other(item) => collect_required(item, out),
                 }
-                if !run.bytes.is_empty() {
-                    out.push(std::mem::replace(&mut run, empty()));
-                }
-                collect_required(item, out);
-            }
-            if !run.bytes.is_empty() {
-                out.push(run);
             }
         }
         _ => {

@@ -237,14 +237,13 @@ impl EngineBuilder {
         if !self.no_builtins {
             defs.extend(rules::builtin()?.into_iter().map(|d| (d, true)));
         }
-        let mut custom = Vec::new();
+        let mut ids: std::collections::HashSet<String> =
+            defs.iter().map(|(d, _)| d.id.clone()).collect();
+        // Custom rules that state what they must and must not find, to check once compiled.
+        let mut with_examples: Vec<PatternDef> = Vec::new();
         for (origin, text) in &self.rule_sources {
-            let parsed = rules::parse_rule_file(text, origin)?;
-            for def in parsed {
-                if defs
-                    .iter()
-                    .any(|(d, _): &(PatternDef, bool)| d.id == def.id)
-                {
+            for def in rules::parse_rule_file(text, origin)? {
+                if !ids.insert(def.id.clone()) {
                     return Err(Error::new(
                         ErrorKind::Rules,
                         format!(
@@ -254,7 +253,9 @@ impl EngineBuilder {
                         ),
                     ));
                 }
-                custom.push(def.id.clone());
+                if !def.examples.is_empty() || !def.negatives.is_empty() {
+                    with_examples.push(def.clone());
+                }
                 defs.push((def, false));
             }
         }
@@ -279,28 +280,20 @@ impl EngineBuilder {
             defs.retain(|(d, _)| only.contains(&d.id));
         }
         let engine = compile(defs, self.skip_invalid)?;
-        // A user's rule states what it must and must not find; hold it to that now rather than
-        // let a wrong rule run silently.
-        for (origin, text) in &self.rule_sources {
-            check_examples(&engine, origin, text, &custom)?;
+        // Hold a user's rule to its examples now rather than let a wrong rule run silently.
+        for def in &with_examples {
+            if !engine.detectors.iter().any(|d| d.id == def.id) {
+                continue; // left out by `detectors` or `skip_invalid_rules`
+            }
+            if let Some(problem) = example_problem(&engine, def) {
+                return Err(Error::new(
+                    ErrorKind::Rules,
+                    format!("{}: rule `{}`: {problem}", def.origin, def.id),
+                ));
+            }
         }
         Ok(engine)
     }
-}
-
-fn check_examples(engine: &Engine, origin: &str, text: &str, ids: &[String]) -> Result<(), Error> {
-    for def in rules::parse_rule_file(text, origin)? {
-        if !ids.contains(&def.id) || !engine.detectors.iter().any(|d| d.id == def.id) {
-            continue;
-        }
-        if let Some(problem) = example_problem(engine, &def) {
-            return Err(Error::new(
-                ErrorKind::Rules,
-                format!("{origin}: rule `{}`: {problem}", def.id),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Runs a definition's examples and negatives; says what is wrong, if anything.
@@ -345,6 +338,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
         rule_errors: Vec::new(),
     };
     let mut prefilter = PrefilterBuilder::default();
+    let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
 
     for (def, builtin) in defs {
         let fail = |msg: String| {
@@ -362,7 +356,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
             }
             Err(e) => return Err(e),
         };
-        if !engine.detectors.iter().any(|d| d.id == def.id) {
+        if seen_ids.insert(def.id.clone()) {
             engine.detectors.push(DetectorInfo {
                 id: def.id.clone(),
                 category: def.category,

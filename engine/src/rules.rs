@@ -153,9 +153,10 @@ pub(crate) fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<PatternDef
         ));
     }
     let mut defs = Vec::with_capacity(file.rule.len());
+    let mut ids = std::collections::HashSet::new();
     for (i, raw) in file.rule.into_iter().enumerate() {
         let def = check(raw, i, origin, false)?;
-        if defs.iter().any(|d: &PatternDef| d.id == def.id) {
+        if !ids.insert(def.id.clone()) {
             return Err(Error::new(
                 ErrorKind::Rules,
                 format!("{origin}: rule `{}`: the id is used twice", def.id),

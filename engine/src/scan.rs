@@ -168,7 +168,7 @@ impl<'e> Scanner<'e> {
             }
             owned_start = owned_end;
         }
-        self.end_item(sink);
+        self.end_item();
     }
 
     /// Scans one item read from a stream, chunk by chunk, in bounded memory. Returns the number of
@@ -198,7 +198,7 @@ impl<'e> Scanner<'e> {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
                     Err(e) => {
                         buf.truncate(old);
-                        self.end_item(sink);
+                        self.end_item();
                         return Err(e);
                     }
                 }
@@ -224,7 +224,7 @@ impl<'e> Scanner<'e> {
             buf.drain(..keep_from - base);
             base = keep_from;
         }
-        self.end_item(sink);
+        self.end_item();
         Ok((base + buf.len()) as u64)
     }
 
@@ -290,7 +290,7 @@ impl<'e> Scanner<'e> {
         self.line = 1;
     }
 
-    fn end_item(&mut self, _sink: &mut dyn FnMut(Finding)) {
+    fn end_item(&mut self) {
         // What is still held belongs to patterns that never reached their `min_count` in this
         // item (a pattern that reached it released its findings at once).
         self.held.clear();

@@ -442,15 +442,7 @@ pub enum Event<'a> {
 /// concerned. Runs in the calling thread; for untrusted input prefer
 /// [`isolate::WorkerPool::walk`], which runs this in a killable, memory-capped process.
 pub fn walk(data: &[u8], limits: &Limits, filter: &Filter, sink: &mut dyn FnMut(Event<'_>)) {
-    let mut walker = Walker {
-        limits,
-        filter,
-        sink,
-        deadline: Instant::now() + limits.time_per_item,
-        inflated: 0,
-        text_used: 0,
-    };
-    walker.item(data, None, 0);
+    Walker::new(limits, filter, sink).item(data, None, 0);
 }
 
 /// Why an item's reading stopped early: the reason and detail of its terminal skip.
@@ -493,8 +485,7 @@ pub(crate) struct Walker<'w> {
 }
 
 impl<'w> Walker<'w> {
-    #[cfg(test)]
-    pub(crate) fn for_tests(
+    pub(crate) fn new(
         limits: &'w Limits,
         filter: &'w Filter,
         sink: &'w mut dyn FnMut(Event<'_>),

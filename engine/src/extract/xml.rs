@@ -146,7 +146,7 @@ mod tests {
     fn run(xml: &str, limits: &Limits) -> Outcome<String> {
         let mut sink = |_: crate::extract::Event<'_>| {};
         let filter = Filter::default();
-        let walker = Walker::for_tests(limits, &filter, &mut sink);
+        let walker = Walker::new(limits, &filter, &mut sink);
         let mut out = String::new();
         pull(&walker, "part", xml.as_bytes(), |node| {
             if let Node::Text(t) = node {

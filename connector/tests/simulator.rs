@@ -46,6 +46,19 @@ fn expected(
     Expected { findings, skipped }
 }
 
+/// Every value planted in the 30 days before the anchor is found, as a scan at the anchor sees it.
+fn assert_found_last_30_days(env: &Env) {
+    assert_found(
+        env,
+        &expected(
+            env.sim.workspace(),
+            ANCHOR - time::Duration::days(30),
+            ANCHOR,
+            ANCHOR,
+        ),
+    );
+}
+
 fn assert_found(env: &Env, want: &Expected) {
     let found = unique_findings(&env.findings());
     let got: BTreeSet<Key> = found.keys().cloned().collect();
@@ -189,15 +202,7 @@ async fn storms_server_errors_and_broken_downloads_lose_nothing_and_keep_limits(
         f.corrupt_next = 3;
     });
     let summary = connector.historical_scan(Some(30)).await.unwrap();
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
     assert_eq!(summary.throttled, 12);
     assert!(summary.retries >= 12 + 6 + 4 + 3, "{summary:?}");
     env.assert_limits_kept(10, 20);
@@ -221,15 +226,7 @@ async fn slow_responses_time_out_and_are_retried() {
     let connector = env.connector(config, CrashHooks::default());
     let summary = connector.historical_scan(Some(30)).await.unwrap();
     assert!(summary.retries >= 1);
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
 }
 
 #[tokio::test]
@@ -377,15 +374,7 @@ async fn revoked_key_and_missing_scope_are_clear_errors_and_a_rotated_key_keeps_
     drop(old);
     let rotated = env.connector_with_key(env.config(), CrashHooks::default(), "sk-rotated-key");
     rotated.historical_scan(Some(30)).await.unwrap();
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
 }
 
 #[tokio::test]
@@ -451,15 +440,7 @@ async fn killed_at_any_point_and_restarted_loses_nothing_and_repeats_nothing() {
         let restarted = env.connector(env.config(), CrashHooks::default());
         restarted.historical_scan(Some(30)).await.unwrap();
         // Output of the three runs together: every value once.
-        assert_found(
-            &env,
-            &expected(
-                env.sim.workspace(),
-                ANCHOR - time::Duration::days(30),
-                ANCHOR,
-                ANCHOR,
-            ),
-        );
+        assert_found_last_30_days(&env);
         let skips = env.skipped();
         let unique: BTreeSet<String> = skips.iter().map(|s| format!("{:?}", s)).collect();
         assert_eq!(
@@ -672,15 +653,7 @@ async fn malformed_responses_are_errors_not_panics_and_a_rerun_recovers() {
     let err = connector.historical_scan(Some(30)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
     connector.historical_scan(Some(30)).await.unwrap();
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
 }
 
 #[tokio::test]
@@ -706,15 +679,7 @@ async fn uploads_that_fail_stay_pending_and_are_fetched_on_the_next_run() {
     env.clock.advance(Duration::from_secs(3600));
     let connector = env.connector(config, CrashHooks::default());
     connector.forward_scan().await.unwrap();
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
 }
 
 #[tokio::test]
@@ -736,15 +701,7 @@ async fn cancelled_at_arbitrary_await_points_loses_nothing_and_repeats_nothing()
     }
     let connector = env.connector(env.config(), CrashHooks::default());
     connector.historical_scan(Some(30)).await.unwrap();
-    assert_found(
-        &env,
-        &expected(
-            env.sim.workspace(),
-            ANCHOR - time::Duration::days(30),
-            ANCHOR,
-            ANCHOR,
-        ),
-    );
+    assert_found_last_30_days(&env);
     let skips = env.skipped();
     let unique: BTreeSet<String> = skips.iter().map(|s| format!("{s:?}")).collect();
     assert_eq!(unique.len(), skips.len());

@@ -52,3 +52,4 @@ pub use crate::error::{Error, ErrorKind};
 pub use crate::extract::SkipReason;
 pub use crate::finding::{Category, Confidence, Finding};
 pub use crate::scan::{Scanner, DEFAULT_CHUNK_SIZE};
+pub use crate::validate::Validator;

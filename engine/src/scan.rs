@@ -129,6 +129,26 @@ impl<'e> Scanner<'e> {
             + self.touched.capacity() * std::mem::size_of::<usize>()
     }
 
+    /// Runs only the first pass over `data` (literals, digit runs, `@`) and returns the number
+    /// of candidate regions it leaves for confirmation. For benchmarks of the stages.
+    #[doc(hidden)]
+    pub fn first_pass_candidates(&mut self, data: &[u8]) -> usize {
+        let engine = self.engine;
+        self.collect_literal_candidates(data);
+        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
+            self.collect_digit_candidates(data);
+        }
+        if !engine.at_signs.is_empty() {
+            self.collect_at_candidates(data);
+        }
+        let mut n = 0;
+        for p in std::mem::take(&mut self.touched) {
+            n += self.buckets[p].len();
+            self.buckets[p].clear();
+        }
+        n
+    }
+
     /// The engine this scanner scans with.
     pub fn engine(&self) -> &'e Engine {
         self.engine

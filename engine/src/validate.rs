@@ -77,6 +77,11 @@ impl FromStr for Validator {
 }
 
 impl Validator {
+    /// Whether `value` passes this check (at any confidence).
+    pub fn accepts(self, value: &[u8]) -> bool {
+        self.check(value) != Verdict::Reject
+    }
+
     pub(crate) fn check(self, value: &[u8]) -> Verdict {
         let ok = match self {
             Validator::CreditCard => credit_card(value),

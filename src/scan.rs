@@ -232,12 +232,7 @@ fn scan_stdin(
     let mut head = Vec::with_capacity(8192);
     (&mut stdin).take(8192).read_to_end(&mut head)?;
     let mut scanner = engine.scanner();
-    let text = matches!(
-        dlp_engine::extract::detect(&head),
-        dlp_engine::extract::FileType::Text | dlp_engine::extract::FileType::Csv
-    ) && !head.starts_with(&[0xFF, 0xFE])
-        && !head.starts_with(&[0xFE, 0xFF]);
-    if text {
+    if dlp_engine::extract::is_plain_text(&head) {
         let findings = &mut report.findings;
         report.bytes = scanner.scan_reader(std::io::Cursor::new(head).chain(stdin), &mut |f| {
             findings.push(f)

@@ -280,7 +280,7 @@ impl Batch {
                 return report;
             }
         };
-        let plain = is_plain_text(&head[..head_len]);
+        let plain = extract::is_plain_text(&head[..head_len]);
         if let Some(skip) = self.extraction.too_large(size, plain) {
             report.skipped.push(skip);
             return report;
@@ -365,14 +365,6 @@ impl Extraction {
             ),
         })
     }
-}
-
-/// Whether content is plain text that the detectors can read as it is: no NUL byte, no UTF-16
-/// byte-order mark, and no markup or container that extraction would read better.
-fn is_plain_text(head: &[u8]) -> bool {
-    matches!(extract::detect(head), FileType::Text | FileType::Csv)
-        && !head.starts_with(&[0xFF, 0xFE])
-        && !head.starts_with(&[0xFE, 0xFF])
 }
 
 impl Scanner<'_> {

@@ -328,6 +328,15 @@ impl Filter {
     }
 }
 
+/// Whether content, judged by its first bytes, is plain text that the detectors can read as it
+/// lies (UTF-8, ASCII or Latin-1 text or CSV): no NUL byte, no UTF-16 byte-order mark, and no
+/// markup or container that [`walk`] would read better. Such content can be streamed.
+pub fn is_plain_text(head: &[u8]) -> bool {
+    matches!(detect(head), FileType::Text | FileType::Csv)
+        && !head.starts_with(&[0xFF, 0xFE])
+        && !head.starts_with(&[0xFE, 0xFF])
+}
+
 /// Why an item was not (fully) inspected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

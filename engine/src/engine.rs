@@ -13,11 +13,15 @@ use regex_automata::PatternID;
 
 use crate::error::{Error, ErrorKind};
 use crate::finding::{Category, Confidence, Finding, Mask, Normalize};
-use crate::literals;
+use crate::literals::{self, RunClass};
 use crate::prefilter::{Prefilter, PrefilterBuilder};
 use crate::rules::{self, PatternDef, Trigger};
 use crate::scan::Scanner;
 use crate::validate::Validator;
+
+/// The shortest run of token bytes that triggers a pattern: runs this long are rare in prose
+/// and code (but for hashes, keys and encoded data).
+const RUN_TRIGGER: usize = 20;
 
 /// How far from its literal a custom rule's match may reach, in bytes, and so how much of a long
 /// line around the literal the confirming regex sees.
@@ -98,6 +102,71 @@ impl Must {
     }
 }
 
+/// Which run-triggered patterns a run concerns. Many such rules name a service next to a token
+/// (`graph.{0,40}[a-z0-9]{32}`): a run only concerns those whose required literal is on its
+/// line. One search of the line for all those literals replaces a search per rule.
+#[derive(Debug)]
+pub(crate) struct RunFilter {
+    /// The first required literal of each line-bounded run pattern that has one, in any case
+    /// (`None` when no pattern has one).
+    pub ac: Option<AhoCorasick>,
+    /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
+    pub targets: Vec<Vec<usize>>,
+    /// Per class, the indexes in `class_runs` of the patterns that are not filtered (they take
+    /// every run long enough), by increasing run length.
+    pub unfiltered: [Vec<usize>; 2],
+}
+
+impl RunFilter {
+    fn build(
+        class_runs: &[(usize, usize, RunClass)],
+        patterns: &[Pattern],
+    ) -> Result<Option<RunFilter>, Error> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut targets: Vec<Vec<usize>> = Vec::new();
+        let mut unfiltered: [Vec<usize>; 2] = Default::default();
+        for (k, &(p, _, class)) in class_runs.iter().enumerate() {
+            let pattern = &patterns[p];
+            let Some(must) = pattern.must.first().filter(|_| pattern.line_bounded) else {
+                unfiltered[class as usize].push(k);
+                continue;
+            };
+            let key = must.literal.bytes.to_ascii_lowercase();
+            match keys.iter().position(|x| *x == key) {
+                Some(i) => targets[i].push(k),
+                None => {
+                    keys.push(key);
+                    targets.push(vec![k]);
+                }
+            }
+        }
+        for list in &mut unfiltered {
+            list.sort_by_key(|&k| class_runs[k].1);
+        }
+        if class_runs.is_empty() {
+            return Ok(None);
+        }
+        let ac = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&keys)
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Rules, format!("run filter automaton: {e}"))
+                    })?,
+            )
+        };
+        Ok(Some(RunFilter {
+            ac,
+            targets,
+            unfiltered,
+        }))
+    }
+}
+
 /// Context words that must appear near a match.
 #[derive(Debug)]
 pub(crate) struct Context {
@@ -157,6 +226,10 @@ pub struct Engine {
     pub(crate) country_codes: Vec<usize>,
     /// Patterns around `@`.
     pub(crate) at_signs: Vec<usize>,
+    /// Patterns triggered by a run of token bytes: (pattern, least run length, class).
+    pub(crate) class_runs: Vec<(usize, usize, RunClass)>,
+    /// Which run-triggered patterns have their required literal near a run.
+    pub(crate) run_filter: Option<RunFilter>,
     /// Patterns without a usable literal: their regex runs over all text.
     pub(crate) full_scans: Vec<usize>,
     /// The smallest digit count any digit-run pattern needs.
@@ -332,6 +405,8 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
         digit_runs: Vec::new(),
         country_codes: Vec::new(),
         at_signs: Vec::new(),
+        class_runs: Vec::new(),
+        run_filter: None,
         full_scans: Vec::new(),
         min_run_digits: usize::MAX,
         has_min_count: false,
@@ -442,31 +517,57 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
                     );
                 }
             }
-            Trigger::Derived => match literals::required(&hir) {
-                Some(set) if set.iter().all(literals::usable) => {
-                    pattern.must = literals::all_required(&hir)
-                        .into_iter()
-                        .map(Must::new)
-                        .collect();
-                    // Region searches must see a match whole even if it is unbounded.
-                    pattern.reach = if pattern.line_bounded {
-                        REGION_REACH
-                    } else {
-                        pattern.max_len.min(REGION_REACH)
-                    };
-                    for lit in set {
-                        prefilter.add(
-                            &lit.bytes,
-                            lit.case_insensitive,
-                            LiteralTarget {
-                                pattern: index,
-                                kind: HitKind::Region,
-                            },
-                        );
+            Trigger::Derived => {
+                let set = literals::required(&hir)
+                    .filter(|set| set.literals.iter().all(literals::usable));
+                // A run of token bytes (`[a-z0-9]{32}`) is the better trigger when the literal
+                // is a word of prose, or when there is none.
+                let run = RunClass::ALL
+                    .iter()
+                    .map(|&class| (literals::class_run(&hir, class), class))
+                    .find(|&(n, _)| n >= RUN_TRIGGER);
+                match (set, run) {
+                    (set, Some((n, class))) if set.as_ref().is_none_or(literals::word_like) => {
+                        pattern.must = literals::all_required(&hir)
+                            .into_iter()
+                            .map(Must::new)
+                            .collect();
+                        pattern.reach = pattern.max_len.min(REGION_REACH);
+                        engine.class_runs.push((index, n, class));
                     }
+                    (Some(set), _) => {
+                        let kind = if set.prefix {
+                            // Every match starts at an occurrence: search anchored there, as
+                            // far as a region search would reach from it.
+                            pattern.max_len = pattern.max_len.min(REGION_REACH);
+                            HitKind::Anchored
+                        } else {
+                            pattern.must = literals::all_required(&hir)
+                                .into_iter()
+                                .map(Must::new)
+                                .collect();
+                            // Region searches must see a match whole even if it is unbounded.
+                            pattern.reach = if pattern.line_bounded {
+                                REGION_REACH
+                            } else {
+                                pattern.max_len.min(REGION_REACH)
+                            };
+                            HitKind::Region
+                        };
+                        for lit in set.literals {
+                            prefilter.add(
+                                &lit.bytes,
+                                lit.case_insensitive,
+                                LiteralTarget {
+                                    pattern: index,
+                                    kind,
+                                },
+                            );
+                        }
+                    }
+                    (None, _) => engine.full_scans.push(index),
                 }
-                _ => engine.full_scans.push(index),
-            },
+            }
             Trigger::DigitRun(min, max) => {
                 engine.digit_runs.push((index, *min, *max));
                 engine.min_run_digits = engine.min_run_digits.min(*min);
@@ -479,6 +580,7 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
     }
 
     engine.literals = prefilter.build()?;
+    engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
     Ok(engine)
 }
 
@@ -556,10 +658,11 @@ impl Engine {
             .map(|&p| &*self.patterns[p].id)
             .collect();
         format!(
-            "{} patterns: {} literal keys in the first pass, {} on digit runs, {} on country \
-             codes, {} around @, {} over the whole text{}{}",
+            "{} patterns: {} literal keys in the first pass, {} on runs of token bytes, {} on \
+             digit runs, {} on country codes, {} around @, {} over the whole text{}{}",
             self.patterns.len(),
             self.literals.as_ref().map_or(0, Prefilter::keys),
+            self.class_runs.len(),
             self.digit_runs.len(),
             self.country_codes.len(),
             self.at_signs.len(),

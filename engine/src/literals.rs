@@ -19,44 +19,273 @@ pub(crate) struct Literal {
 /// The most literals a rule may contribute; an alternation of more is scanned in full.
 const MAX_LITERALS: usize = 64;
 
+/// The most literals a run of glued pieces may expand to.
+const MAX_GLUED: usize = 16;
+
+/// The length from which a literal is rare enough not to be glued to a choice of next pieces.
+const GLUE_ENOUGH: usize = 8;
+
+/// The most characters a class may have to be expanded into literals (`[_-]`, `[ \r\n]`).
+const MAX_CLASS_EXPANSION: usize = 4;
+
+/// The longest bounded repetition expanded into literals (`x?`, `x{1,3}`).
+const MAX_REPEAT_EXPANSION: u32 = 3;
+
+/// A set of literals that triggers a pattern: every match contains one of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Required {
+    pub literals: Vec<Literal>,
+    /// Every match also starts with one of them (zero-width assertions aside), so a match can
+    /// be searched anchored at each occurrence.
+    pub prefix: bool,
+}
+
 /// A set of literals, one of which occurs in every match of `hir`, or `None`.
-pub(crate) fn required(hir: &Hir) -> Option<Vec<Literal>> {
+///
+/// Small finite pieces are expanded and glued to their neighbours, so that
+/// `database[_-]?port` is triggered by `database_port`, `database-port` and `databaseport`
+/// rather than by the common word `database`.
+pub(crate) fn required(hir: &Hir) -> Option<Required> {
     match hir.kind() {
-        HirKind::Literal(lit) => Some(vec![Literal {
-            bytes: lit.0.to_vec(),
-            case_insensitive: false,
-        }]),
-        HirKind::Class(class) => single_char(class).map(|(b, ci)| vec![one(b, ci)]),
+        HirKind::Literal(_) | HirKind::Class(_) => {
+            let literals = finite(hir)?;
+            Some(Required {
+                literals,
+                prefix: true,
+            })
+        }
         HirKind::Capture(cap) => required(&cap.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => match finite(hir) {
+            Some(literals) => Some(Required {
+                literals,
+                prefix: true,
+            }),
+            None => required(&rep.sub),
+        },
         HirKind::Alternation(branches) => {
+            if let Some(literals) = finite(hir) {
+                return Some(Required {
+                    literals,
+                    prefix: true,
+                });
+            }
             let mut all = Vec::new();
+            let mut prefix = true;
             for branch in branches {
-                all.extend(required(branch)?);
+                let set = required(branch)?;
+                prefix &= set.prefix;
+                all.extend(set.literals);
                 if all.len() > MAX_LITERALS {
                     return None;
                 }
             }
-            all.dedup();
-            Some(all)
+            dedup(&mut all);
+            Some(Required {
+                literals: all,
+                prefix,
+            })
         }
         HirKind::Concat(items) => {
-            let mut best: Option<Vec<Literal>> = None;
-            for part in concat_parts(items) {
-                let set = match part {
-                    Part::Run(run) => Some(vec![run]),
-                    Part::Other(item) => required(item),
-                };
-                if let Some(set) = set {
-                    if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
-                        best = Some(set);
-                    }
+            let mut best: Option<Required> = None;
+            let mut consider = |set: Required| {
+                if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
+                    best = Some(set);
                 }
+            };
+            // The current run of glued finite pieces, and whether it starts the match.
+            let mut run: Vec<Literal> = vec![empty()];
+            let mut run_is_prefix = true;
+            for (i, item) in items.iter().enumerate() {
+                if let Some(set) = finite(item) {
+                    // Gluing stops once every literal is long enough to be rare: more
+                    // alternatives would only multiply the keys of the first pass.
+                    let long_enough = set.len() > 1
+                        && run
+                            .iter()
+                            .all(|l| l.bytes.len() >= GLUE_ENOUGH && !is_common(&l.bytes));
+                    if !long_enough {
+                        if let Some(glued) = cross(&run, &set).filter(|g| g.len() <= MAX_GLUED) {
+                            run = glued;
+                            continue;
+                        }
+                    }
+                    // The run ends here and a new one starts with this piece.
+                    consider(Required {
+                        literals: std::mem::take(&mut run),
+                        prefix: run_is_prefix,
+                    });
+                    run = set;
+                    run_is_prefix = false;
+                    continue;
+                }
+                if run.iter().any(|l| !l.bytes.is_empty()) {
+                    consider(Required {
+                        literals: std::mem::replace(&mut run, vec![empty()]),
+                        prefix: run_is_prefix,
+                    });
+                } else {
+                    run = vec![empty()];
+                }
+                let starts = run_is_prefix && i == leading_zero_width(items);
+                run_is_prefix = false;
+                if let Some(mut set) = required(item) {
+                    set.prefix &= starts;
+                    consider(set);
+                }
+            }
+            if run.iter().any(|l| !l.bytes.is_empty()) {
+                consider(Required {
+                    literals: run,
+                    prefix: run_is_prefix,
+                });
             }
             best
         }
         _ => None,
     }
+}
+
+/// How many items a concatenation starts with that match only the empty string (`\b`, `^`).
+fn leading_zero_width(items: &[Hir]) -> usize {
+    items
+        .iter()
+        .take_while(|h| matches!(h.kind(), HirKind::Look(_) | HirKind::Empty))
+        .count()
+}
+
+/// Every string `hir` matches, as literals, when there are few and each is short: literals,
+/// small classes, alternations and short bounded repetitions of them. Zero-width assertions
+/// count as the empty string, which makes the result a superset (sound for a prefilter).
+fn finite(hir: &Hir) -> Option<Vec<Literal>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![empty()]),
+        HirKind::Literal(lit) => Some(vec![one(lit.0.to_vec(), false)]),
+        HirKind::Class(class) => class_members(class),
+        HirKind::Capture(cap) => finite(&cap.sub),
+        HirKind::Concat(items) => {
+            let mut out = vec![empty()];
+            for item in items {
+                out = cross(&out, &finite(item)?)?;
+            }
+            Some(out)
+        }
+        HirKind::Alternation(branches) => {
+            let mut out = Vec::new();
+            for branch in branches {
+                out.extend(finite(branch)?);
+                if out.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            dedup(&mut out);
+            Some(out)
+        }
+        HirKind::Repetition(rep) => {
+            let max = rep.max.filter(|&m| m <= MAX_REPEAT_EXPANSION)?;
+            let sub = finite(&rep.sub)?;
+            let mut power = vec![empty()];
+            for _ in 0..rep.min {
+                power = cross(&power, &sub)?;
+            }
+            let mut out = power.clone();
+            for _ in rep.min..max {
+                power = cross(&power, &sub)?;
+                out.extend(power.iter().cloned());
+                if out.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            dedup(&mut out);
+            Some(out)
+        }
+    }
+}
+
+/// Every concatenation of a literal of `a` with one of `b`, or `None` if there are too many.
+fn cross(a: &[Literal], b: &[Literal]) -> Option<Vec<Literal>> {
+    if a.len() * b.len() > MAX_LITERALS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let case_insensitive = x.case_insensitive || y.case_insensitive;
+            let mut bytes = Vec::with_capacity(x.bytes.len() + y.bytes.len());
+            bytes.extend_from_slice(&x.bytes);
+            bytes.extend_from_slice(&y.bytes);
+            if case_insensitive {
+                bytes.make_ascii_lowercase();
+            }
+            out.push(Literal {
+                bytes,
+                case_insensitive,
+            });
+        }
+    }
+    dedup(&mut out);
+    Some(out)
+}
+
+/// Sorts and removes duplicates; a case-sensitive literal equal to a case-insensitive one goes.
+fn dedup(set: &mut Vec<Literal>) {
+    set.sort_by(|a, b| (&a.bytes, a.case_insensitive).cmp(&(&b.bytes, b.case_insensitive)));
+    set.dedup();
+    let insensitive: Vec<Vec<u8>> = set
+        .iter()
+        .filter(|l| l.case_insensitive)
+        .map(|l| l.bytes.clone())
+        .collect();
+    set.retain(|l| l.case_insensitive || !insensitive.contains(&l.bytes.to_ascii_lowercase()));
+}
+
+/// The characters of a small class as literals; both cases of an ASCII letter make one
+/// case-insensitive literal.
+fn class_members(class: &Class) -> Option<Vec<Literal>> {
+    let mut chars: Vec<u32> = Vec::new();
+    let ranges: Vec<(u32, u32)> = match class {
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+    };
+    for (s, e) in ranges {
+        if (e - s) as usize >= MAX_CLASS_EXPANSION * 2 || chars.len() > MAX_CLASS_EXPANSION * 2 {
+            return None;
+        }
+        chars.extend(s..=e);
+    }
+    let mut out: Vec<Literal> = Vec::new();
+    for &c in &chars {
+        let lit = if matches!(class, Class::Bytes(_)) {
+            one(vec![u8::try_from(c).ok()?], false)
+        } else {
+            let ch = char::from_u32(c)?;
+            let mut buf = [0u8; 4];
+            one(ch.encode_utf8(&mut buf).as_bytes().to_vec(), false)
+        };
+        // An upper-case ASCII letter whose lower case is also in the class: one literal.
+        if let Ok(b) = u8::try_from(c) {
+            if b.is_ascii_uppercase() && chars.contains(&u32::from(b.to_ascii_lowercase())) {
+                continue;
+            }
+            if b.is_ascii_lowercase() && chars.contains(&u32::from(b.to_ascii_uppercase())) {
+                out.push(one(vec![b], true));
+                continue;
+            }
+        }
+        out.push(lit);
+    }
+    if out.len() > MAX_CLASS_EXPANSION {
+        return None;
+    }
+    dedup(&mut out);
+    Some(out)
 }
 
 /// A piece of a concatenation: a run of simple pieces glued into one literal, or another item.
@@ -182,15 +411,19 @@ fn single_char(class: &Class) -> Option<(Vec<u8>, bool)> {
     }
 }
 
-/// Higher is a better prefilter: long literals, few of them.
-fn score(set: &[Literal]) -> (bool, bool, usize, isize) {
-    let shortest = set.iter().map(|l| l.bytes.len()).min().unwrap_or(0);
-    let rare = set.iter().all(|l| !is_common(&l.bytes));
+/// Higher is a better trigger: usable, rare, long literals (a prefix set, searched anchored,
+/// among equally long ones), few of them.
+fn score(set: &Required) -> (bool, bool, usize, bool, usize, isize) {
+    let lits = &set.literals;
+    let shortest = lits.iter().map(|l| l.bytes.len()).min().unwrap_or(0);
+    let rare = lits.iter().all(|l| !is_common(&l.bytes));
     (
-        set.iter().all(usable),
+        !lits.is_empty() && lits.iter().all(usable),
         rare,
+        shortest.min(4),
+        set.prefix,
         shortest.min(8),
-        -(set.len() as isize),
+        -(lits.len() as isize),
     )
 }
 
@@ -276,13 +509,14 @@ const COMMON_WORDS: &[&str] = &[
 
 fn is_common(bytes: &[u8]) -> bool {
     let lower = bytes.to_ascii_lowercase();
-    COMMON_WORDS.iter().any(|w| {
-        w.as_bytes() == lower.as_slice()
-            || (lower.len() <= 3
-                && w.as_bytes()
-                    .windows(lower.len())
-                    .any(|x| x == lower.as_slice()))
-    })
+    lower.is_empty()
+        || COMMON_WORDS.iter().any(|w| {
+            w.as_bytes() == lower.as_slice()
+                || (lower.len() <= 3
+                    && w.as_bytes()
+                        .windows(lower.len())
+                        .any(|x| x == lower.as_slice()))
+        })
 }
 
 /// Every literal that every match of `hir` contains (beyond the one chosen as the trigger): a
@@ -311,12 +545,179 @@ fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
             if let Some(piece) = simple_piece(hir) {
                 out.push(piece);
             } else if let Some(set) = required(hir) {
-                if let [one] = set.as_slice() {
+                if let [one] = set.literals.as_slice() {
                     out.push(one.clone());
                 }
             }
         }
     }
+}
+
+/// A class of bytes that token-like secrets are made of, for run triggers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunClass {
+    /// `[A-Za-z0-9]`.
+    Alnum,
+    /// `[A-Za-z0-9_+/=.-]`: also base64, URL-safe base64 and dotted or dashed tokens.
+    Token,
+}
+
+impl RunClass {
+    /// Both classes, the narrower first.
+    pub(crate) const ALL: [RunClass; 2] = [RunClass::Alnum, RunClass::Token];
+
+    /// Whether `b` belongs to the class.
+    #[inline(always)]
+    pub(crate) fn contains(self, b: u8) -> bool {
+        CLASS_TABLE[usize::from(b)] & (1 << self as u8) != 0
+    }
+}
+
+/// Per byte, bit 0: alphanumeric; bit 1: token byte.
+static CLASS_TABLE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = 0b11;
+        } else if matches!(c, b'_' | b'+' | b'/' | b'=' | b'.' | b'-') {
+            table[b] = 0b10;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// What a piece of a pattern guarantees about runs of a class's bytes in every match.
+#[derive(Clone, Copy, Debug)]
+struct Runs {
+    /// Every match is made of class bytes only, and has at least this many.
+    full: Option<usize>,
+    /// Every match starts with at least this many class bytes.
+    prefix: usize,
+    /// Every match ends with at least this many.
+    suffix: usize,
+    /// Every match contains a run of at least this many.
+    inner: usize,
+}
+
+impl Runs {
+    fn full(n: usize) -> Runs {
+        Runs {
+            full: Some(n),
+            prefix: n,
+            suffix: n,
+            inner: n,
+        }
+    }
+
+    const NONE: Runs = Runs {
+        full: None,
+        prefix: 0,
+        suffix: 0,
+        inner: 0,
+    };
+
+    fn then(self, next: Runs) -> Runs {
+        Runs {
+            full: self.full.zip(next.full).map(|(a, b)| a + b),
+            prefix: match self.full {
+                Some(n) => n + next.prefix,
+                None => self.prefix,
+            },
+            suffix: match next.full {
+                Some(n) => self.suffix + n,
+                None => next.suffix,
+            },
+            inner: self.inner.max(next.inner).max(self.suffix + next.prefix),
+        }
+    }
+}
+
+/// The length of a run of `class` bytes that every match of `hir` contains (0 if none can be
+/// guaranteed). `[a-z0-9]{32}` guarantees 32 alphanumeric bytes; `key.{0,40}[a-z0-9]{32}` too.
+pub(crate) fn class_run(hir: &Hir, class: RunClass) -> usize {
+    runs(hir, class).inner
+}
+
+fn runs(hir: &Hir, class: RunClass) -> Runs {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Runs::full(0),
+        HirKind::Literal(lit) => {
+            let bytes = &lit.0;
+            if bytes.iter().all(|&b| class.contains(b)) {
+                return Runs::full(bytes.len());
+            }
+            let prefix = bytes.iter().take_while(|&&b| class.contains(b)).count();
+            let suffix = bytes
+                .iter()
+                .rev()
+                .take_while(|&&b| class.contains(b))
+                .count();
+            let inner = bytes
+                .split(|&b| !class.contains(b))
+                .map(<[u8]>::len)
+                .max()
+                .unwrap_or(0);
+            Runs {
+                full: None,
+                prefix,
+                suffix,
+                inner,
+            }
+        }
+        HirKind::Class(c) => {
+            let within = match c {
+                Class::Unicode(u) => u.ranges().iter().all(|r| {
+                    (u32::from(r.start())..=u32::from(r.end()))
+                        .all(|x| u8::try_from(x).is_ok_and(|b| class.contains(b)))
+                }),
+                Class::Bytes(b) => b
+                    .ranges()
+                    .iter()
+                    .all(|r| (r.start()..=r.end()).all(|x| class.contains(x))),
+            };
+            if within {
+                Runs::full(1)
+            } else {
+                Runs::NONE
+            }
+        }
+        HirKind::Capture(cap) => runs(&cap.sub, class),
+        HirKind::Repetition(rep) => {
+            let sub = runs(&rep.sub, class);
+            let min = rep.min as usize;
+            match sub.full {
+                Some(n) => Runs::full(n.saturating_mul(min)),
+                None if min == 0 => Runs::NONE,
+                None => Runs { full: None, ..sub },
+            }
+        }
+        HirKind::Concat(items) => items
+            .iter()
+            .map(|item| runs(item, class))
+            .reduce(Runs::then)
+            .unwrap_or(Runs::full(0)),
+        HirKind::Alternation(branches) => branches
+            .iter()
+            .map(|b| runs(b, class))
+            .reduce(|a, b| Runs {
+                full: a.full.zip(b.full).map(|(x, y)| x.min(y)),
+                prefix: a.prefix.min(b.prefix),
+                suffix: a.suffix.min(b.suffix),
+                inner: a.inner.min(b.inner),
+            })
+            .unwrap_or(Runs::NONE),
+    }
+}
+
+/// Whether a trigger set is made of short words of prose (`graph`, `line`, `rev`): such a
+/// literal fires on many lines, and a rare run of token bytes is the better trigger.
+pub(crate) fn word_like(set: &Required) -> bool {
+    set.literals.iter().any(|l| {
+        (l.bytes.len() <= 8 && l.bytes.iter().all(u8::is_ascii_lowercase)) || is_common(&l.bytes)
+    })
 }
 
 /// Whether every match of `hir` starts at an ASCII word boundary (`(?-u:\b)` first).
@@ -357,10 +758,15 @@ mod tests {
     fn lits(pattern: &str) -> Lits {
         let hir = regex_syntax::parse(pattern).unwrap();
         required(&hir).map(|set| {
-            set.into_iter()
+            set.literals
+                .into_iter()
                 .map(|l| (String::from_utf8(l.bytes).unwrap(), l.case_insensitive))
                 .collect()
         })
+    }
+
+    fn prefix(pattern: &str) -> Option<bool> {
+        required(&regex_syntax::parse(pattern).unwrap()).map(|set| set.prefix)
     }
 
     #[test]
@@ -374,22 +780,43 @@ mod tests {
                 Some(vec![s("execute-api")]),
             ),
             ("(AKIA|ASIA)[A-Z]{16}", Some(vec![s("AKIA"), s("ASIA")])),
-            ("(?i)secret_key\\s*=", Some(vec![i("ecret_")])),
-            ("(?i)api[_-]?token", Some(vec![i("api")])),
+            // Small optional pieces are expanded: every spelling is a literal.
+            (
+                "(?i)api[_-]?pwd",
+                Some(vec![i("api-pwd"), i("api_pwd"), i("apipwd")]),
+            ),
             ("[0-9a-f]{32}", None),
-            ("x?abc", Some(vec![s("abc")])),
+            ("x?abc", Some(vec![s("abc"), s("xabc")])),
             ("(abc)*def", Some(vec![s("def")])),
             ("(abc|[0-9]+)def", Some(vec![s("def")])),
             ("(abc|[0-9]+)", None),
+            // Gluing stops at eight bytes rather than multiply the literals by a choice.
+            (
+                "database[_-]?port(=| =|:| :)",
+                Some(vec![
+                    s("database-port"),
+                    s("database_port"),
+                    s("databaseport"),
+                ]),
+            ),
         ];
         for (pattern, want) in cases {
             assert_eq!(lits(pattern), want, "{pattern}");
         }
+        // `(?i)` folds `s` and `k` to Unicode classes too (`ſ`, the Kelvin sign): every
+        // spelling is kept, all of them long.
+        let folded = lits("(?i)secret_key\\s*=").unwrap();
+        assert!(folded.contains(&i("secret_key")), "{folded:?}");
+        assert!(folded.iter().all(|(l, _)| l.chars().count() == 10));
         // Groups of simple pieces join (case-insensitively when any piece is).
-        assert_eq!(lits("(A|a)(P|p)(Ii)[0-9]+"), Some(vec![i("apIi")]));
+        assert_eq!(lits("(A|a)(P|p)(Ii)[0-9]+"), Some(vec![i("apii")]));
+        // A class with a stray `|` expands to both; the letter pair is one case-insensitive
+        // literal.
+        assert_eq!(lits("[f|F]oo"), Some(vec![i("foo"), s("|oo")]));
         let usable_of = |p: &str| {
             required(&regex_syntax::parse(p).unwrap())
                 .unwrap()
+                .literals
                 .iter()
                 .all(usable)
         };
@@ -399,10 +826,66 @@ mod tests {
     }
 
     #[test]
+    fn prefix_sets_are_recognised() {
+        for (pattern, want) in [
+            ("AKIA[0-9A-Z]{16}", Some(true)),
+            ("\\bsk_live_[0-9a-z]{24}", Some(true)),
+            ("(?:rev).{0,40}[a-z]{27}", Some(true)),
+            ("(ghp|gho)_[a-z0-9]{36}", Some(true)),
+            ("(abc[0-9]+|def[a-z]+)x", Some(true)),
+            ("x?abc", Some(true)),
+            ("[a-z]+execute-api", Some(false)),
+            ("[0-9]{4}-secret-token", Some(false)),
+            ("(abc[0-9]+|[a-z]def)x", Some(false)),
+        ] {
+            assert_eq!(prefix(pattern), want, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn class_runs_are_lower_bounds() {
+        let run = |p: &str, class: RunClass| class_run(&regex_syntax::parse(p).unwrap(), class);
+        assert_eq!(run("[a-z0-9]{32}", RunClass::Alnum), 32);
+        assert_eq!(
+            run("(?:graph).{0,40}\\b([a-z0-9]{32})\\b", RunClass::Alnum),
+            32
+        );
+        assert_eq!(run("ey[a-zA-Z0-9]{34}.ey", RunClass::Alnum), 36);
+        // `-` joins the two parts only in the token class.
+        let pp = "\\b([A-Za-z0-9_\\.]{7}-[A-Za-z0-9_\\.]{72})\\b";
+        assert_eq!(run(pp, RunClass::Token), 80);
+        assert_eq!(run(pp, RunClass::Alnum), 0);
+        assert_eq!(run("(mailgun|mg)[0-9a-z]{32}", RunClass::Alnum), 34);
+        assert_eq!(run("[a-z]{10}([a-z]{5}|x)", RunClass::Alnum), 11);
+        assert_eq!(run("[a-z]{0,40}", RunClass::Alnum), 0);
+        assert_eq!(run("[a-z ]{40}", RunClass::Alnum), 0);
+        assert_eq!(run("(?:[a-z]{4}-){3}[a-z]{4}", RunClass::Token), 19);
+        // Every match of each pattern does contain such a run.
+        for (p, class, text) in [
+            (pp, RunClass::Token, "x AbCdEfG-0123456789012345678901234567890123456789012345678901234567890123456789ab y"),
+            ("(?:graph).{0,40}\\b([a-z0-9]{32})\\b", RunClass::Alnum, "graph = abcdefabcdefabcdefabcdefabcdefab"),
+        ] {
+            let re = regex_automata::meta::Regex::new(p).unwrap();
+            let m = re.find(text.as_bytes()).unwrap();
+            let n = run(p, class);
+            let longest = text.as_bytes()[m.range()]
+                .split(|&b| !class.contains(b))
+                .map(<[u8]>::len)
+                .max()
+                .unwrap();
+            assert!(longest >= n, "{p}: {longest} < {n}");
+        }
+    }
+
+    #[test]
     fn rare_literals_are_preferred_and_all_required_are_listed() {
         assert_eq!(
             lits("travis[_-]?pull[_-]?request(=| =|:| :)"),
-            Some(vec![("travis".to_string(), false)])
+            Some(vec![
+                ("travis-pull".to_string(), false),
+                ("travis_pull".to_string(), false),
+                ("travispull".to_string(), false),
+            ])
         );
         let hir = regex_syntax::parse("app[_-]?report[_-]?token[_-]?key(=| =|:| :)").unwrap();
         let all: Vec<String> = all_required(&hir)

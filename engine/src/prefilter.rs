@@ -16,6 +16,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use crate::engine::LiteralTarget;
 use crate::error::{Error, ErrorKind};
 
+/// Up to this many keys, the automaton is searched leftmost-longest with restarts, which lets
+/// `aho-corasick` use its SIMD searcher (Teddy) to skip text without candidates; beyond it,
+/// Teddy is not available and one overlapping pass is faster.
+const PACKED_KEYS: usize = 64;
+
 /// How many leading bytes of a case-insensitive literal are expanded into case variants.
 const CASE_PREFIX: usize = 3;
 
@@ -34,6 +39,8 @@ pub(crate) struct PrefilterBuilder {
     keys: Vec<Vec<u8>>,
     key_ids: HashMap<Vec<u8>, usize>,
     entries: Vec<Vec<Entry>>,
+    /// Every literal added, once.
+    all: Vec<Entry>,
 }
 
 impl PrefilterBuilder {
@@ -52,6 +59,11 @@ impl PrefilterBuilder {
         } else {
             vec![literal.to_vec()]
         };
+        self.all.push(Entry {
+            literal: literal_stored.clone(),
+            case_insensitive,
+            target: target.clone(),
+        });
         for key in keys {
             let next = self.keys.len();
             let id = *self.key_ids.entry(key.clone()).or_insert(next);
@@ -71,6 +83,20 @@ impl PrefilterBuilder {
         if self.keys.is_empty() {
             return Ok(None);
         }
+        if self.keys.len() <= PACKED_KEYS {
+            return Ok(Some(Prefilter {
+                short: Some(self.build_ac()?),
+                long: None,
+            }));
+        }
+        // Many keys: the hashed filter.
+        Ok(Some(Prefilter {
+            short: None,
+            long: Some(HashedFilter::new(self.all)),
+        }))
+    }
+
+    fn build_ac(self) -> Result<Automaton, Error> {
         // Each key also fires the entries of every key that is a prefix of it: at one position
         // the leftmost-longest search reports only the longest key.
         let mut entries = self.entries.clone();
@@ -98,7 +124,7 @@ impl PrefilterBuilder {
                     .build(&self.keys)
             })
             .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
-        Ok(Some(Prefilter { ac, entries }))
+        Ok(Automaton { ac, entries })
     }
 }
 
@@ -127,6 +153,15 @@ fn case_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
 /// The compiled first pass.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
+    /// The automaton, for a few literals.
+    short: Option<Automaton>,
+    /// The hashed filter, for many.
+    long: Option<HashedFilter>,
+}
+
+/// A leftmost-longest automaton searched with restarts, and the entries each key fires.
+#[derive(Debug)]
+struct Automaton {
     ac: AhoCorasick,
     entries: Vec<Vec<Entry>>,
 }
@@ -141,35 +176,331 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Prefilter {
-    /// Number of keys in the automaton.
+    /// Number of keys in the automaton and prefixes in the hashed filter.
     pub(crate) fn keys(&self) -> usize {
-        self.entries.len()
+        self.short.as_ref().map_or(0, |a| a.entries.len())
+            + self.long.as_ref().map_or(0, HashedFilter::len)
+    }
+
+    /// Whether hits may come out of order of start (see [`Prefilter::for_each`]).
+    pub(crate) fn unordered(&self) -> bool {
+        self.long.is_some()
     }
 
     /// Calls `hit(start, end, target)` for every occurrence of every literal in `hay`, in order
-    /// of start.
+    /// of start (but for [`Prefilter::unordered`], where they come in order of the window
+    /// each literal is found by).
     pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
+        if let Some(long) = &self.long {
+            long.for_each(hay, &mut hit);
+        }
+        let Some(short) = &self.short else {
+            return;
+        };
         let mut pos = 0;
         while pos < hay.len() {
-            let Some(m) = self.ac.find(Input::new(hay).span(pos..hay.len())) else {
+            let Some(m) = short.ac.find(Input::new(hay).span(pos..hay.len())) else {
                 return;
             };
             let start = m.start();
-            for entry in &self.entries[m.pattern().as_usize()] {
-                let end = start + entry.literal.len();
-                let Some(text) = hay.get(start..end) else {
-                    continue;
-                };
-                let same = if entry.case_insensitive {
-                    text.eq_ignore_ascii_case(&entry.literal)
-                } else {
-                    *text == *entry.literal
-                };
-                if same {
-                    hit(start, end, &entry.target);
-                }
+            for entry in &short.entries[m.pattern().as_usize()] {
+                entry.report(hay, start, &mut hit);
             }
             pos = start + 1;
+        }
+    }
+}
+
+impl Entry {
+    /// Calls `hit` if the entry's literal occurs at `start`.
+    #[inline]
+    fn report(&self, hay: &[u8], start: usize, hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        let end = start + self.literal.len();
+        let Some(text) = hay.get(start..end) else {
+            return;
+        };
+        let same = if self.case_insensitive {
+            text.eq_ignore_ascii_case(&self.literal)
+        } else {
+            *text == *self.literal
+        };
+        if same {
+            hit(start, end, &self.target);
+        }
+    }
+}
+
+/// Bits of the hashed filter's table: 2^20 bits, 128 KiB, which stays in a core's L2 cache.
+const FILTER_BITS: u32 = 20;
+
+/// Words of the bit table.
+const FILTER_WORDS: usize = (1 << FILTER_BITS) / 64;
+
+/// A hasher for the windows of the hashed filter (one multiplication).
+#[derive(Default)]
+struct WindowHasher(u64);
+
+impl std::hash::Hasher for WindowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The literals a window can belong to, each with the offset of the window in it.
+type WindowMap = HashMap<u64, Vec<(Entry, usize)>, std::hash::BuildHasherDefault<WindowHasher>>;
+
+/// Widths of the windows literals are found by, longest first: a literal is represented by a
+/// window of the first width it is at least as long as.
+const WIDTHS: [usize; 4] = [8, 4, 3, 2];
+
+/// The first pass for many literals.
+///
+/// Each literal is represented by its rarest window (by a byte-frequency heuristic) of eight
+/// bytes if it is that long, else of four; a literal of three bytes by every four-byte string
+/// it starts. At every position of the text, the next eight bytes and the next four are
+/// hashed into one bit table: two loads and two tests per byte, whatever the number of
+/// literals. Only where a bit is set are the windows looked up and the literals compared.
+/// Two-byte literals, which would fill the table, have a table of their own indexed by the two
+/// bytes. Eight-byte windows keep the common words inside long literals (`port` in
+/// `databaseport`) from firing. An Aho-Corasick DFA over thousands of keys outgrows the caches
+/// and runs at a third of this speed.
+struct HashedFilter {
+    bits: Box<[u64; FILTER_WORDS]>,
+    /// Bit per two-byte string that is a two-byte literal (`None` when there are none).
+    bits2: Option<Box<[u64; 1024]>>,
+    /// The windows of each width of [`WIDTHS`], as little-endian integers.
+    windows: [WindowMap; 4],
+}
+
+impl std::fmt::Debug for HashedFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashedFilter")
+            .field("windows", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[inline(always)]
+fn hash8(x: u64) -> usize {
+    ((x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+}
+
+#[inline(always)]
+fn hash4(x: u32) -> usize {
+    // Another multiplier than `hash8`'s, so that the two kinds of bits do not coincide.
+    (u64::from(x).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> (64 - FILTER_BITS)) as usize
+}
+
+#[inline(always)]
+fn test(bits: &[u64; FILTER_WORDS], i: usize) -> bool {
+    bits[(i / 64) % FILTER_WORDS] & (1 << (i % 64)) != 0
+}
+
+#[inline(always)]
+fn test2(bits: &[u64; 1024], i: usize) -> bool {
+    bits[(i / 64) % 1024] & (1 << (i % 64)) != 0
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+/// The little-endian `u64` of up to eight bytes (missing ones are zero).
+fn window_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(word)
+}
+
+/// The low `n` bytes of `x`.
+#[inline(always)]
+fn low_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        x
+    } else {
+        x & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// How common a byte is in text, code and logs (higher is more common): a rough ranking by
+/// class, English letter frequency first.
+fn byte_rank(b: u8) -> u32 {
+    const LETTERS: &[u8] = b"etaoinsrhldcumfpgwybvkxjqz";
+    match b {
+        b' ' => 255,
+        b'a'..=b'z' => {
+            let i = LETTERS
+                .iter()
+                .position(|&l| l == b)
+                .unwrap_or(LETTERS.len());
+            220 - 4 * i as u32
+        }
+        b'\n' | b'\t' | b'.' | b',' | b'"' | b'=' | b'(' | b')' | b'/' | b'_' | b':' | b'-' => 130,
+        b'0'..=b'9' => 120,
+        b'A'..=b'Z' => 100,
+        b'!'..=b'~' => 80,
+        _ => 40,
+    }
+}
+
+/// The offset of the rarest `width`-byte window of `literal` (at least that long).
+fn rarest_window(literal: &[u8], width: usize, case_insensitive: bool) -> usize {
+    (0..=literal.len() - width)
+        .min_by_key(|&i| {
+            let w = &literal[i..i + width];
+            let rank: u32 = w.iter().map(|&b| byte_rank(b)).sum();
+            // Case variants each set a bit: fewer letters, fewer bits.
+            let letters = w.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
+            rank + if case_insensitive { 20 * letters } else { 0 }
+        })
+        .unwrap_or(0)
+}
+
+impl HashedFilter {
+    fn new(entries: Vec<Entry>) -> Self {
+        let mut windows: [WindowMap; 4] = Default::default();
+        let mut bits: Box<[u64; FILTER_WORDS]> = Box::new([0; FILTER_WORDS]);
+        let mut bits2: Option<Box<[u64; 1024]>> = None;
+        for entry in entries {
+            let len = entry.literal.len();
+            let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
+                continue; // never added: a trigger has two bytes or more
+            };
+            let width = WIDTHS[slot];
+            let offset = rarest_window(&entry.literal, width, entry.case_insensitive);
+            let window = &entry.literal[offset..offset + width];
+            let variants = if entry.case_insensitive {
+                case_variants(window)
+            } else {
+                vec![window.to_vec()]
+            };
+            for v in variants {
+                let key = window_u64(&v);
+                windows[slot]
+                    .entry(key)
+                    .or_default()
+                    .push((entry.clone(), offset));
+                match width {
+                    8 => set(&mut bits[..], hash8(key)),
+                    4 => set(&mut bits[..], hash4(key as u32)),
+                    3 => (0..=255u32).for_each(|b| set(&mut bits[..], hash4(key as u32 | b << 24))),
+                    _ => set(
+                        &mut bits2.get_or_insert_with(|| Box::new([0; 1024]))[..],
+                        key as usize,
+                    ),
+                }
+            }
+        }
+        for map in &mut windows {
+            for list in map.values_mut() {
+                list.sort_by_key(|(e, _)| std::cmp::Reverse(e.literal.len()));
+            }
+        }
+        HashedFilter {
+            bits,
+            bits2,
+            windows,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.windows.iter().map(HashMap::len).sum()
+    }
+
+    fn for_each(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        let four = !self.windows[1].is_empty() || !self.windows[2].is_empty();
+        let eight = !self.windows[0].is_empty();
+        let none = [0; 1024];
+        let bits2 = self.bits2.as_deref();
+        match (eight, four, bits2) {
+            (true, true, Some(b2)) => self.search::<true, true, true>(hay, b2, hit),
+            (true, true, None) => self.search::<true, true, false>(hay, &none, hit),
+            (true, false, Some(b2)) => self.search::<true, false, true>(hay, b2, hit),
+            (true, false, None) => self.search::<true, false, false>(hay, &none, hit),
+            (false, true, Some(b2)) => self.search::<false, true, true>(hay, b2, hit),
+            (false, true, None) => self.search::<false, true, false>(hay, &none, hit),
+            (false, false, Some(b2)) => self.search::<false, false, true>(hay, b2, hit),
+            (false, false, None) => {}
+        }
+    }
+
+    fn search<const EIGHT: bool, const FOUR: bool, const TWO: bool>(
+        &self,
+        hay: &[u8],
+        bits2: &[u64; 1024],
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        let bits = &*self.bits;
+        let mut i = 0;
+        // Eight positions per round, from two eight-byte loads; the tests are gathered into a
+        // mask without branches, so that frequent hits cost no mispredictions.
+        while i + 16 <= hay.len() {
+            let mut lo = [0u8; 8];
+            lo.copy_from_slice(&hay[i..i + 8]);
+            let mut hi = [0u8; 8];
+            hi.copy_from_slice(&hay[i + 8..i + 16]);
+            let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+            let mut mask = 0u32;
+            for k in 0..8 {
+                let x = if k == 0 {
+                    lo
+                } else {
+                    (lo >> (8 * k)) | (hi << (64 - 8 * k))
+                };
+                let mut any = false;
+                if EIGHT {
+                    any |= test(bits, hash8(x));
+                }
+                if FOUR {
+                    any |= test(bits, hash4(x as u32));
+                }
+                if TWO {
+                    any |= test2(bits2, (x & 0xffff) as usize);
+                }
+                mask |= u32::from(any) << k;
+            }
+            while mask != 0 {
+                let k = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                self.verify(hay, i + k, window_u64(&hay[i + k..]), hit);
+            }
+            i += 8;
+        }
+        // The last positions: look up directly.
+        while i + 1 < hay.len() {
+            self.verify(hay, i, window_u64(&hay[i..]), hit);
+            i += 1;
+        }
+    }
+
+    #[inline(never)]
+    fn verify(
+        &self,
+        hay: &[u8],
+        at: usize,
+        x: u64,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        for (map, width) in self.windows.iter().zip(WIDTHS) {
+            if map.is_empty() {
+                continue;
+            }
+            if let Some(list) = map.get(&low_bytes(x, width)) {
+                for (entry, offset) in list {
+                    if let Some(start) = at.checked_sub(*offset) {
+                        entry.report(hay, start, hit);
+                    }
+                }
+            }
         }
     }
 }
@@ -209,6 +540,104 @@ mod tests {
                 (19, 21, 3)
             ]
         );
+    }
+
+    /// Every (start, end, pattern) where a literal occurs, the obvious way.
+    fn naive(literals: &[(Vec<u8>, bool)], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            for s in 0..hay.len() {
+                let Some(text) = hay.get(s..s + lit.len()) else {
+                    break;
+                };
+                let same = if *ci {
+                    text.eq_ignore_ascii_case(lit)
+                } else {
+                    text == lit.as_slice()
+                };
+                if same {
+                    out.push((s, s + lit.len(), p));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn hashed_filter_reports_exactly_what_a_naive_search_finds() {
+        // Enough literals for the hashed filter, of every width (two bytes to long), some
+        // case-insensitive, some sharing windows or prefixes.
+        let mut literals: Vec<(Vec<u8>, bool)> = Vec::new();
+        let words = [
+            "token", "secret", "api", "key", "hook", "db", "pw", "auth", "id", "x",
+        ];
+        for (i, a) in words.iter().enumerate() {
+            for (j, b) in words.iter().enumerate() {
+                let lit = format!("{a}_{b}{}", if (i + j) % 3 == 0 { "=" } else { "" });
+                literals.push((lit.into_bytes(), (i * j) % 4 == 1));
+            }
+        }
+        for short in ["AC", "//", "R_", "sk-", "xox", "ghp_", "-----BEGIN "] {
+            literals.push((short.as_bytes().to_vec(), false));
+        }
+        literals.push((b"password".to_vec(), true));
+        literals.push((b"Pass".to_vec(), true));
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        assert!(filter.unordered(), "the large set uses the hashed filter");
+        // Text made of the literals' pieces, in mixed case, with separators, so that there are
+        // true hits, near misses and literals cut by the end.
+        let pieces: Vec<&[u8]> = vec![
+            b"token",
+            b"TOKEN",
+            b"_",
+            b"secret",
+            b"=",
+            b" ",
+            b"API",
+            b"key",
+            b"Key",
+            b"//",
+            b"AC",
+            b"R",
+            b"_",
+            b"sk-",
+            b"xo",
+            b"x",
+            b"ghp_",
+            b"-----BEGIN ",
+            b"PassWord",
+            b"\n",
+            b"id",
+            b"db_pw=",
+            b"hook_auth",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in [0usize, 1, 2, 3, 7, 8, 15, 16, 17, 100, 5000] {
+            for _ in 0..20 {
+                let mut hay = Vec::new();
+                while hay.len() < len {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    hay.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
+                }
+                hay.truncate(len);
+                let mut hits = Vec::new();
+                filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
+                hits.sort();
+                assert_eq!(
+                    hits,
+                    naive(&literals, &hay),
+                    "{:?}",
+                    String::from_utf8_lossy(&hay)
+                );
+            }
+        }
     }
 
     #[test]

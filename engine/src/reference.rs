@@ -16,8 +16,9 @@ impl Engine {
     /// the findings in the order [`Engine::scan_bytes`] gives them. For tests and benchmarks.
     ///
     /// Where the fast path bounds a search (a match is at most 32 KiB; a custom rule's match
-    /// lies within 4 KiB of its literal, on the literal's line when it cannot span lines; an
-    /// e-mail local part is at most 64 bytes) the two can differ; nowhere else.
+    /// lies within 4 KiB of its literal or of its run of token bytes, on that line when it
+    /// cannot span lines; an e-mail local part is at most 64 bytes) the two can differ;
+    /// nowhere else.
     pub fn scan_reference(&self, data: &[u8]) -> Vec<Finding> {
         let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
         for (p, pattern) in self.patterns.iter().enumerate() {

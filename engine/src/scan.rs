@@ -14,9 +14,10 @@ use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN};
+use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN, REGION_REACH};
 use crate::error::Error;
 use crate::finding::{self, Finding};
+use crate::literals::RunClass;
 use crate::rules::MAX_CONTEXT_WINDOW;
 use crate::validate::Verdict;
 
@@ -67,6 +68,9 @@ pub struct Scanner<'e> {
     counts: Vec<usize>,
     /// Line number at the start of the current chunk.
     line: u64,
+    /// Per run-triggered pattern, the stamp of the last run whose line holds its literal.
+    run_marks: Vec<u32>,
+    run_stamp: u32,
     /// Report findings of `min_count` patterns at once (a caller that splits one item between
     /// scanners applies `min_count` itself).
     defer_min_count: bool,
@@ -93,6 +97,8 @@ impl<'e> Scanner<'e> {
             held: Vec::new(),
             counts: vec![0; n],
             line: 1,
+            run_marks: Vec::new(),
+            run_stamp: 0,
             defer_min_count: false,
         }
     }
@@ -140,6 +146,9 @@ impl<'e> Scanner<'e> {
         }
         if !engine.at_signs.is_empty() {
             self.collect_at_candidates(data);
+        }
+        if !engine.class_runs.is_empty() {
+            self.collect_run_candidates(data);
         }
         let mut n = 0;
         for p in std::mem::take(&mut self.touched) {
@@ -333,6 +342,9 @@ impl<'e> Scanner<'e> {
         if !engine.at_signs.is_empty() {
             self.collect_at_candidates(win);
         }
+        if !engine.class_runs.is_empty() {
+            self.collect_run_candidates(win);
+        }
         for &p in &engine.full_scans {
             self.push(
                 p,
@@ -441,6 +453,16 @@ impl<'e> Scanner<'e> {
                 kind: target.kind,
             });
         });
+        if prefilter.unordered() {
+            for &p in touched.iter() {
+                let bucket = &mut buckets[p];
+                // By start, the longest first at one start (as one ordered pass gives them).
+                let key = |c: &Candidate| (c.start, std::cmp::Reverse(c.end));
+                if !bucket.is_sorted_by_key(key) {
+                    bucket.sort_by_key(key);
+                }
+            }
+        }
     }
 
     fn collect_digit_candidates(&mut self, win: &[u8]) {
@@ -494,6 +516,74 @@ impl<'e> Scanner<'e> {
             self.touched.push(p);
         }
         bucket.push(candidate);
+    }
+
+    fn collect_run_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        let runs = &engine.class_runs;
+        self.run_marks.resize(runs.len(), 0);
+        for class in RunClass::ALL {
+            let Some(min) = runs.iter().filter(|r| r.2 == class).map(|r| r.1).min() else {
+                continue;
+            };
+            let mut pos = 0;
+            while let Some(run) = next_class_run(win, pos, min, class) {
+                pos = run.end;
+                // The line around the run, as far as any region reaches.
+                let lo = run.start.saturating_sub(REGION_REACH);
+                let hi = win.len().min(run.end + REGION_REACH);
+                let line_start =
+                    memchr::memrchr(b'\n', &win[lo..run.start]).map_or(lo, |i| lo + i + 1);
+                let line_end = memchr::memchr(b'\n', &win[run.end..hi]).map_or(hi, |i| run.end + i);
+                let Some(filter) = &engine.run_filter else {
+                    return;
+                };
+                for &k in &filter.unfiltered[class as usize] {
+                    if runs[k].1 > run.len() {
+                        break;
+                    }
+                    self.push_run(k, &run, line_start..line_end, win.len());
+                }
+                let Some(ac) = &filter.ac else {
+                    continue;
+                };
+                self.run_stamp = self.run_stamp.wrapping_add(1);
+                if self.run_stamp == 0 {
+                    self.run_marks.iter_mut().for_each(|m| *m = 0);
+                    self.run_stamp = 1;
+                }
+                for m in ac.find_overlapping_iter(&win[line_start..line_end]) {
+                    for &k in &filter.targets[m.pattern().as_usize()] {
+                        let (_, n, c) = runs[k];
+                        if c == class && n <= run.len() && self.run_marks[k] != self.run_stamp {
+                            self.run_marks[k] = self.run_stamp;
+                            self.push_run(k, &run, line_start..line_end, win.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.
+    fn push_run(&mut self, k: usize, run: &Range<usize>, line: Range<usize>, win_len: usize) {
+        let engine = self.engine;
+        let p = engine.class_runs[k].0;
+        let pattern = &engine.patterns[p];
+        let mut start = run.start.saturating_sub(pattern.reach);
+        let mut end = (run.end + pattern.reach).min(win_len);
+        if pattern.line_bounded {
+            start = start.max(line.start);
+            end = end.min(line.end);
+        }
+        self.push(
+            p,
+            Candidate {
+                start,
+                end,
+                kind: HitKind::Region,
+            },
+        );
     }
 
     fn collect_at_candidates(&mut self, win: &[u8]) {
@@ -770,6 +860,39 @@ pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
     let before = i > 0 && is_word_byte(win[i - 1]);
     let after = i < win.len() && is_word_byte(win[i]);
     before != after || (!before && !after)
+}
+
+/// The next maximal run of `class` bytes at least `min` long (at least 1) starting at or after
+/// `pos`, which must not be inside a run. The last byte of each `min`-byte window is tested
+/// first, so text without long runs is crossed about `min` bytes per step.
+pub(crate) fn next_class_run(
+    win: &[u8],
+    pos: usize,
+    min: usize,
+    class: RunClass,
+) -> Option<Range<usize>> {
+    let min = min.max(1);
+    let mut start = pos;
+    'search: while start + min <= win.len() {
+        // Is win[start..start + min] all in the class? Test from its end: the first byte out
+        // of the class found at j moves the start past j.
+        let mut j = start + min;
+        while j > start {
+            j -= 1;
+            if !class.contains(win[j]) {
+                start = j + 1;
+                continue 'search;
+            }
+        }
+        let end = start
+            + min
+            + win[start + min..]
+                .iter()
+                .position(|&b| !class.contains(b))
+                .unwrap_or(win.len() - start - min);
+        return Some(start..end);
+    }
+    None
 }
 
 /// A maximal run of ASCII digits with single space or dash separators between digits.

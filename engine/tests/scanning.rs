@@ -378,3 +378,134 @@ fn fast_path_equals_reference_path_on_generated_corpora() {
     assert!(fast.iter().any(|f| f.detector == "free"));
     assert_eq!(fast, custom.scan_reference(&text));
 }
+
+/// A rule set in the style of the public secrets sets (many rules, a service name near a
+/// token, spellings with optional separators), large enough for the hashed first pass and the
+/// run triggers: the fast path must still equal the reference path, rule family by family.
+#[test]
+fn large_rule_sets_take_every_trigger_and_equal_the_reference_path() {
+    let services = [
+        "graph",
+        "line",
+        "report",
+        "acmecloud",
+        "zorbix",
+        "quillpay",
+        "nimbusdb",
+        "vexatel",
+        "plorkit",
+        "brimstone",
+        "cargoship",
+        "dunetrack",
+        "embermail",
+        "fjordsync",
+        "glintapi",
+        "harborci",
+        "ironvault",
+        "jadequeue",
+        "kiteflow",
+        "lumenlog",
+        "mossgate",
+        "novaship",
+        "orbitpay",
+        "pinecone",
+        "quartzid",
+        "rivetcms",
+        "sableauth",
+        "tundrakv",
+        "umbranet",
+        "velvetops",
+        "wispcdn",
+        "xenonbill",
+    ];
+    let mut rules = String::new();
+    for name in services {
+        // A service name near a token: a run trigger filtered by the name.
+        rules.push_str(&format!(
+            "[[rule]]\nid = \"{name}_token\"\npattern = '''(?:{name}).{{0,40}}\\b([a-z0-9]{{32}})\\b'''\n"
+        ));
+        // Spellings with optional separators: expanded literals, searched anchored.
+        rules.push_str(&format!(
+            "[[rule]]\nid = \"{name}_secret\"\npattern = '''{name}[_-]?(?:key|secret)(=| =|:| :)'''\n"
+        ));
+    }
+    rules.push_str(
+        "[[rule]]\nid = \"dotted\"\npattern = '''\\b([A-Za-z0-9_\\.]{7}-[A-Za-z0-9_\\.]{30})\\b'''\n\
+         [[rule]]\nid = \"apigw\"\npattern = '''[0-9a-z]+\\.execute-api\\.[0-9a-z-]+\\.amazonaws\\.com'''\n\
+         [[rule]]\nid = \"pem\"\npattern = '''-----BEGIN[ A-Z]*PRIVATE KEY-----[\\s\\S]*?-----END'''\n\
+         [[rule]]\nid = \"pwsecret\"\npattern = '''(?i)pw[_-]?secret\\s*=\\s*\\S+'''\n\
+         [[rule]]\nid = \"twilio_sid\"\npattern = '''AC[a-f0-9]{32}'''\n\
+         [[rule]]\nid = \"bitly\"\npattern = '''R_[0-9a-f]{32}'''\n\
+         [[rule]]\nid = \"cross_line\"\npattern = '''vexatel\\s+[A-Z]{20}'''\n",
+    );
+    let engine = EngineBuilder::new()
+        .builtins(false)
+        .rules_toml(&rules, "large.toml")
+        .build()
+        .unwrap();
+    let plan = engine.plan();
+    assert!(plan.contains("on runs of token bytes"), "{plan}");
+    assert!(plan.contains("0 over the whole text"), "{plan}");
+
+    let token = |seed: usize| -> String {
+        (0..32)
+            .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed * 7 + i * 13) % 36] as char)
+            .collect()
+    };
+    let mut text = String::new();
+    for (i, name) in services.iter().enumerate() {
+        text.push_str(&format!(
+            "the {name} client uses token {} today\n",
+            token(i)
+        ));
+        text.push_str(&format!(
+            "{name}_secret = hunter{i}\n{name}-key:x {name}key =y\n"
+        ));
+        // Near misses: the name far from the token, a token too short, another line.
+        text.push_str(&format!(
+            "{name} {}\n{}\nshort {name} {}\n",
+            "padding ".repeat(8),
+            token(i + 1),
+            &token(i)[..20]
+        ));
+    }
+    text.push_str(
+        "id AbCdEfG-0123456789abcdefghij0123456789 and foo_bar.baz-quxquuxcorgegraultgarply\n",
+    );
+    text.push_str("https://a1b2c3.execute-api.us-east-1.amazonaws.com/prod\n");
+    text.push_str("-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----\n");
+    text.push_str("PW_Secret = s3cr3t and pwsecret=x\n");
+    text.push_str("sid AC0123456789abcdef0123456789abcdef R_0123456789abcdef0123456789abcdef\n");
+    text.push_str("vexatel\n  ABCDEFGHIJKLMNOPQRST\n");
+    // Repeat with shifts so that literals and runs fall across every chunk boundary.
+    let mut big = Vec::new();
+    for shift in 0..40 {
+        big.extend(std::iter::repeat_n(b'.', shift));
+        big.extend_from_slice(text.as_bytes());
+    }
+    let fast = engine.scanner().set_chunk_size(4096).scan(&big);
+    let slow = engine.scan_reference(&big);
+    assert_eq!(summary(&fast), summary(&slow));
+    assert_eq!(fast, slow);
+    for id in [
+        "graph_token",
+        "line_token",
+        "zorbix_token",
+        "xenonbill_secret",
+        "dotted",
+        "apigw",
+        "pem",
+        "pwsecret",
+        "twilio_sid",
+        "bitly",
+        "cross_line",
+    ] {
+        assert!(fast.iter().any(|f| f.detector == id), "{id} found nothing");
+    }
+    // Each service's token is found once per copy of the text, and its far one never.
+    let per_copy = fast
+        .iter()
+        .filter(|f| f.detector == "quillpay_token")
+        .count();
+    assert_eq!(per_copy, 40);
+}

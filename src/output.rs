@@ -146,6 +146,13 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, report: &FileReport) {
+        for f in &report.findings {
+            *self.findings.entry(f.detector.clone()).or_default() += 1;
+            self.findings_total += 1;
+        }
+        if report.partial {
+            return; // the file's last report counts it
+        }
         self.files += 1;
         self.items_scanned += report.items_scanned;
         self.bytes += report.bytes;
@@ -154,10 +161,6 @@ impl Summary {
                 .items_skipped
                 .entry(s.reason.as_str().to_string())
                 .or_default() += 1;
-        }
-        for f in &report.findings {
-            *self.findings.entry(f.detector.clone()).or_default() += 1;
-            self.findings_total += 1;
         }
     }
 

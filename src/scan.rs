@@ -147,7 +147,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             path: PathBuf::from("-"),
             ..FileReport::default()
         };
-        scan_stdin(&engine, &extraction, &mut report).context("cannot read standard input")?;
+        let mut part_error = None;
+        scan_stdin(&engine, &extraction, &mut report, &mut |part| {
+            if part_error.is_none() {
+                part_error = handle(part, &mut out).err();
+            }
+        })
+        .context("cannot read standard input")?;
+        if let Some(e) = part_error {
+            return Err(e.into());
+        }
         handle(report, &mut out)?;
     }
     if !files.is_empty() {
@@ -220,12 +229,17 @@ pub fn extraction(
     })
 }
 
-/// Standard input: text streams through the scanner in bounded memory; anything else (a PDF,
-/// an archive) is read whole, up to the size limit, and extracted.
+/// Findings of a stream are handed out in parts of this many, so memory does not grow with them.
+const PART: usize = 4096;
+
+/// Standard input: text streams through the scanner in bounded memory, its findings handed to
+/// `partial` as they are found; anything else (a PDF, an archive) is read whole, up to the
+/// size limit, and extracted.
 fn scan_stdin(
     engine: &Engine,
     extraction: &Extraction,
     report: &mut FileReport,
+    partial: &mut dyn FnMut(FileReport),
 ) -> std::io::Result<()> {
     use std::io::Read;
     let mut stdin = std::io::stdin().lock();
@@ -234,8 +248,17 @@ fn scan_stdin(
     let mut scanner = engine.scanner();
     if dlp_engine::extract::is_plain_text(&head) {
         let findings = &mut report.findings;
+        let path = report.path.clone();
         report.bytes = scanner.scan_reader(std::io::Cursor::new(head).chain(stdin), &mut |f| {
-            findings.push(f)
+            findings.push(f);
+            if findings.len() >= PART {
+                partial(FileReport {
+                    path: path.clone(),
+                    findings: std::mem::take(findings),
+                    partial: true,
+                    ..FileReport::default()
+                });
+            }
         })?;
         report.items_scanned = 1;
         return Ok(());

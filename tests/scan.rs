@@ -390,3 +390,43 @@ fn walk_files(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+/// A stream with many findings is written as it is read (in parts of 4,096 findings): every
+/// finding arrives once, in order, and the summary counts each once and the input as one file.
+#[test]
+fn a_stream_with_many_findings_is_written_in_parts_and_counted_once() {
+    let mut input = Vec::new();
+    for i in 0..10_000 {
+        input.extend_from_slice(format!("row {i} key AKIAIOSFODNN7EXAMPLE\n").as_bytes());
+    }
+    let dir = temp_dir("stream-parts");
+    let summary = dir.join("summary.json");
+    let run = dlp_with_stdin(
+        &[
+            "scan",
+            "-",
+            "-q",
+            "--format",
+            "jsonl",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        Some(&input),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<u64> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["line"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(lines, (1..=10_000).collect::<Vec<u64>>());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["files"], 1);
+    assert_eq!(s["findings_total"], 10_000);
+    assert_eq!(s["findings"]["aws_access_key_id"], 10_000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

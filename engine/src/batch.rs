@@ -41,6 +41,10 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     /// Items that were not scanned.
     pub skipped: Vec<Skipped>,
+    /// A part of the findings of a large file whose scan goes on: only `path` and `findings`
+    /// are set, and the file's last report (not partial) follows. Large files report their
+    /// findings as they go, so that memory does not grow with them.
+    pub partial: bool,
 }
 
 /// How documents are opened: limits against hostile input, the scan filter, and optionally a
@@ -83,6 +87,8 @@ pub struct DocumentReport {
 #[derive(Clone, Debug)]
 pub struct Batch {
     threads: usize,
+    /// Plain files at least this large are scanned by all threads together.
+    large_item: u64,
     follow_links: bool,
     extraction: Extraction,
 }
@@ -91,6 +97,7 @@ impl Default for Batch {
     fn default() -> Self {
         Batch {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            large_item: LARGE_ITEM,
             follow_links: false,
             extraction: Extraction::default(),
         }
@@ -102,6 +109,38 @@ const LARGE_ITEM: u64 = 64 << 20;
 
 /// How many paths may wait for a worker, and reports for the caller.
 const QUEUE: usize = 256;
+
+/// How many partial reports (each the findings of one chunk) may wait for the caller.
+const PARTS_IN_FLIGHT: i64 = 2;
+
+/// A count that threads can wait on until it falls below a bound.
+#[derive(Default)]
+struct Gauge {
+    /// The count, and whether the counting is over (waiters are released).
+    state: std::sync::Mutex<(i64, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gauge {
+    fn add(&self, n: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 += n;
+        self.changed.notify_all();
+    }
+
+    fn wait_below(&self, bound: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.0 >= bound && !state.1 {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 = true;
+        self.changed.notify_all();
+    }
+}
 
 impl Batch {
     /// Defaults: one worker per core, no size limit, symbolic links not followed.
@@ -121,6 +160,14 @@ impl Batch {
         self
     }
 
+    /// The size from which a plain file is scanned by all threads together, its findings
+    /// sent in partial reports (default 64 MiB). For tests.
+    #[doc(hidden)]
+    pub fn large_item(&mut self, bytes: u64) -> &mut Self {
+        self.large_item = bytes;
+        self
+    }
+
     /// Whether to follow symbolic links under directories (default no; links given directly
     /// as inputs are always followed).
     pub fn follow_links(&mut self, yes: bool) -> &mut Self {
@@ -129,8 +176,10 @@ impl Batch {
     }
 
     /// Scans every file under `inputs` (files or directories, recursively) and hands one report
-    /// per file to `on_report`, on the calling thread. `stop` is checked between files: set it
-    /// to end the scan early (the reports of files already scanned still arrive).
+    /// per file to `on_report`, on the calling thread. A large plain file also sends
+    /// [partial](FileReport::partial) reports with its findings as they are found, before its
+    /// last report. `stop` is checked between files: set it to end the scan early (the reports
+    /// of files already scanned still arrive).
     pub fn run(
         &self,
         engine: &Engine,
@@ -140,6 +189,7 @@ impl Batch {
     ) {
         let (path_tx, path_rx) = bounded::<PathBuf>(QUEUE);
         let (report_tx, report_rx) = bounded::<FileReport>(QUEUE);
+        let in_flight = &Gauge::default();
         std::thread::scope(|scope| {
             let walker_reports = report_tx.clone();
             scope.spawn(move || {
@@ -159,7 +209,14 @@ impl Batch {
                         if stop.load(Ordering::Relaxed) {
                             continue;
                         }
-                        let report = self.scan_file(&mut scanner, path);
+                        let report = self.scan_file(&mut scanner, path, &mut |part| {
+                            // Wait while the caller has not taken the earlier parts: a fast
+                            // scan must not pile findings up faster than they are written.
+                            in_flight.wait_below(PARTS_IN_FLIGHT);
+                            if tx.send(part).is_ok() {
+                                in_flight.add(1);
+                            }
+                        });
                         if tx.send(report).is_err() {
                             break;
                         }
@@ -169,8 +226,14 @@ impl Batch {
             drop(report_tx);
             drop(path_rx);
             for report in report_rx {
+                let partial = report.partial;
                 on_report(report);
+                if partial {
+                    in_flight.add(-1);
+                }
             }
+            // Nobody takes parts any more: release any scanning thread that waits.
+            in_flight.close();
         });
     }
 
@@ -246,7 +309,12 @@ impl Batch {
         }
     }
 
-    fn scan_file(&self, scanner: &mut Scanner<'_>, path: PathBuf) -> FileReport {
+    fn scan_file(
+        &self,
+        scanner: &mut Scanner<'_>,
+        path: PathBuf,
+        partial: &mut dyn FnMut(FileReport),
+    ) -> FileReport {
         let mut report = FileReport {
             path,
             ..FileReport::default()
@@ -290,13 +358,21 @@ impl Batch {
                 report.skipped.push(skip);
                 return report;
             }
-            let scanned = if size >= LARGE_ITEM {
+            let scanned = if size >= self.large_item {
                 // One large file: its chunks are read (not mapped, so that resident memory
                 // stays a few chunks per thread) and shared between the threads.
+                let path = report.path.clone();
                 scanner
                     .engine()
-                    .scan_file_parallel(&file, self.threads)
-                    .map(|findings| (findings, size))
+                    .scan_file_streaming(&file, self.threads, &mut |findings| {
+                        partial(FileReport {
+                            path: path.clone(),
+                            findings,
+                            partial: true,
+                            ..FileReport::default()
+                        })
+                    })
+                    .map(|bytes| (Vec::new(), bytes))
             } else {
                 // Plain text is scanned as it lies on disk, in bounded memory.
                 let mut findings = Vec::new();

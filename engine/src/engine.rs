@@ -716,68 +716,98 @@ impl Engine {
         file: &std::fs::File,
         threads: usize,
     ) -> Result<Vec<Finding>, Error> {
-        use std::os::unix::fs::FileExt;
         let len = file
             .metadata()
             .map_err(|e| Error::io("cannot stat the file", e))?
             .len() as usize;
-        let overlap = crate::scan::OVERLAP;
         self.scan_chunks_parallel(len, threads.max(1), &|scanner, owned| {
-            let base = owned.start.saturating_sub(overlap);
-            let end = len.min(owned.end + overlap);
-            let mut buf = vec![0u8; end - base];
-            file.read_exact_at(&mut buf, base as u64)
-                .map_err(|e| Error::io("cannot read the file", e))?;
-            Ok(scanner.scan_chunk_window(&buf, base, owned))
+            read_and_scan_chunk(file, len, scanner, owned)
         })
+    }
+
+    /// Scans a file like [`Engine::scan_file_parallel`], but gives the findings to `sink` in
+    /// batches as soon as they are final, so that memory stays bounded however many findings
+    /// the file holds. Findings come in order of position, except those of rules with a
+    /// `min_count`, which are held until the rule reaches it (those that never do are dropped),
+    /// as [`Scanner::scan_with`] gives them. Returns the number of bytes scanned.
+    pub fn scan_file_streaming(
+        &self,
+        file: &std::fs::File,
+        threads: usize,
+        sink: &mut dyn FnMut(Vec<Finding>),
+    ) -> Result<u64, Error> {
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat the file", e))?
+            .len() as usize;
+        let chunks = len.div_ceil(crate::scan::DEFAULT_CHUNK_SIZE).max(1);
+        let threads = threads.max(1);
+        // Chunks are scanned a wave at a time: the findings waiting to be given out are those
+        // of one wave at most.
+        let wave = 2 * threads;
+        let mut scanners: Vec<Scanner<'_>> =
+            (0..threads.min(chunks)).map(|_| self.scanner()).collect();
+        let mut lines_before = 0u64;
+        let mut counts = vec![0usize; self.patterns.len()];
+        let mut held: Vec<(usize, Finding)> = Vec::new();
+        let index: std::collections::HashMap<&str, usize> = self
+            .patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.min_count > 1)
+            .map(|(i, p)| (&*p.id, i))
+            .collect();
+        let mut first = 0;
+        while first < chunks {
+            let last = chunks.min(first + wave);
+            let parts =
+                self.scan_chunk_range(&mut scanners, len, first..last, &|scanner, owned| {
+                    read_and_scan_chunk(file, len, scanner, owned)
+                })?;
+            for (_, part, lines) in parts {
+                let mut out = Vec::with_capacity(part.len());
+                for mut f in part {
+                    f.line += lines_before;
+                    match index.get(f.detector.as_str()) {
+                        None => out.push(f),
+                        Some(&p) => {
+                            counts[p] += 1;
+                            if counts[p] < self.patterns[p].min_count {
+                                held.push((p, f));
+                            } else {
+                                if counts[p] == self.patterns[p].min_count {
+                                    let (mine, rest): (Vec<_>, Vec<_>) =
+                                        held.into_iter().partition(|(q, _)| *q == p);
+                                    held = rest;
+                                    out.extend(mine.into_iter().map(|(_, f)| f));
+                                }
+                                out.push(f);
+                            }
+                        }
+                    }
+                }
+                lines_before += lines;
+                if !out.is_empty() {
+                    sink(out);
+                }
+            }
+            first = last;
+        }
+        Ok(len as u64)
     }
 
     /// Runs `scan_chunk` over every chunk of an item of `len` bytes on `threads` threads, then
     /// puts the findings in order, numbers their lines and applies `min_count`.
-    #[allow(clippy::type_complexity)]
     fn scan_chunks_parallel(
         &self,
         len: usize,
         threads: usize,
-        scan_chunk: &(dyn Fn(&mut Scanner<'_>, std::ops::Range<usize>) -> Result<(Vec<Finding>, u64), Error>
-              + Sync),
+        scan_chunk: &ChunkScan<'_>,
     ) -> Result<Vec<Finding>, Error> {
-        let chunk = crate::scan::DEFAULT_CHUNK_SIZE;
-        let chunks = len.div_ceil(chunk).max(1);
-        let owned = |i: usize| i * chunk..len.min((i + 1) * chunk);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Result<Vec<(usize, Vec<Finding>, u64)>, Error>> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads.min(chunks))
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut scanner = self.scanner();
-                            let mut mine = Vec::new();
-                            loop {
-                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                if i >= chunks {
-                                    return Ok(mine);
-                                }
-                                let (findings, lines) = scan_chunk(&mut scanner, owned(i))?;
-                                mine.push((i, findings, lines));
-                            }
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| {
-                        w.join().unwrap_or_else(|_| {
-                            Err(Error::new(ErrorKind::Io, "a scanning thread failed"))
-                        })
-                    })
-                    .collect()
-            });
-        let mut parts = Vec::with_capacity(chunks);
-        for r in results {
-            parts.extend(r?);
-        }
-        parts.sort_unstable_by_key(|(i, _, _)| *i);
+        let chunks = len.div_ceil(crate::scan::DEFAULT_CHUNK_SIZE).max(1);
+        let mut scanners: Vec<Scanner<'_>> =
+            (0..threads.min(chunks)).map(|_| self.scanner()).collect();
+        let parts = self.scan_chunk_range(&mut scanners, len, 0..chunks, scan_chunk)?;
         let mut findings = Vec::new();
         let mut lines_before = 0u64;
         for (_, part, lines) in parts {
@@ -789,6 +819,54 @@ impl Engine {
         }
         self.apply_min_count(&mut findings);
         Ok(findings)
+    }
+
+    /// Scans the chunks `range` of an item of `len` bytes, one thread per scanner, and returns
+    /// their findings (lines counted from each chunk's start) and line counts, by chunk.
+    fn scan_chunk_range(
+        &self,
+        scanners: &mut [Scanner<'_>],
+        len: usize,
+        range: std::ops::Range<usize>,
+        scan_chunk: &ChunkScan<'_>,
+    ) -> Result<Vec<ChunkPart>, Error> {
+        let chunk = crate::scan::DEFAULT_CHUNK_SIZE;
+        let owned = |i: usize| i * chunk..len.min((i + 1) * chunk);
+        let next = std::sync::atomic::AtomicUsize::new(range.start);
+        let results: Vec<Result<Vec<ChunkPart>, Error>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = scanners
+                .iter_mut()
+                .map(|scanner| {
+                    let (next, owned) = (&next, &owned);
+                    let end = range.end;
+                    scope.spawn(move || {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= end {
+                                return Ok(mine);
+                            }
+                            let (findings, lines) = scan_chunk(scanner, owned(i))?;
+                            mine.push((i, findings, lines));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(Error::new(ErrorKind::Io, "a scanning thread failed"))
+                    })
+                })
+                .collect()
+        });
+        let mut parts = Vec::with_capacity(range.len());
+        for r in results {
+            parts.extend(r?);
+        }
+        parts.sort_unstable_by_key(|(i, _, _)| *i);
+        Ok(parts)
     }
 
     /// Drops the findings of patterns with a `min_count` that the item does not reach.
@@ -816,6 +894,32 @@ impl Engine {
         self.scanner().scan_path(path, &mut |f| findings.push(f))?;
         Ok(findings)
     }
+}
+
+/// The findings of one chunk (lines counted from its start) and its line count, by index.
+type ChunkPart = (usize, Vec<Finding>, u64);
+
+/// Scans the chunk that owns a range of an item, with its overlap.
+type ChunkScan<'a> = dyn Fn(&mut Scanner<'_>, std::ops::Range<usize>) -> Result<(Vec<Finding>, u64), Error>
+    + Sync
+    + 'a;
+
+/// Reads the chunk `owned` of a file of `len` bytes, with its overlap, by a positioned read,
+/// and scans it.
+fn read_and_scan_chunk(
+    file: &std::fs::File,
+    len: usize,
+    scanner: &mut Scanner<'_>,
+    owned: std::ops::Range<usize>,
+) -> Result<(Vec<Finding>, u64), Error> {
+    use std::os::unix::fs::FileExt;
+    let overlap = crate::scan::OVERLAP;
+    let base = owned.start.saturating_sub(overlap);
+    let end = len.min(owned.end + overlap);
+    let mut buf = vec![0u8; end - base];
+    file.read_exact_at(&mut buf, base as u64)
+        .map_err(|e| Error::io("cannot read the file", e))?;
+    Ok(scanner.scan_chunk_window(&buf, base, owned))
 }
 
 #[cfg(test)]

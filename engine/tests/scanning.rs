@@ -509,3 +509,71 @@ fn large_rule_sets_take_every_trigger_and_equal_the_reference_path() {
         .count();
     assert_eq!(per_copy, 40);
 }
+
+/// A large file's findings stream out chunk by chunk, in the order and with the lines a serial
+/// scan gives (rules with `min_count` included), through the engine and through a batch.
+#[test]
+fn large_files_stream_their_findings_as_a_serial_scan_gives_them() {
+    let engine = EngineBuilder::new()
+        .rules_toml(
+            "[[rule]]\nid = \"often\"\nkeywords = [\"project zeta\"]\nmin_count = 3\n\
+             [[rule]]\nid = \"never_enough\"\nkeywords = [\"project omega\"]\nmin_count = 1000\n",
+            "count.toml",
+        )
+        .build()
+        .unwrap();
+    // About 9.5 MiB: three chunks of 4 MiB, with findings on both sides of every border and
+    // the `min_count` rule reaching its count only in the second chunk.
+    let (mut text, _) = build_text(
+        &(0..120).map(|i| (i % 2 == 0, i * 3)).collect::<Vec<_>>(),
+        1,
+    );
+    let mut data = Vec::new();
+    let mut copy = 0;
+    while data.len() < 9_500_000 {
+        data.extend_from_slice(&text);
+        if copy == 300 || copy == 1200 || copy == 1500 {
+            data.extend_from_slice(b"project zeta and project omega\n");
+        }
+        copy += 1;
+    }
+    text.clear();
+    let serial = engine.scanner().scan(&data);
+    assert!(serial.iter().filter(|f| f.detector == "often").count() == 3);
+    assert!(!serial.iter().any(|f| f.detector == "never_enough"));
+
+    let dir = std::env::temp_dir().join(format!("dlp-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("large.txt");
+    std::fs::write(&path, &data).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mut parts = Vec::new();
+    let bytes = engine
+        .scan_file_streaming(&file, 2, &mut |part| parts.push(part))
+        .unwrap();
+    assert_eq!(bytes, data.len() as u64);
+    assert!(parts.len() >= 3, "one part per chunk with findings");
+    assert_eq!(parts.concat(), serial);
+
+    // Through a batch: partial reports first, then the file's last report, which counts it.
+    let mut batch = dlp_engine::Batch::new();
+    batch.threads(2).large_item(1 << 20);
+    let mut reports = Vec::new();
+    batch.run(
+        &engine,
+        std::slice::from_ref(&path),
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |r| reports.push(r),
+    );
+    let last = reports.pop().unwrap();
+    assert!(!last.partial);
+    assert_eq!(last.bytes, data.len() as u64);
+    assert!(reports.len() >= 3 && reports.iter().all(|r| r.partial && r.path == path));
+    let streamed: Vec<Finding> = reports
+        .into_iter()
+        .flat_map(|r| r.findings)
+        .chain(last.findings)
+        .collect();
+    assert_eq!(streamed, serial);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -13,7 +13,7 @@ use regex_automata::PatternID;
 
 use crate::error::{Error, ErrorKind};
 use crate::finding::{Category, Confidence, Finding, Mask, Normalize};
-use crate::literals::{self, RunClass};
+use crate::literals;
 use crate::prefilter::{Prefilter, PrefilterBuilder};
 use crate::rules::{self, PatternDef, Trigger};
 use crate::scan::Scanner;
@@ -112,23 +112,23 @@ pub(crate) struct RunFilter {
     pub ac: Option<AhoCorasick>,
     /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
     pub targets: Vec<Vec<usize>>,
-    /// Per class, the indexes in `class_runs` of the patterns that are not filtered (they take
-    /// every run long enough), by increasing run length.
-    pub unfiltered: [Vec<usize>; 2],
+    /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
+    /// long enough), by increasing run length.
+    pub unfiltered: Vec<usize>,
 }
 
 impl RunFilter {
     fn build(
-        class_runs: &[(usize, usize, RunClass)],
+        class_runs: &[(usize, usize)],
         patterns: &[Pattern],
     ) -> Result<Option<RunFilter>, Error> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut targets: Vec<Vec<usize>> = Vec::new();
-        let mut unfiltered: [Vec<usize>; 2] = Default::default();
-        for (k, &(p, _, class)) in class_runs.iter().enumerate() {
+        let mut unfiltered = Vec::new();
+        for (k, &(p, _)) in class_runs.iter().enumerate() {
             let pattern = &patterns[p];
             let Some(must) = pattern.must.first().filter(|_| pattern.line_bounded) else {
-                unfiltered[class as usize].push(k);
+                unfiltered.push(k);
                 continue;
             };
             let key = must.literal.bytes.to_ascii_lowercase();
@@ -140,9 +140,7 @@ impl RunFilter {
                 }
             }
         }
-        for list in &mut unfiltered {
-            list.sort_by_key(|&k| class_runs[k].1);
-        }
+        unfiltered.sort_by_key(|&k| class_runs[k].1);
         if class_runs.is_empty() {
             return Ok(None);
         }
@@ -226,8 +224,8 @@ pub struct Engine {
     pub(crate) country_codes: Vec<usize>,
     /// Patterns around `@`.
     pub(crate) at_signs: Vec<usize>,
-    /// Patterns triggered by a run of token bytes: (pattern, least run length, class).
-    pub(crate) class_runs: Vec<(usize, usize, RunClass)>,
+    /// Patterns triggered by a run of token bytes: (pattern, least run length).
+    pub(crate) class_runs: Vec<(usize, usize)>,
     /// Which run-triggered patterns have their required literal near a run.
     pub(crate) run_filter: Option<RunFilter>,
     /// Patterns without a usable literal: their regex runs over all text.
@@ -522,18 +520,15 @@ fn compile(defs: Vec<(PatternDef, bool)>, skip_invalid: bool) -> Result<Engine, 
                     .filter(|set| set.literals.iter().all(literals::usable));
                 // A run of token bytes (`[a-z0-9]{32}`) is the better trigger when the literal
                 // is a word of prose, or when there is none.
-                let run = RunClass::ALL
-                    .iter()
-                    .map(|&class| (literals::class_run(&hir, class), class))
-                    .find(|&(n, _)| n >= RUN_TRIGGER);
+                let run = Some(literals::token_run(&hir)).filter(|&n| n >= RUN_TRIGGER);
                 match (set, run) {
-                    (set, Some((n, class))) if set.as_ref().is_none_or(literals::word_like) => {
+                    (set, Some(n)) if set.as_ref().is_none_or(literals::word_like) => {
                         pattern.must = literals::all_required(&hir)
                             .into_iter()
                             .map(Must::new)
                             .collect();
                         pattern.reach = pattern.max_len.min(REGION_REACH);
-                        engine.class_runs.push((index, n, class));
+                        engine.class_runs.push((index, n));
                     }
                     (Some(set), _) => {
                         let kind = if set.prefix {

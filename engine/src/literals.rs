@@ -553,48 +553,31 @@ fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
     }
 }
 
-/// A class of bytes that token-like secrets are made of, for run triggers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RunClass {
-    /// `[A-Za-z0-9]`.
-    Alnum,
-    /// `[A-Za-z0-9_+/=.-]`: also base64, URL-safe base64 and dotted or dashed tokens.
-    Token,
+/// Whether `b` is a token byte, as keys, hashes and encoded data are made of:
+/// `[A-Za-z0-9_+/=.-]` (also base64, URL-safe base64 and dotted or dashed tokens).
+#[inline(always)]
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTES[usize::from(b)]
 }
 
-impl RunClass {
-    /// Both classes, the narrower first.
-    pub(crate) const ALL: [RunClass; 2] = [RunClass::Alnum, RunClass::Token];
-
-    /// Whether `b` belongs to the class.
-    #[inline(always)]
-    pub(crate) fn contains(self, b: u8) -> bool {
-        CLASS_TABLE[usize::from(b)] & (1 << self as u8) != 0
-    }
-}
-
-/// Per byte, bit 0: alphanumeric; bit 1: token byte.
-static CLASS_TABLE: [u8; 256] = {
-    let mut table = [0u8; 256];
+static TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        if c.is_ascii_alphanumeric() {
-            table[b] = 0b11;
-        } else if matches!(c, b'_' | b'+' | b'/' | b'=' | b'.' | b'-') {
-            table[b] = 0b10;
-        }
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'/' | b'=' | b'.' | b'-');
         b += 1;
     }
     table
 };
 
-/// What a piece of a pattern guarantees about runs of a class's bytes in every match.
+/// What a piece of a pattern guarantees about runs of token bytes in every match.
 #[derive(Clone, Copy, Debug)]
 struct Runs {
-    /// Every match is made of class bytes only, and has at least this many.
+    /// Every match is made of token bytes only, and has at least this many.
     full: Option<usize>,
-    /// Every match starts with at least this many class bytes.
+    /// Every match starts with at least this many token bytes.
     prefix: usize,
     /// Every match ends with at least this many.
     suffix: usize,
@@ -635,28 +618,28 @@ impl Runs {
     }
 }
 
-/// The length of a run of `class` bytes that every match of `hir` contains (0 if none can be
-/// guaranteed). `[a-z0-9]{32}` guarantees 32 alphanumeric bytes; `key.{0,40}[a-z0-9]{32}` too.
-pub(crate) fn class_run(hir: &Hir, class: RunClass) -> usize {
-    runs(hir, class).inner
+/// The length of a run of token bytes that every match of `hir` contains (0 if none can be
+/// guaranteed). `[a-z0-9]{32}` guarantees 32; `key.{0,40}[a-z0-9]{32}` too.
+pub(crate) fn token_run(hir: &Hir) -> usize {
+    runs(hir).inner
 }
 
-fn runs(hir: &Hir, class: RunClass) -> Runs {
+fn runs(hir: &Hir) -> Runs {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Runs::full(0),
         HirKind::Literal(lit) => {
             let bytes = &lit.0;
-            if bytes.iter().all(|&b| class.contains(b)) {
+            if bytes.iter().all(|&b| is_token_byte(b)) {
                 return Runs::full(bytes.len());
             }
-            let prefix = bytes.iter().take_while(|&&b| class.contains(b)).count();
+            let prefix = bytes.iter().take_while(|&&b| is_token_byte(b)).count();
             let suffix = bytes
                 .iter()
                 .rev()
-                .take_while(|&&b| class.contains(b))
+                .take_while(|&&b| is_token_byte(b))
                 .count();
             let inner = bytes
-                .split(|&b| !class.contains(b))
+                .split(|&b| !is_token_byte(b))
                 .map(<[u8]>::len)
                 .max()
                 .unwrap_or(0);
@@ -671,12 +654,12 @@ fn runs(hir: &Hir, class: RunClass) -> Runs {
             let within = match c {
                 Class::Unicode(u) => u.ranges().iter().all(|r| {
                     (u32::from(r.start())..=u32::from(r.end()))
-                        .all(|x| u8::try_from(x).is_ok_and(|b| class.contains(b)))
+                        .all(|x| u8::try_from(x).is_ok_and(is_token_byte))
                 }),
                 Class::Bytes(b) => b
                     .ranges()
                     .iter()
-                    .all(|r| (r.start()..=r.end()).all(|x| class.contains(x))),
+                    .all(|r| (r.start()..=r.end()).all(is_token_byte)),
             };
             if within {
                 Runs::full(1)
@@ -684,9 +667,9 @@ fn runs(hir: &Hir, class: RunClass) -> Runs {
                 Runs::NONE
             }
         }
-        HirKind::Capture(cap) => runs(&cap.sub, class),
+        HirKind::Capture(cap) => runs(&cap.sub),
         HirKind::Repetition(rep) => {
-            let sub = runs(&rep.sub, class);
+            let sub = runs(&rep.sub);
             let min = rep.min as usize;
             match sub.full {
                 Some(n) => Runs::full(n.saturating_mul(min)),
@@ -696,12 +679,12 @@ fn runs(hir: &Hir, class: RunClass) -> Runs {
         }
         HirKind::Concat(items) => items
             .iter()
-            .map(|item| runs(item, class))
+            .map(runs)
             .reduce(Runs::then)
             .unwrap_or(Runs::full(0)),
         HirKind::Alternation(branches) => branches
             .iter()
-            .map(|b| runs(b, class))
+            .map(runs)
             .reduce(|a, b| Runs {
                 full: a.full.zip(b.full).map(|(x, y)| x.min(y)),
                 prefix: a.prefix.min(b.prefix),
@@ -843,37 +826,33 @@ mod tests {
     }
 
     #[test]
-    fn class_runs_are_lower_bounds() {
-        let run = |p: &str, class: RunClass| class_run(&regex_syntax::parse(p).unwrap(), class);
-        assert_eq!(run("[a-z0-9]{32}", RunClass::Alnum), 32);
-        assert_eq!(
-            run("(?:graph).{0,40}\\b([a-z0-9]{32})\\b", RunClass::Alnum),
-            32
-        );
-        assert_eq!(run("ey[a-zA-Z0-9]{34}.ey", RunClass::Alnum), 36);
-        // `-` joins the two parts only in the token class.
+    fn token_runs_are_lower_bounds() {
+        let run = |p: &str| token_run(&regex_syntax::parse(p).unwrap());
+        assert_eq!(run("[a-z0-9]{32}"), 32);
+        assert_eq!(run("(?:graph).{0,40}\\b([a-z0-9]{32})\\b"), 32);
+        assert_eq!(run("ey[a-zA-Z0-9]{34}.ey"), 36);
+        // `-` and `.` are token bytes: the two parts make one run.
         let pp = "\\b([A-Za-z0-9_\\.]{7}-[A-Za-z0-9_\\.]{72})\\b";
-        assert_eq!(run(pp, RunClass::Token), 80);
-        assert_eq!(run(pp, RunClass::Alnum), 0);
-        assert_eq!(run("(mailgun|mg)[0-9a-z]{32}", RunClass::Alnum), 34);
-        assert_eq!(run("[a-z]{10}([a-z]{5}|x)", RunClass::Alnum), 11);
-        assert_eq!(run("[a-z]{0,40}", RunClass::Alnum), 0);
-        assert_eq!(run("[a-z ]{40}", RunClass::Alnum), 0);
-        assert_eq!(run("(?:[a-z]{4}-){3}[a-z]{4}", RunClass::Token), 19);
+        assert_eq!(run(pp), 80);
+        assert_eq!(run("(mailgun|mg)[0-9a-z]{32}"), 34);
+        assert_eq!(run("[a-z]{10}([a-z]{5}|x)"), 11);
+        assert_eq!(run("[a-z]{0,40}"), 0);
+        assert_eq!(run("[a-z ]{40}"), 0);
+        assert_eq!(run("[a-z]{10}:[a-z]{12}"), 12);
+        assert_eq!(run("(?:[a-z]{4}-){3}[a-z]{4}"), 19);
         // Every match of each pattern does contain such a run.
-        for (p, class, text) in [
-            (pp, RunClass::Token, "x AbCdEfG-0123456789012345678901234567890123456789012345678901234567890123456789ab y"),
-            ("(?:graph).{0,40}\\b([a-z0-9]{32})\\b", RunClass::Alnum, "graph = abcdefabcdefabcdefabcdefabcdefab"),
+        for (p, text) in [
+            (pp, "x AbCdEfG-0123456789012345678901234567890123456789012345678901234567890123456789ab y"),
+            ("(?:graph).{0,40}\\b([a-z0-9]{32})\\b", "graph = abcdefabcdefabcdefabcdefabcdefab"),
         ] {
             let re = regex_automata::meta::Regex::new(p).unwrap();
             let m = re.find(text.as_bytes()).unwrap();
-            let n = run(p, class);
             let longest = text.as_bytes()[m.range()]
-                .split(|&b| !class.contains(b))
+                .split(|&b| !is_token_byte(b))
                 .map(<[u8]>::len)
                 .max()
                 .unwrap();
-            assert!(longest >= n, "{p}: {longest} < {n}");
+            assert!(longest >= run(p), "{p}: {longest} < {}", run(p));
         }
     }
 

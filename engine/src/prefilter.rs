@@ -449,6 +449,9 @@ impl HashedFilter {
             let mut hi = [0u8; 8];
             hi.copy_from_slice(&hay[i + 8..i + 16]);
             let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+            // Per position, three bits: which tests passed (bit 0 the eight-byte window, 1 the
+            // four-byte one for four and three-byte literals, 2 the two-byte one), gathered
+            // without branches.
             let mut mask = 0u32;
             for k in 0..8 {
                 let x = if k == 0 {
@@ -456,28 +459,29 @@ impl HashedFilter {
                 } else {
                     (lo >> (8 * k)) | (hi << (64 - 8 * k))
                 };
-                let mut any = false;
+                let mut p = 0u32;
                 if EIGHT {
-                    any |= test(bits, hash8(x));
+                    p |= u32::from(test(bits, hash8(x)));
                 }
                 if FOUR {
-                    any |= test(bits, hash4(x as u32));
+                    p |= u32::from(test(bits, hash4(x as u32))) << 1;
                 }
                 if TWO {
-                    any |= test2(bits2, (x & 0xffff) as usize);
+                    p |= u32::from(test2(bits2, (x & 0xffff) as usize)) << 2;
                 }
-                mask |= u32::from(any) << k;
+                mask |= p << (3 * k);
             }
             while mask != 0 {
-                let k = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                self.verify(hay, i + k, window_u64(&hay[i + k..]), hit);
+                let k = mask.trailing_zeros() as usize / 3;
+                let passed = (mask >> (3 * k)) as u8 & 0b111;
+                mask &= !(0b111 << (3 * k));
+                self.verify(hay, i + k, window_u64(&hay[i + k..]), passed, hit);
             }
             i += 8;
         }
         // The last positions: look up directly.
         while i + 1 < hay.len() {
-            self.verify(hay, i, window_u64(&hay[i..]), hit);
+            self.verify(hay, i, window_u64(&hay[i..]), 0b111, hit);
             i += 1;
         }
     }
@@ -488,10 +492,13 @@ impl HashedFilter {
         hay: &[u8],
         at: usize,
         x: u64,
+        passed: u8,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
-        for (map, width) in self.windows.iter().zip(WIDTHS) {
-            if map.is_empty() {
+        // The test each width's windows set bits for (see `search`).
+        const TEST: [u8; 4] = [0b001, 0b010, 0b010, 0b100];
+        for ((map, width), test) in self.windows.iter().zip(WIDTHS).zip(TEST) {
+            if map.is_empty() || passed & test == 0 {
                 continue;
             }
             if let Some(list) = map.get(&low_bytes(x, width)) {

@@ -17,7 +17,7 @@ use regex_automata::{Anchored, Input};
 use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN, REGION_REACH};
 use crate::error::Error;
 use crate::finding::{self, Finding};
-use crate::literals::RunClass;
+use crate::literals::is_token_byte;
 use crate::rules::MAX_CONTEXT_WINDOW;
 use crate::validate::Verdict;
 
@@ -521,44 +521,37 @@ impl<'e> Scanner<'e> {
     fn collect_run_candidates(&mut self, win: &[u8]) {
         let engine = self.engine;
         let runs = &engine.class_runs;
+        let (Some(filter), Some(min)) = (&engine.run_filter, runs.iter().map(|r| r.1).min()) else {
+            return;
+        };
         self.run_marks.resize(runs.len(), 0);
-        for class in RunClass::ALL {
-            let Some(min) = runs.iter().filter(|r| r.2 == class).map(|r| r.1).min() else {
+        let mut pos = 0;
+        while let Some(run) = next_token_run(win, pos, min) {
+            pos = run.end;
+            // The line around the run, as far as any region reaches.
+            let lo = run.start.saturating_sub(REGION_REACH);
+            let hi = win.len().min(run.end + REGION_REACH);
+            let line_start = memchr::memrchr(b'\n', &win[lo..run.start]).map_or(lo, |i| lo + i + 1);
+            let line_end = memchr::memchr(b'\n', &win[run.end..hi]).map_or(hi, |i| run.end + i);
+            for &k in &filter.unfiltered {
+                if runs[k].1 > run.len() {
+                    break;
+                }
+                self.push_run(k, &run, line_start..line_end, win.len());
+            }
+            let Some(ac) = &filter.ac else {
                 continue;
             };
-            let mut pos = 0;
-            while let Some(run) = next_class_run(win, pos, min, class) {
-                pos = run.end;
-                // The line around the run, as far as any region reaches.
-                let lo = run.start.saturating_sub(REGION_REACH);
-                let hi = win.len().min(run.end + REGION_REACH);
-                let line_start =
-                    memchr::memrchr(b'\n', &win[lo..run.start]).map_or(lo, |i| lo + i + 1);
-                let line_end = memchr::memchr(b'\n', &win[run.end..hi]).map_or(hi, |i| run.end + i);
-                let Some(filter) = &engine.run_filter else {
-                    return;
-                };
-                for &k in &filter.unfiltered[class as usize] {
-                    if runs[k].1 > run.len() {
-                        break;
-                    }
-                    self.push_run(k, &run, line_start..line_end, win.len());
-                }
-                let Some(ac) = &filter.ac else {
-                    continue;
-                };
-                self.run_stamp = self.run_stamp.wrapping_add(1);
-                if self.run_stamp == 0 {
-                    self.run_marks.iter_mut().for_each(|m| *m = 0);
-                    self.run_stamp = 1;
-                }
-                for m in ac.find_overlapping_iter(&win[line_start..line_end]) {
-                    for &k in &filter.targets[m.pattern().as_usize()] {
-                        let (_, n, c) = runs[k];
-                        if c == class && n <= run.len() && self.run_marks[k] != self.run_stamp {
-                            self.run_marks[k] = self.run_stamp;
-                            self.push_run(k, &run, line_start..line_end, win.len());
-                        }
+            self.run_stamp = self.run_stamp.wrapping_add(1);
+            if self.run_stamp == 0 {
+                self.run_marks.iter_mut().for_each(|m| *m = 0);
+                self.run_stamp = 1;
+            }
+            for m in ac.find_overlapping_iter(&win[line_start..line_end]) {
+                for &k in &filter.targets[m.pattern().as_usize()] {
+                    if runs[k].1 <= run.len() && self.run_marks[k] != self.run_stamp {
+                        self.run_marks[k] = self.run_stamp;
+                        self.push_run(k, &run, line_start..line_end, win.len());
                     }
                 }
             }
@@ -862,15 +855,10 @@ pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
     before != after || (!before && !after)
 }
 
-/// The next maximal run of `class` bytes at least `min` long (at least 1) starting at or after
+/// The next maximal run of token bytes at least `min` long (at least 1) starting at or after
 /// `pos`, which must not be inside a run. The last byte of each `min`-byte window is tested
 /// first, so text without long runs is crossed about `min` bytes per step.
-pub(crate) fn next_class_run(
-    win: &[u8],
-    pos: usize,
-    min: usize,
-    class: RunClass,
-) -> Option<Range<usize>> {
+pub(crate) fn next_token_run(win: &[u8], pos: usize, min: usize) -> Option<Range<usize>> {
     let min = min.max(1);
     let mut start = pos;
     'search: while start + min <= win.len() {
@@ -879,7 +867,7 @@ pub(crate) fn next_class_run(
         let mut j = start + min;
         while j > start {
             j -= 1;
-            if !class.contains(win[j]) {
+            if !is_token_byte(win[j]) {
                 start = j + 1;
                 continue 'search;
             }
@@ -888,7 +876,7 @@ pub(crate) fn next_class_run(
             + min
             + win[start + min..]
                 .iter()
-                .position(|&b| !class.contains(b))
+                .position(|&b| !is_token_byte(b))
                 .unwrap_or(win.len() - start - min);
         return Some(start..end);
     }

@@ -290,7 +290,8 @@ impl std::fmt::Debug for HashedFilter {
 
 #[inline(always)]
 fn hash8(x: u64) -> usize {
-    ((x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+    // The high bits of the product depend on every bit of `x`.
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
 }
 
 #[inline(always)]

@@ -89,10 +89,21 @@ impl PrefilterBuilder {
                 long: None,
             }));
         }
-        // Many keys: the hashed filter.
+        // Many keys: the hashed filter, but for two-byte literals, which would cost it a third
+        // test at every position: those few are searched by an automaton (SIMD Teddy).
+        let (two, rest): (Vec<Entry>, Vec<Entry>) =
+            self.all.into_iter().partition(|e| e.literal.len() <= 2);
+        let mut short = PrefilterBuilder::default();
+        for entry in two {
+            short.add(&entry.literal, entry.case_insensitive, entry.target);
+        }
         Ok(Some(Prefilter {
-            short: None,
-            long: Some(HashedFilter::new(self.all)),
+            short: if short.keys.is_empty() {
+                None
+            } else {
+                Some(short.build_ac()?)
+            },
+            long: Some(HashedFilter::new(rest)),
         }))
     }
 
@@ -259,25 +270,22 @@ type WindowMap = HashMap<u64, Vec<(Entry, usize)>, std::hash::BuildHasherDefault
 
 /// Widths of the windows literals are found by, longest first: a literal is represented by a
 /// window of the first width it is at least as long as.
-const WIDTHS: [usize; 4] = [8, 4, 3, 2];
+const WIDTHS: [usize; 3] = [8, 4, 3];
 
 /// The first pass for many literals.
 ///
-/// Each literal is represented by its rarest window (by a byte-frequency heuristic) of eight
-/// bytes if it is that long, else of four; a literal of three bytes by every four-byte string
-/// it starts. At every position of the text, the next eight bytes and the next four are
-/// hashed into one bit table: two loads and two tests per byte, whatever the number of
-/// literals. Only where a bit is set are the windows looked up and the literals compared.
-/// Two-byte literals, which would fill the table, have a table of their own indexed by the two
-/// bytes. Eight-byte windows keep the common words inside long literals (`port` in
-/// `databaseport`) from firing. An Aho-Corasick DFA over thousands of keys outgrows the caches
-/// and runs at a third of this speed.
+/// Each literal (of three bytes or more) is represented by its rarest window (by a
+/// byte-frequency heuristic) of eight bytes if it is that long, else of four; a literal of
+/// three bytes by every four-byte string it starts. At every position of the text, the next
+/// eight bytes and the next four are hashed into one bit table: two loads and two tests per
+/// byte, whatever the number of literals. Only where a bit is set are the windows looked up and
+/// the literals compared. Eight-byte windows keep the common words inside long literals (`port`
+/// in `databaseport`) from firing. An Aho-Corasick DFA over thousands of keys outgrows the
+/// caches and runs at a third of this speed.
 struct HashedFilter {
     bits: Box<[u64; FILTER_WORDS]>,
-    /// Bit per two-byte string that is a two-byte literal (`None` when there are none).
-    bits2: Option<Box<[u64; 1024]>>,
     /// The windows of each width of [`WIDTHS`], as little-endian integers.
-    windows: [WindowMap; 4],
+    windows: [WindowMap; 3],
 }
 
 impl std::fmt::Debug for HashedFilter {
@@ -303,11 +311,6 @@ fn hash4(x: u32) -> usize {
 #[inline(always)]
 fn test(bits: &[u64; FILTER_WORDS], i: usize) -> bool {
     bits[(i / 64) % FILTER_WORDS] & (1 << (i % 64)) != 0
-}
-
-#[inline(always)]
-fn test2(bits: &[u64; 1024], i: usize) -> bool {
-    bits[(i / 64) % 1024] & (1 << (i % 64)) != 0
 }
 
 fn set(bits: &mut [u64], i: usize) {
@@ -368,13 +371,12 @@ fn rarest_window(literal: &[u8], width: usize, case_insensitive: bool) -> usize 
 
 impl HashedFilter {
     fn new(entries: Vec<Entry>) -> Self {
-        let mut windows: [WindowMap; 4] = Default::default();
+        let mut windows: [WindowMap; 3] = Default::default();
         let mut bits: Box<[u64; FILTER_WORDS]> = Box::new([0; FILTER_WORDS]);
-        let mut bits2: Option<Box<[u64; 1024]>> = None;
         for entry in entries {
             let len = entry.literal.len();
             let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
-                continue; // never added: a trigger has two bytes or more
+                continue; // never given: shorter literals go to the automaton
             };
             let width = WIDTHS[slot];
             let offset = rarest_window(&entry.literal, width, entry.case_insensitive);
@@ -393,11 +395,7 @@ impl HashedFilter {
                 match width {
                     8 => set(&mut bits[..], hash8(key)),
                     4 => set(&mut bits[..], hash4(key as u32)),
-                    3 => (0..=255u32).for_each(|b| set(&mut bits[..], hash4(key as u32 | b << 24))),
-                    _ => set(
-                        &mut bits2.get_or_insert_with(|| Box::new([0; 1024]))[..],
-                        key as usize,
-                    ),
+                    _ => (0..=255u32).for_each(|b| set(&mut bits[..], hash4(key as u32 | b << 24))),
                 }
             }
         }
@@ -406,11 +404,7 @@ impl HashedFilter {
                 list.sort_by_key(|(e, _)| std::cmp::Reverse(e.literal.len()));
             }
         }
-        HashedFilter {
-            bits,
-            bits2,
-            windows,
-        }
+        HashedFilter { bits, windows }
     }
 
     fn len(&self) -> usize {
@@ -420,24 +414,17 @@ impl HashedFilter {
     fn for_each(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
         let four = !self.windows[1].is_empty() || !self.windows[2].is_empty();
         let eight = !self.windows[0].is_empty();
-        let none = [0; 1024];
-        let bits2 = self.bits2.as_deref();
-        match (eight, four, bits2) {
-            (true, true, Some(b2)) => self.search::<true, true, true>(hay, b2, hit),
-            (true, true, None) => self.search::<true, true, false>(hay, &none, hit),
-            (true, false, Some(b2)) => self.search::<true, false, true>(hay, b2, hit),
-            (true, false, None) => self.search::<true, false, false>(hay, &none, hit),
-            (false, true, Some(b2)) => self.search::<false, true, true>(hay, b2, hit),
-            (false, true, None) => self.search::<false, true, false>(hay, &none, hit),
-            (false, false, Some(b2)) => self.search::<false, false, true>(hay, b2, hit),
-            (false, false, None) => {}
+        match (eight, four) {
+            (true, true) => self.search::<true, true>(hay, hit),
+            (true, false) => self.search::<true, false>(hay, hit),
+            (false, true) => self.search::<false, true>(hay, hit),
+            (false, false) => {}
         }
     }
 
-    fn search<const EIGHT: bool, const FOUR: bool, const TWO: bool>(
+    fn search<const EIGHT: bool, const FOUR: bool>(
         &self,
         hay: &[u8],
-        bits2: &[u64; 1024],
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
         let bits = &*self.bits;
@@ -450,9 +437,8 @@ impl HashedFilter {
             let mut hi = [0u8; 8];
             hi.copy_from_slice(&hay[i + 8..i + 16]);
             let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
-            // Per position, three bits: which tests passed (bit 0 the eight-byte window, 1 the
-            // four-byte one for four and three-byte literals, 2 the two-byte one), gathered
-            // without branches.
+            // Per position, two bits: which tests passed (bit 0 the eight-byte window, 1 the
+            // four-byte one, for four and three-byte literals), gathered without branches.
             let mut mask = 0u32;
             for k in 0..8 {
                 let x = if k == 0 {
@@ -467,22 +453,19 @@ impl HashedFilter {
                 if FOUR {
                     p |= u32::from(test(bits, hash4(x as u32))) << 1;
                 }
-                if TWO {
-                    p |= u32::from(test2(bits2, (x & 0xffff) as usize)) << 2;
-                }
-                mask |= p << (3 * k);
+                mask |= p << (2 * k);
             }
             while mask != 0 {
-                let k = mask.trailing_zeros() as usize / 3;
-                let passed = (mask >> (3 * k)) as u8 & 0b111;
-                mask &= !(0b111 << (3 * k));
+                let k = mask.trailing_zeros() as usize / 2;
+                let passed = (mask >> (2 * k)) as u8 & 0b11;
+                mask &= !(0b11 << (2 * k));
                 self.verify(hay, i + k, window_u64(&hay[i + k..]), passed, hit);
             }
             i += 8;
         }
         // The last positions: look up directly.
-        while i + 1 < hay.len() {
-            self.verify(hay, i, window_u64(&hay[i..]), 0b111, hit);
+        while i + 2 < hay.len() {
+            self.verify(hay, i, window_u64(&hay[i..]), 0b11, hit);
             i += 1;
         }
     }
@@ -497,7 +480,7 @@ impl HashedFilter {
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
         // The test each width's windows set bits for (see `search`).
-        const TEST: [u8; 4] = [0b001, 0b010, 0b010, 0b100];
+        const TEST: [u8; 3] = [0b01, 0b10, 0b10];
         for ((map, width), test) in self.windows.iter().zip(WIDTHS).zip(TEST) {
             if map.is_empty() || passed & test == 0 {
                 continue;

@@ -70,6 +70,8 @@ pub struct Scanner<'e> {
     line: u64,
     /// Per run-triggered pattern, the stamp of the last run whose line holds its literal.
     run_marks: Vec<u32>,
+    /// The runs of token bytes found in the current window.
+    token_runs: Vec<Range<usize>>,
     run_stamp: u32,
     /// Report findings of `min_count` patterns at once (a caller that splits one item between
     /// scanners applies `min_count` itself).
@@ -98,6 +100,7 @@ impl<'e> Scanner<'e> {
             counts: vec![0; n],
             line: 1,
             run_marks: Vec::new(),
+            token_runs: Vec::new(),
             run_stamp: 0,
             defer_min_count: false,
         }
@@ -525,9 +528,10 @@ impl<'e> Scanner<'e> {
             return;
         };
         self.run_marks.resize(runs.len(), 0);
-        let mut pos = 0;
-        while let Some(run) = next_token_run(win, pos, min) {
-            pos = run.end;
+        let mut found = std::mem::take(&mut self.token_runs);
+        found.clear();
+        find_token_runs(win, min, &mut found);
+        for run in found.drain(..) {
             // The line around the run, as far as any region reaches.
             let lo = run.start.saturating_sub(REGION_REACH);
             let hi = win.len().min(run.end + REGION_REACH);
@@ -556,6 +560,7 @@ impl<'e> Scanner<'e> {
                 }
             }
         }
+        self.token_runs = found;
     }
 
     /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.
@@ -855,32 +860,71 @@ pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
     before != after || (!before && !after)
 }
 
-/// The next maximal run of token bytes at least `min` long (at least 1) starting at or after
-/// `pos`, which must not be inside a run. The last byte of each `min`-byte window is tested
-/// first, so text without long runs is crossed about `min` bytes per step.
-pub(crate) fn next_token_run(win: &[u8], pos: usize, min: usize) -> Option<Range<usize>> {
+/// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.
+///
+/// The text is classified 64 bytes at a time into a bit mask (a table lookup per byte, no
+/// branch), and the positions where a long enough run starts are found by shifting and
+/// masking two blocks' masks together, so prose (runs of a few letters) costs no branch per
+/// word. Only where a run is long enough are its bytes walked.
+pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>>) {
     let min = min.max(1);
-    let mut start = pos;
-    'search: while start + min <= win.len() {
-        // Is win[start..start + min] all in the class? Test from its end: the first byte out
-        // of the class found at j moves the start past j.
-        let mut j = start + min;
-        while j > start {
-            j -= 1;
-            if !is_token_byte(win[j]) {
-                start = j + 1;
-                continue 'search;
-            }
+    // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
+    // on each run found.
+    let probe = min.min(64);
+    let mask = |block: usize| -> u64 {
+        let start = block * 64;
+        let bytes = win.get(start..win.len().min(start + 64)).unwrap_or(&[]);
+        let mut m = 0u64;
+        for (j, &b) in bytes.iter().enumerate() {
+            m |= u64::from(is_token_byte(b)) << j;
         }
-        let end = start
-            + min
-            + win[start + min..]
-                .iter()
-                .position(|&b| !is_token_byte(b))
-                .unwrap_or(win.len() - start - min);
-        return Some(start..end);
+        m
+    };
+    let blocks = win.len().div_ceil(64);
+    let mut done = 0; // bytes before this are inside runs already reported
+    let mut current = mask(0);
+    for block in 0..blocks {
+        let next = mask(block + 1);
+        let both = u128::from(current) | (u128::from(next) << 64);
+        // Bit i set where `probe` token bytes start at i (bits from the next block shift in).
+        let mut starts = both;
+        let mut have = 1;
+        while have < probe {
+            let step = have.min(probe - have);
+            starts &= starts >> step;
+            have += step;
+        }
+        let base = block * 64;
+        let mut bits = starts as u64;
+        if done > base {
+            bits = if done - base >= 64 {
+                0
+            } else {
+                bits & (!0u64 << (done - base))
+            };
+        }
+        while bits != 0 {
+            // Every earlier start in this run was reported (or is in `done`), so this is
+            // where a maximal run begins.
+            let start = base + bits.trailing_zeros() as usize;
+            let end = start
+                + probe
+                + win[start + probe..]
+                    .iter()
+                    .position(|&b| !is_token_byte(b))
+                    .unwrap_or(win.len() - start - probe);
+            if end - start >= min {
+                out.push(start..end);
+            }
+            done = end;
+            bits = if end - base >= 64 {
+                0
+            } else {
+                bits & (!0u64 << (end - base))
+            };
+        }
+        current = next;
     }
-    None
 }
 
 /// A maximal run of ASCII digits with single space or dash separators between digits.
@@ -983,6 +1027,54 @@ mod tests {
         }
         assert_eq!(count_digits(b"0123456789012345678x"), 19);
         assert_eq!(find_digit(b""), None);
+    }
+
+    #[test]
+    fn token_runs_match_a_naive_search() {
+        let naive = |win: &[u8], min: usize| -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < win.len() {
+                if !is_token_byte(win[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < win.len() && is_token_byte(win[i]) {
+                    i += 1;
+                }
+                if i - start >= min {
+                    out.push(start..i);
+                }
+            }
+            out
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in [0usize, 1, 19, 20, 63, 64, 65, 127, 128, 129, 300, 5000] {
+            for density in [2u64, 8, 40, 200] {
+                let win: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if state % density == 0 {
+                            b' '
+                        } else {
+                            b"aZ9_-./+="[(state % 9) as usize]
+                        }
+                    })
+                    .collect();
+                for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
+                    let mut got = Vec::new();
+                    find_token_runs(&win, min, &mut got);
+                    assert_eq!(
+                        got,
+                        naive(&win, min),
+                        "len {len} density {density} min {min}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,9 +22,9 @@
 //! # Ok::<(), dlp_engine::Error>(())
 //! ```
 //!
-//! How it works: every detector is compiled into a cheap trigger (a literal in one shared
-//! Aho-Corasick automaton, a digit-run scan, or an `@` scan) and a `regex-automata` regex that
-//! only runs in a bounded region around each trigger, followed by the detector's validator
+//! How it works: every detector is compiled into a cheap trigger (a literal in one shared first
+//! pass, a run of token bytes, a digit-run scan, or an `@` scan) and a `regex-automata` regex
+//! that only runs in a bounded region around each trigger, followed by the detector's validator
 //! (Luhn, mod-97, SSN rules, JWT header, PEM body, entropy) and context-word check. Text in
 //! which no trigger fires costs one pass of each trigger scan. Findings never hold the value:
 //! they carry a masked preview and a SHA-256 fingerprint of the normalized value.

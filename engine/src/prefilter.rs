@@ -16,6 +16,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use crate::engine::LiteralTarget;
 use crate::error::{Error, ErrorKind};
 
+/// After this many hits in one search, if they came on average every [`DENSE_SPACING`] bytes or
+/// closer, the rest of the text is searched in one overlapping pass.
+const DENSE_HITS: usize = 256;
+const DENSE_SPACING: usize = 16;
+
 /// Up to this many keys, the automaton is searched leftmost-longest with restarts, which lets
 /// `aho-corasick` use its SIMD searcher (Teddy) to skip text without candidates; beyond it,
 /// Teddy is not available and one overlapping pass is faster.
@@ -108,6 +113,20 @@ impl PrefilterBuilder {
     }
 
     fn build_ac(self) -> Result<Automaton, Error> {
+        // Where hits come every few bytes, restarting the search after each costs more than
+        // the search: one overlapping pass of a DFA, each key firing its own entries, takes
+        // over (see `Prefilter::for_each`).
+        let mut dense_entries = self.entries.clone();
+        for list in &mut dense_entries {
+            list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
+        }
+        let dense = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(&self.keys)
+            .ok()
+            .map(|ac| (ac, dense_entries));
         // Each key also fires the entries of every key that is a prefix of it: at one position
         // the leftmost-longest search reports only the longest key.
         let mut entries = self.entries.clone();
@@ -135,7 +154,7 @@ impl PrefilterBuilder {
                     .build(&self.keys)
             })
             .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
-        Ok(Automaton { ac, entries })
+        Ok(Automaton { ac, entries, dense })
     }
 }
 
@@ -175,6 +194,9 @@ pub(crate) struct Prefilter {
 struct Automaton {
     ac: AhoCorasick,
     entries: Vec<Vec<Entry>>,
+    /// The same keys for one overlapping pass where hits are dense, each firing only its own
+    /// entries (`None` if the DFA could not be built within its limits).
+    dense: Option<(AhoCorasick, Vec<Vec<Entry>>)>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -195,12 +217,12 @@ impl Prefilter {
 
     /// Whether hits may come out of order of start (see [`Prefilter::for_each`]).
     pub(crate) fn unordered(&self) -> bool {
-        self.long.is_some()
+        self.long.is_some() || self.short.as_ref().is_some_and(|a| a.dense.is_some())
     }
 
     /// Calls `hit(start, end, target)` for every occurrence of every literal in `hay`, in order
-    /// of start (but for [`Prefilter::unordered`], where they come in order of the window
-    /// each literal is found by).
+    /// of start, but for [`Prefilter::unordered`]: the hashed filter reports in order of the
+    /// window each literal is found by, and a dense stretch of hits in order of their end.
     pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
         if let Some(long) = &self.long {
             long.for_each(hay, &mut hit);
@@ -209,6 +231,7 @@ impl Prefilter {
             return;
         };
         let mut pos = 0;
+        let mut hits = 0usize;
         while pos < hay.len() {
             let Some(m) = short.ac.find(Input::new(hay).span(pos..hay.len())) else {
                 return;
@@ -218,6 +241,18 @@ impl Prefilter {
                 entry.report(hay, start, &mut hit);
             }
             pos = start + 1;
+            hits += 1;
+            if hits >= DENSE_HITS && pos < hits * DENSE_SPACING {
+                if let Some((dense, entries)) = &short.dense {
+                    // Hits are dense here (`AKIAAKIA...`): one pass over the rest.
+                    for m in dense.find_overlapping_iter(Input::new(hay).span(pos..hay.len())) {
+                        for entry in &entries[m.pattern().as_usize()] {
+                            entry.report(hay, m.start(), &mut hit);
+                        }
+                    }
+                    return;
+                }
+            }
         }
     }
 }
@@ -629,6 +664,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn dense_hits_switch_to_one_pass_and_miss_nothing() {
+        let literals: Vec<(Vec<u8>, bool)> = vec![
+            (b"AKIA".to_vec(), false),
+            (b"KIAA".to_vec(), false),
+            (b"sk-".to_vec(), false),
+            (b"sk-ant-".to_vec(), false),
+            (b"ss".to_vec(), false),
+            (b"password".to_vec(), true),
+            (b"AAAA".to_vec(), false),
+        ];
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        assert!(filter.short.as_ref().unwrap().dense.is_some());
+        // Sparse text first (searched with restarts), then a dense stretch, then sparse again.
+        let mut hay = b"a sk-ant-x PassWord b ".repeat(50);
+        // A key at every position: the pass must take over exactly where the restarts stop.
+        hay.extend(b"A".repeat(3000));
+        hay.extend(b"AKIA".repeat(2000));
+        hay.extend(b"sss sk-ant-sk- PASSWORD ".repeat(300));
+        hay.extend(b"x ".repeat(5000));
+        hay.extend(b"password");
+        let mut hits = Vec::new();
+        filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
+        hits.sort();
+        assert_eq!(hits, naive(&literals, &hay));
     }
 
     #[test]

@@ -743,8 +743,7 @@ impl Engine {
         let mut scanners: Vec<Scanner<'_>> =
             (0..threads.min(chunks)).map(|_| self.scanner()).collect();
         let mut lines_before = 0u64;
-        let mut counts = vec![0usize; self.patterns.len()];
-        let mut held: Vec<(usize, Finding)> = Vec::new();
+        let mut gate = crate::scan::MinCountGate::new(self.patterns.len());
         let index: std::collections::HashMap<&str, usize> = self
             .patterns
             .iter()
@@ -766,18 +765,7 @@ impl Engine {
                     match index.get(f.detector.as_str()) {
                         None => out.push(f),
                         Some(&p) => {
-                            counts[p] += 1;
-                            if counts[p] < self.patterns[p].min_count {
-                                held.push((p, f));
-                            } else {
-                                if counts[p] == self.patterns[p].min_count {
-                                    let (mine, rest): (Vec<_>, Vec<_>) =
-                                        held.into_iter().partition(|(q, _)| *q == p);
-                                    held = rest;
-                                    out.extend(mine.into_iter().map(|(_, f)| f));
-                                }
-                                out.push(f);
-                            }
+                            gate.offer(p, self.patterns[p].min_count, f, &mut |f| out.push(f))
                         }
                     }
                 }

@@ -62,10 +62,8 @@ pub struct Scanner<'e> {
     /// Patterns whose bucket is not empty.
     touched: Vec<usize>,
     chunk_size: usize,
-    /// Findings of `min_count` patterns, held until the item ends.
-    held: Vec<Finding>,
-    /// Matches per pattern in the current item.
-    counts: Vec<usize>,
+    /// Findings of `min_count` patterns, held until their pattern reaches its count.
+    gate: MinCountGate,
     /// Line number at the start of the current chunk.
     line: u64,
     /// Per run-triggered pattern, the stamp of the last run whose line holds its literal.
@@ -96,8 +94,7 @@ impl<'e> Scanner<'e> {
             buckets: (0..n).map(|_| Vec::new()).collect(),
             touched: Vec::new(),
             chunk_size: DEFAULT_CHUNK_SIZE,
-            held: Vec::new(),
-            counts: vec![0; n],
+            gate: MinCountGate::new(n),
             line: 1,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
@@ -134,7 +131,7 @@ impl<'e> Scanner<'e> {
             + captures
             + buckets
             + self.caches.capacity() * std::mem::size_of::<Option<meta::Cache>>()
-            + self.counts.capacity() * std::mem::size_of::<usize>()
+            + self.gate.memory_usage()
             + self.touched.capacity() * std::mem::size_of::<usize>()
     }
 
@@ -315,9 +312,8 @@ impl<'e> Scanner<'e> {
     }
 
     fn begin_item(&mut self) {
-        self.held.clear();
         if self.engine.has_min_count {
-            self.counts.iter_mut().for_each(|c| *c = 0);
+            self.gate.reset();
         }
         self.line = 1;
     }
@@ -325,7 +321,9 @@ impl<'e> Scanner<'e> {
     fn end_item(&mut self) {
         // What is still held belongs to patterns that never reached their `min_count` in this
         // item (a pattern that reached it released its findings at once).
-        self.held.clear();
+        if self.engine.has_min_count {
+            self.gate.reset();
+        }
     }
 
     /// Scans `win` (which starts at absolute offset `base`) and reports the findings that start
@@ -380,18 +378,7 @@ impl<'e> Scanner<'e> {
             let pattern = &engine.patterns[p];
             let finding = make_finding(pattern, &win[start..end], base + start, confidence, line);
             if pattern.min_count > 1 && !self.defer_min_count {
-                self.counts[p] += 1;
-                if self.counts[p] >= pattern.min_count {
-                    // Enough already: release what was held, then go on directly.
-                    let held = std::mem::take(&mut self.held);
-                    let (mine, rest): (Vec<Finding>, Vec<Finding>) =
-                        held.into_iter().partition(|f| *f.detector == *pattern.id);
-                    self.held = rest;
-                    mine.into_iter().for_each(&mut *sink);
-                    sink(finding);
-                } else {
-                    self.held.push(finding);
-                }
+                self.gate.offer(p, pattern.min_count, finding, sink);
             } else {
                 sink(finding);
             }
@@ -720,6 +707,59 @@ impl<'e> Scanner<'e> {
                 }
             }
         }
+    }
+}
+
+/// Holds the findings of patterns with a `min_count` until the pattern reaches it in the item,
+/// then lets them and every later one through; [`MinCountGate::reset`] drops what is still held.
+#[derive(Debug)]
+pub(crate) struct MinCountGate {
+    /// Findings per pattern in the current item.
+    counts: Vec<usize>,
+    held: Vec<(usize, Finding)>,
+}
+
+impl MinCountGate {
+    pub(crate) fn new(patterns: usize) -> Self {
+        MinCountGate {
+            counts: vec![0; patterns],
+            held: Vec::new(),
+        }
+    }
+
+    /// Starts a new item: counts at zero, nothing held.
+    pub(crate) fn reset(&mut self) {
+        self.counts.iter_mut().for_each(|c| *c = 0);
+        self.held.clear();
+    }
+
+    /// Gives `finding` of pattern `p`, which needs `min` findings in the item, to `out` if the
+    /// pattern has reached `min` (with the ones held before it, the first time), else holds it.
+    pub(crate) fn offer(
+        &mut self,
+        p: usize,
+        min: usize,
+        finding: Finding,
+        out: &mut dyn FnMut(Finding),
+    ) {
+        self.counts[p] += 1;
+        if self.counts[p] < min {
+            self.held.push((p, finding));
+            return;
+        }
+        if self.counts[p] == min {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(q, _)| *q == p);
+            self.held = rest;
+            mine.into_iter().for_each(|(_, f)| out(f));
+        }
+        out(finding);
+    }
+
+    /// Heap bytes of the counts (held findings belong to the caller's findings).
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.counts.capacity() * std::mem::size_of::<usize>()
     }
 }
 

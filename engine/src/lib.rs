@@ -35,6 +35,7 @@
 
 mod batch;
 pub mod corpus;
+mod digits;
 mod engine;
 mod error;
 pub mod extract;

@@ -14,6 +14,7 @@ use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
+use crate::digits::{scan_digit_runs, DigitEvent};
 use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN, REGION_REACH};
 use crate::error::Error;
 use crate::finding::{self, Finding};
@@ -457,47 +458,53 @@ impl<'e> Scanner<'e> {
 
     fn collect_digit_candidates(&mut self, win: &[u8]) {
         let engine = self.engine;
-        let mut pos = 0;
-        while let Some(run) = next_digit_run(win, pos) {
-            pos = run.end;
-            for &(p, min, max) in &engine.digit_runs {
-                // A pattern bounded by word boundaries matches a run without separators whole,
-                // or not at all.
-                let fits = if run.separated {
-                    run.digits >= min
-                } else {
-                    (min..=max).contains(&run.digits)
-                };
-                if fits {
-                    self.push(
-                        p,
-                        Candidate {
-                            start: run.start,
-                            end: run.end,
-                            kind: HitKind::Region,
-                        },
-                    );
+        // A run of `min` digits is at least `min` bytes long.
+        let min_span = engine
+            .digit_runs
+            .iter()
+            .map(|&(_, min, _)| min)
+            .min()
+            .unwrap_or(usize::MAX);
+        let capitals = !engine.country_codes.is_empty();
+        scan_digit_runs(win, min_span, capitals, |event| match event {
+            DigitEvent::Run(run) => {
+                for &(p, min, max) in &engine.digit_runs {
+                    // A pattern bounded by word boundaries matches a run without separators
+                    // whole, or not at all.
+                    let fits = if run.separated {
+                        run.digits >= min
+                    } else {
+                        (min..=max).contains(&run.digits)
+                    };
+                    if fits {
+                        self.push(
+                            p,
+                            Candidate {
+                                start: run.start,
+                                end: run.end,
+                                kind: HitKind::Region,
+                            },
+                        );
+                    }
                 }
             }
-            if !engine.country_codes.is_empty()
-                && run.start >= 2
-                && win[run.start - 2].is_ascii_uppercase()
-                && win[run.start - 1].is_ascii_uppercase()
-                && (run.start == 2 || !is_word_byte(win[run.start - 3]))
-            {
-                for &p in &engine.country_codes {
-                    let pattern = &engine.patterns[p];
-                    self.push(
-                        p,
-                        Candidate {
-                            start: run.start - 2,
-                            end: win.len().min(run.start - 2 + pattern.max_len),
-                            kind: HitKind::Anchored,
-                        },
-                    );
+            // Two capitals that begin a word, then digits: where a country code may start.
+            DigitEvent::AfterCapitals(start) => {
+                if start == 2 || !is_word_byte(win[start - 3]) {
+                    for &p in &engine.country_codes {
+                        let pattern = &engine.patterns[p];
+                        self.push(
+                            p,
+                            Candidate {
+                                start: start - 2,
+                                end: win.len().min(start - 2 + pattern.max_len),
+                                kind: HitKind::Anchored,
+                            },
+                        );
+                    }
                 }
             }
-        }
+        });
     }
 
     fn push(&mut self, p: usize, candidate: Candidate) {
@@ -967,107 +974,9 @@ pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>
     }
 }
 
-/// A maximal run of ASCII digits with single space or dash separators between digits.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct DigitRun {
-    pub start: usize,
-    pub end: usize,
-    pub digits: usize,
-    /// Whether the run has separators between its digits.
-    pub separated: bool,
-}
-
-/// Finds the next digit run at or after `pos`.
-pub(crate) fn next_digit_run(win: &[u8], pos: usize) -> Option<DigitRun> {
-    let start = pos + find_digit(&win[pos.min(win.len())..])?;
-    let mut i = start;
-    let mut digits = 0;
-    loop {
-        let n = count_digits(&win[i..]);
-        i += n;
-        digits += n;
-        if i + 1 < win.len() && (win[i] == b' ' || win[i] == b'-') && win[i + 1].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        break;
-    }
-    Some(DigitRun {
-        start,
-        end: i,
-        digits,
-        separated: i - start != digits,
-    })
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// For eight bytes, the high bit of each byte that is an ASCII digit, exactly: no carry crosses
-/// a byte, since `(b & 0x7f) + 0x76` stays below 0x100.
-#[inline]
-fn digit_mask(word: u64) -> u64 {
-    let x = word ^ (0x30 * LO);
-    !(((x & !HI).wrapping_add(0x76 * LO)) | x) & HI
-}
-
-#[inline]
-fn load(hay: &[u8], i: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&hay[i..i + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// Position of the first ASCII digit, eight bytes at a time.
-#[inline]
-fn find_digit(hay: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= hay.len() {
-        let mask = digit_mask(load(hay, i));
-        if mask != 0 {
-            return Some(i + (mask.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    hay[i..].iter().position(u8::is_ascii_digit).map(|j| i + j)
-}
-
-/// How many ASCII digits `hay` starts with, eight bytes at a time.
-#[inline]
-fn count_digits(hay: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= hay.len() {
-        let not_digit = !digit_mask(load(hay, i)) & HI;
-        if not_digit != 0 {
-            return i + (not_digit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    i + hay[i..].iter().take_while(|b| b.is_ascii_digit()).count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn find_digit_matches_naive() {
-        let hay: Vec<u8> = (0u8..=255).chain(b"abc/:9".iter().copied()).collect();
-        for start in 0..hay.len() {
-            let want = hay[start..].iter().position(u8::is_ascii_digit);
-            assert_eq!(find_digit(&hay[start..]), want, "from {start}");
-        }
-        assert_eq!(find_digit(b"////////::::::::0"), Some(16));
-        for start in 0..hay.len() {
-            let want = hay[start..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            assert_eq!(count_digits(&hay[start..]), want, "from {start}");
-        }
-        assert_eq!(count_digits(b"0123456789012345678x"), 19);
-        assert_eq!(find_digit(b""), None);
-    }
 
     #[test]
     fn token_runs_match_a_naive_search() {
@@ -1115,17 +1024,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn digit_runs() {
-        let text = b"a 4111 1111-1111 1111 b 12  34 5-";
-        let r = next_digit_run(text, 0).unwrap();
-        assert_eq!((r.start, r.end, r.digits), (2, 21, 16));
-        let r = next_digit_run(text, r.end).unwrap();
-        assert_eq!(&text[r.start..r.end], b"12");
-        let r = next_digit_run(text, r.end).unwrap();
-        assert_eq!(&text[r.start..r.end], b"34 5");
-        assert!(next_digit_run(text, r.end).is_none());
     }
 }

@@ -3,8 +3,11 @@
 //! The automaton is case-sensitive and searched leftmost-longest, which lets `aho-corasick` use
 //! its SIMD (Teddy) searcher when the set is small: that is what makes text without candidates
 //! cheap. Two transformations keep it exact:
-//! - a case-insensitive literal enters as every ASCII-case variant of its first three bytes,
-//!   and the rest is compared at each hit;
+//! - a literal enters by its rarest three-byte window (by a byte-frequency heuristic: the
+//!   searcher tells candidates by their first bytes, and `BEG` is rarer than the `---` of
+//!   `-----BEGIN `, which every dashed rule and table starts); a case-sensitive literal as its
+//!   suffix from that window, a case-insensitive one as every ASCII-case variant of the window;
+//!   the whole literal is compared at each hit;
 //! - the search restarts one byte after each hit's start rather than after its end, and a hit
 //!   also fires the literals that are prefixes of the one found, so every (position, literal)
 //!   occurrence is reported, as an overlapping search would.
@@ -26,8 +29,13 @@ const DENSE_SPACING: usize = 16;
 /// Teddy is not available and one overlapping pass is faster.
 const PACKED_KEYS: usize = 64;
 
-/// How many leading bytes of a case-insensitive literal are expanded into case variants.
-const CASE_PREFIX: usize = 3;
+/// The width of the window a literal enters the automaton by (and of the case variants of a
+/// case-insensitive one).
+const KEY_WINDOW: usize = 3;
+
+/// How much a window already used as a key is favoured over rarer ones, in [`byte_rank`]
+/// units (ten places in its order of letters).
+const SHARED_KEY_BONUS: u32 = 40;
 
 /// A literal and the pattern it serves.
 #[derive(Clone)]
@@ -36,6 +44,8 @@ struct Entry {
     literal: Box<[u8]>,
     case_insensitive: bool,
     target: LiteralTarget,
+    /// Where the automaton's key begins in the literal.
+    key_offset: usize,
 }
 
 /// Collects literals, then builds a [`Prefilter`].
@@ -59,15 +69,34 @@ impl PrefilterBuilder {
         } else {
             literal.into()
         };
+        // The rarest window, but one another literal already entered by is nearly as good:
+        // a shared key costs the automaton nothing (`passwd` enters by the `ssw` of `password`).
+        let key_offset = (0..=literal.len().saturating_sub(KEY_WINDOW))
+            .min_by_key(|&i| {
+                let end = literal.len().min(i + KEY_WINDOW);
+                let known = if case_insensitive {
+                    self.key_ids
+                        .contains_key(&literal[i..end].to_ascii_lowercase())
+                } else {
+                    self.key_ids.contains_key(&literal[i..])
+                };
+                window_rank(&literal[i..end], case_insensitive).saturating_sub(if known {
+                    SHARED_KEY_BONUS
+                } else {
+                    0
+                })
+            })
+            .unwrap_or(0);
         let keys = if case_insensitive {
-            case_variants(&literal[..literal.len().min(CASE_PREFIX)])
+            case_variants(&literal[key_offset..literal.len().min(key_offset + KEY_WINDOW)])
         } else {
-            vec![literal.to_vec()]
+            vec![literal[key_offset..].to_vec()]
         };
         self.all.push(Entry {
             literal: literal_stored.clone(),
             case_insensitive,
             target: target.clone(),
+            key_offset,
         });
         for key in keys {
             let next = self.keys.len();
@@ -80,6 +109,7 @@ impl PrefilterBuilder {
                 literal: literal_stored.clone(),
                 case_insensitive,
                 target: target.clone(),
+                key_offset,
             });
         }
     }
@@ -154,7 +184,13 @@ impl PrefilterBuilder {
                     .build(&self.keys)
             })
             .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
-        Ok(Automaton { ac, entries, dense })
+        let shifted = self.all.iter().any(|e| e.key_offset > 0);
+        Ok(Automaton {
+            ac,
+            entries,
+            dense,
+            shifted,
+        })
     }
 }
 
@@ -197,6 +233,8 @@ struct Automaton {
     /// The same keys for one overlapping pass where hits are dense, each firing only its own
     /// entries (`None` if the DFA could not be built within its limits).
     dense: Option<(AhoCorasick, Vec<Vec<Entry>>)>,
+    /// Some key is not its literal's prefix: literals are reported in order of their key.
+    shifted: bool,
 }
 
 impl std::fmt::Debug for Entry {
@@ -217,12 +255,17 @@ impl Prefilter {
 
     /// Whether hits may come out of order of start (see [`Prefilter::for_each`]).
     pub(crate) fn unordered(&self) -> bool {
-        self.long.is_some() || self.short.as_ref().is_some_and(|a| a.dense.is_some())
+        self.long.is_some()
+            || self
+                .short
+                .as_ref()
+                .is_some_and(|a| a.dense.is_some() || a.shifted)
     }
 
     /// Calls `hit(start, end, target)` for every occurrence of every literal in `hay`, in order
     /// of start, but for [`Prefilter::unordered`]: the hashed filter reports in order of the
-    /// window each literal is found by, and a dense stretch of hits in order of their end.
+    /// window each literal is found by, the automaton in order of each literal's key, and a
+    /// dense stretch of hits in order of their end.
     pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
         if let Some(long) = &self.long {
             long.for_each(hay, &mut hit);
@@ -238,7 +281,7 @@ impl Prefilter {
             };
             let start = m.start();
             for entry in &short.entries[m.pattern().as_usize()] {
-                entry.report(hay, start, &mut hit);
+                entry.report_key(hay, start, &mut hit);
             }
             pos = start + 1;
             hits += 1;
@@ -247,7 +290,7 @@ impl Prefilter {
                     // Hits are dense here (`AKIAAKIA...`): one pass over the rest.
                     for m in dense.find_overlapping_iter(Input::new(hay).span(pos..hay.len())) {
                         for entry in &entries[m.pattern().as_usize()] {
-                            entry.report(hay, m.start(), &mut hit);
+                            entry.report_key(hay, m.start(), &mut hit);
                         }
                     }
                     return;
@@ -258,6 +301,19 @@ impl Prefilter {
 }
 
 impl Entry {
+    /// Reports the literal if its automaton key, found at `key_start`, is part of it.
+    #[inline]
+    fn report_key(
+        &self,
+        hay: &[u8],
+        key_start: usize,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        if let Some(start) = key_start.checked_sub(self.key_offset) {
+            self.report(hay, start, hit);
+        }
+    }
+
     /// Calls `hit` if the entry's literal occurs at `start`.
     #[inline]
     fn report(&self, hay: &[u8], start: usize, hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
@@ -394,14 +450,16 @@ fn byte_rank(b: u8) -> u32 {
 /// The offset of the rarest `width`-byte window of `literal` (at least that long).
 fn rarest_window(literal: &[u8], width: usize, case_insensitive: bool) -> usize {
     (0..=literal.len() - width)
-        .min_by_key(|&i| {
-            let w = &literal[i..i + width];
-            let rank: u32 = w.iter().map(|&b| byte_rank(b)).sum();
-            // Case variants each set a bit: fewer letters, fewer bits.
-            let letters = w.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
-            rank + if case_insensitive { 20 * letters } else { 0 }
-        })
+        .min_by_key(|&i| window_rank(&literal[i..i + width], case_insensitive))
         .unwrap_or(0)
+}
+
+/// How common a window of a literal is in text (lower is rarer).
+fn window_rank(window: &[u8], case_insensitive: bool) -> u32 {
+    let rank: u32 = window.iter().map(|&b| byte_rank(b)).sum();
+    // Case variants each set a bit: fewer letters, fewer bits.
+    let letters = window.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
+    rank + if case_insensitive { 20 * letters } else { 0 }
 }
 
 impl HashedFilter {
@@ -661,6 +719,85 @@ mod tests {
                     naive(&literals, &hay),
                     "{:?}",
                     String::from_utf8_lossy(&hay)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_from_inside_literals_report_exactly_what_a_naive_search_finds() {
+        // Few literals (the automaton), several entering by a window other than their first
+        // bytes, some sharing that window or its suffix key.
+        let literals: Vec<(Vec<u8>, bool)> = [
+            ("-----BEGIN ", false),
+            ("BEGIN", false),
+            ("password", true),
+            ("passwd", true),
+            ("pwd", true),
+            ("github_pat_", false),
+            ("ghp_", false),
+            ("sk_live_", false),
+            ("rk_live_", false),
+            ("live_", false),
+            ("https://hooks.slack.com/", false),
+            ("sk-", false),
+            ("ss", false),
+        ]
+        .iter()
+        .map(|(l, ci)| (l.as_bytes().to_vec(), *ci))
+        .collect();
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        let short = filter.short.as_ref().unwrap();
+        assert!(short.shifted && filter.long.is_none());
+        let pieces: Vec<&[u8]> = vec![
+            b"-----",
+            b"-",
+            b"BEGIN ",
+            b"BEG",
+            b"PassWD",
+            b"pass",
+            b"word",
+            b"p",
+            b"wd",
+            b"ss",
+            b"github",
+            b"_pat_",
+            b"gh",
+            b"p_",
+            b"sk_",
+            b"rk",
+            b"_live_",
+            b"https://",
+            b"hooks",
+            b".slack.com/",
+            b" ",
+            b"\n",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in [0usize, 1, 3, 5, 11, 16, 17, 40, 300, 5000] {
+            for _ in 0..30 {
+                let mut hay = Vec::new();
+                while hay.len() < len {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    hay.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
+                }
+                // Cut at both ends, so literals lose their first or last bytes.
+                let cut = (state % 4) as usize;
+                let hay = &hay[cut.min(hay.len())..len.max(cut).min(hay.len())];
+                let mut hits = Vec::new();
+                filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
+                hits.sort();
+                assert_eq!(
+                    hits,
+                    naive(&literals, hay),
+                    "{:?}",
+                    String::from_utf8_lossy(hay)
                 );
             }
         }

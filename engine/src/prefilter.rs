@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 
 use crate::engine::LiteralTarget;
 use crate::error::{Error, ErrorKind};
@@ -185,13 +185,40 @@ impl PrefilterBuilder {
             })
             .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
         let shifted = self.all.iter().any(|e| e.key_offset > 0);
+        let packed = if teddy_available(&self.keys) {
+            packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostLongest)
+                .builder()
+                .extend(&self.keys)
+                .build()
+        } else {
+            None
+        };
         Ok(Automaton {
             ac,
+            packed,
             entries,
             dense,
             shifted,
         })
     }
+}
+
+/// Whether `aho-corasick`'s packed searcher runs Teddy (its SIMD algorithm) for `keys` on this
+/// processor, by the conditions it states: x86-64 with SSSE3 or aarch64, at most 64 keys, and
+/// keys of two bytes or more unless there are at most 16. Elsewhere it falls back to
+/// Rabin-Karp, slower than the automaton, which is then searched instead.
+fn teddy_available(keys: &[Vec<u8>]) -> bool {
+    let shortest = keys.iter().map(Vec::len).min().unwrap_or(0);
+    if keys.is_empty() || keys.len() > PACKED_KEYS || (shortest < 2 && keys.len() > 16) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("ssse3");
+    #[cfg(target_arch = "aarch64")]
+    return true;
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    return false;
 }
 
 /// Every ASCII-case variant of `bytes` (letters only vary).
@@ -229,6 +256,9 @@ pub(crate) struct Prefilter {
 #[derive(Debug)]
 struct Automaton {
     ac: AhoCorasick,
+    /// The same keys in `aho-corasick`'s SIMD searcher alone, where it runs Teddy: searched
+    /// directly, it saves the automaton's overhead on each of the many restarts.
+    packed: Option<packed::Searcher>,
     entries: Vec<Vec<Entry>>,
     /// The same keys for one overlapping pass where hits are dense, each firing only its own
     /// entries (`None` if the DFA could not be built within its limits).
@@ -276,7 +306,11 @@ impl Prefilter {
         let mut pos = 0;
         let mut hits = 0usize;
         while pos < hay.len() {
-            let Some(m) = short.ac.find(Input::new(hay).span(pos..hay.len())) else {
+            let found = match &short.packed {
+                Some(packed) => packed.find_in(hay, Span::from(pos..hay.len())),
+                None => short.ac.find(Input::new(hay).span(pos..hay.len())),
+            };
+            let Some(m) = found else {
                 return;
             };
             let start = m.start();
@@ -753,6 +787,18 @@ mod tests {
         let filter = b.build().unwrap().unwrap();
         let short = filter.short.as_ref().unwrap();
         assert!(short.shifted && filter.long.is_none());
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            short.packed.is_some(),
+            std::is_x86_feature_detected!("ssse3")
+        );
+        // The same keys searched by the automaton alone, as where Teddy is not available.
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let mut automaton_only = b.build().unwrap().unwrap();
+        automaton_only.short.as_mut().unwrap().packed = None;
         let pieces: Vec<&[u8]> = vec![
             b"-----",
             b"-",
@@ -790,15 +836,17 @@ mod tests {
                 // Cut at both ends, so literals lose their first or last bytes.
                 let cut = (state % 4) as usize;
                 let hay = &hay[cut.min(hay.len())..len.max(cut).min(hay.len())];
-                let mut hits = Vec::new();
-                filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
-                hits.sort();
-                assert_eq!(
-                    hits,
-                    naive(&literals, hay),
-                    "{:?}",
-                    String::from_utf8_lossy(hay)
-                );
+                for filter in [&filter, &automaton_only] {
+                    let mut hits = Vec::new();
+                    filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
+                    hits.sort();
+                    assert_eq!(
+                        hits,
+                        naive(&literals, hay),
+                        "{:?}",
+                        String::from_utf8_lossy(hay)
+                    );
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::finding::{self, Finding};
 use crate::literals::is_token_byte;
 use crate::rules::MAX_CONTEXT_WINDOW;
-use crate::validate::Verdict;
+use crate::validate::{Validator, Verdict};
 
 /// Default number of bytes each chunk owns.
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
@@ -636,11 +636,18 @@ impl<'e> Scanner<'e> {
             return;
         };
         if pattern.native == Some(crate::engine::Native::CardDigits) {
+            // A start no issuer range begins with is rejected by the validator whatever follows:
+            // skip it without parsing the number (a long run of digit groups has one per group).
+            let by_issuer = pattern.validator == Some(Validator::CreditCard);
             for c in candidates {
                 let mut pos = c.start;
                 while pos < c.end {
                     if !win[pos].is_ascii_digit() {
                         pos += 1;
+                        continue;
+                    }
+                    if by_issuer && !crate::validate::card_may_start_with(win[pos]) {
+                        pos = next_group(win, pos, c.end);
                         continue;
                     }
                     let Some(end) = card_match(win, pos, c.end) else {

@@ -162,6 +162,12 @@ fn credit_card(value: &[u8]) -> bool {
 }
 
 /// Known issuer identification number ranges and the lengths each issues.
+/// Whether a card number beginning with the ASCII digit `first` can pass the issuer test: every
+/// issuer range starts with 2 to 6. Lets the card scan skip a start without parsing the number.
+pub(crate) fn card_may_start_with(first: u8) -> bool {
+    (b'2'..=b'6').contains(&first)
+}
+
 fn issuer_accepts(d: &[u8]) -> bool {
     let n = d.len();
     let prefix = |k: usize| -> u32 {
@@ -453,6 +459,26 @@ pub(crate) fn entropy(value: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_numbers_starting_with_2_to_6_pass_the_issuer_test() {
+        for first in 0u8..=9 {
+            // Every prefix of six digits (the longest the issuer ranges use), at three lengths.
+            let passes = (0..100_000u32).any(|rest| {
+                let mut d = [7u8; 19];
+                d[0] = first;
+                for (i, slot) in d[1..6].iter_mut().enumerate() {
+                    *slot = (rest / 10u32.pow(4 - i as u32) % 10) as u8;
+                }
+                [13, 16, 19].iter().any(|&n| issuer_accepts(&d[..n]))
+            });
+            assert_eq!(
+                card_may_start_with(b'0' + first),
+                passes,
+                "first digit {first}"
+            );
+        }
+    }
 
     #[test]
     fn luhn_table() {

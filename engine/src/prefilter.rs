@@ -682,6 +682,18 @@ mod tests {
         out
     }
 
+    /// At least `len` bytes of `pieces` picked at random (xorshift on `state`).
+    fn from_pieces(pieces: &[&[u8]], len: usize, state: &mut u64) -> Vec<u8> {
+        let mut hay = Vec::new();
+        while hay.len() < len {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            hay.extend_from_slice(pieces[(*state % pieces.len() as u64) as usize]);
+        }
+        hay
+    }
+
     #[test]
     fn hashed_filter_reports_exactly_what_a_naive_search_finds() {
         // Enough literals for the hashed filter, of every width (two bytes to long), some
@@ -737,13 +749,7 @@ mod tests {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for len in [0usize, 1, 2, 3, 7, 8, 15, 16, 17, 100, 5000] {
             for _ in 0..20 {
-                let mut hay = Vec::new();
-                while hay.len() < len {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    hay.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
-                }
+                let mut hay = from_pieces(&pieces, len, &mut state);
                 hay.truncate(len);
                 let mut hits = Vec::new();
                 filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
@@ -826,13 +832,7 @@ mod tests {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for len in [0usize, 1, 3, 5, 11, 16, 17, 40, 300, 5000] {
             for _ in 0..30 {
-                let mut hay = Vec::new();
-                while hay.len() < len {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    hay.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
-                }
+                let hay = from_pieces(&pieces, len, &mut state);
                 // Cut at both ends, so literals lose their first or last bytes.
                 let cut = (state % 4) as usize;
                 let hay = &hay[cut.min(hay.len())..len.max(cut).min(hay.len())];

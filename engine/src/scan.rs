@@ -459,12 +459,7 @@ impl<'e> Scanner<'e> {
     fn collect_digit_candidates(&mut self, win: &[u8]) {
         let engine = self.engine;
         // A run of `min` digits is at least `min` bytes long.
-        let min_span = engine
-            .digit_runs
-            .iter()
-            .map(|&(_, min, _)| min)
-            .min()
-            .unwrap_or(usize::MAX);
+        let min_span = engine.min_run_digits;
         let capitals = !engine.country_codes.is_empty();
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {

@@ -140,17 +140,7 @@ impl<'e> Scanner<'e> {
     /// of candidate regions it leaves for confirmation. For benchmarks of the stages.
     #[doc(hidden)]
     pub fn first_pass_candidates(&mut self, data: &[u8]) -> usize {
-        let engine = self.engine;
-        self.collect_literal_candidates(data);
-        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
-            self.collect_digit_candidates(data);
-        }
-        if !engine.at_signs.is_empty() {
-            self.collect_at_candidates(data);
-        }
-        if !engine.class_runs.is_empty() {
-            self.collect_run_candidates(data);
-        }
+        self.collect_candidates(data);
         let mut n = 0;
         for p in std::mem::take(&mut self.touched) {
             n += self.buckets[p].len();
@@ -337,16 +327,7 @@ impl<'e> Scanner<'e> {
         sink: &mut dyn FnMut(Finding),
     ) {
         let engine = self.engine;
-        self.collect_literal_candidates(win);
-        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
-            self.collect_digit_candidates(win);
-        }
-        if !engine.at_signs.is_empty() {
-            self.collect_at_candidates(win);
-        }
-        if !engine.class_runs.is_empty() {
-            self.collect_run_candidates(win);
-        }
+        self.collect_candidates(win);
         for &p in &engine.full_scans {
             self.push(
                 p,
@@ -385,6 +366,21 @@ impl<'e> Scanner<'e> {
             }
         }
         self.line = line + bytecount::count(&win[at..owned.end], b'\n') as u64;
+    }
+
+    /// The first pass: every trigger's candidates in `win`, in the buckets of their patterns.
+    fn collect_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        self.collect_literal_candidates(win);
+        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
+            self.collect_digit_candidates(win);
+        }
+        if !engine.at_signs.is_empty() {
+            self.collect_at_candidates(win);
+        }
+        if !engine.class_runs.is_empty() {
+            self.collect_run_candidates(win);
+        }
     }
 
     fn collect_literal_candidates(&mut self, win: &[u8]) {

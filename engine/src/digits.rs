@@ -2,10 +2,11 @@
 //! space or dash separators) and of the IBAN detector (a digit after two upper-case letters).
 //!
 //! The text is classified 64 bytes at a time into bit masks of digits, separators and capitals
-//! (AVX2 or SSE2 on x86-64, a byte loop elsewhere). Shifts and ands of two blocks' masks then find the
-//! runs long enough to matter and the digits that follow two capitals, so the short numbers that
-//! fill logs, tables and code (`2024`, `404`, `:8080`) cost no branch each. Only the runs found
-//! are walked byte by byte.
+//! (AVX2 or SSE2 on x86-64, chosen at run time; a byte loop elsewhere). Shifts and ands of two
+//! blocks' masks then find the runs long enough to matter and the digits that follow two
+//! capitals, so the short numbers that fill logs, tables and code (`2024`, `404`, `:8080`) cost
+//! no branch each. A run's end and digit count are read from the masks; only a run longer than
+//! two blocks is walked byte by byte.
 
 /// What [`scan_digit_runs`] finds, in order of position within each kind.
 #[derive(Debug, PartialEq, Eq)]
@@ -265,9 +266,9 @@ fn run_bytes(before: u64, block: &Classes, after: u64) -> u64 {
     block.digit | (block.sep & left & right)
 }
 
-/// The bits of `bits` at positions `from` and above.
+/// The bits of `bits` at positions `from` and above (none when `from` is 64 or more).
 #[inline]
-fn above(bits: u64, from: usize) -> u64 {
+pub(crate) fn above(bits: u64, from: usize) -> u64 {
     if from >= 64 {
         0
     } else {

@@ -14,7 +14,7 @@ use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::digits::{scan_digit_runs, DigitEvent};
+use crate::digits::{above, scan_digit_runs, DigitEvent};
 use crate::engine::{Engine, HitKind, Pattern, MAX_MATCH_LEN, REGION_REACH};
 use crate::error::Error;
 use crate::finding::{self, Finding};
@@ -926,7 +926,7 @@ pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>
         m
     };
     let blocks = win.len().div_ceil(64);
-    let mut done = 0; // bytes before this are inside runs already reported
+    let mut done = 0usize; // bytes before this are inside runs already reported
     let mut current = mask(0);
     for block in 0..blocks {
         let next = mask(block + 1);
@@ -940,14 +940,7 @@ pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>
             have += step;
         }
         let base = block * 64;
-        let mut bits = starts as u64;
-        if done > base {
-            bits = if done - base >= 64 {
-                0
-            } else {
-                bits & (!0u64 << (done - base))
-            };
-        }
+        let mut bits = above(starts as u64, done.saturating_sub(base));
         while bits != 0 {
             // Every earlier start in this run was reported (or is in `done`), so this is
             // where a maximal run begins.
@@ -962,11 +955,7 @@ pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>
                 out.push(start..end);
             }
             done = end;
-            bits = if end - base >= 64 {
-                0
-            } else {
-                bits & (!0u64 << (end - base))
-            };
+            bits = above(bits, end - base);
         }
         current = next;
     }

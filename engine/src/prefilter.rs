@@ -120,7 +120,7 @@ impl PrefilterBuilder {
         }
         if self.keys.len() <= PACKED_KEYS {
             return Ok(Some(Prefilter {
-                short: Some(self.build_ac()?),
+                short: Some(self.build_ac(true)?),
                 long: None,
             }));
         }
@@ -136,13 +136,14 @@ impl PrefilterBuilder {
             short: if short.keys.is_empty() {
                 None
             } else {
-                Some(short.build_ac()?)
+                Some(short.build_ac(true)?)
             },
             long: Some(HashedFilter::new(rest)),
         }))
     }
 
-    fn build_ac(self) -> Result<Automaton, Error> {
+    /// The automaton over the keys; `teddy`: searched by Teddy directly where it runs.
+    fn build_ac(self, teddy: bool) -> Result<Automaton, Error> {
         // Where hits come every few bytes, restarting the search after each costs more than
         // the search: one overlapping pass of a DFA, each key firing its own entries, takes
         // over (see `Prefilter::for_each`).
@@ -172,31 +173,36 @@ impl PrefilterBuilder {
         for list in &mut entries {
             list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
         }
-        // A full DFA searches large literal sets several times faster than the NFAs the
-        // builder picks for them by default; its memory is bounded by the builder's limits.
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&self.keys)
-            .or_else(|_| {
+        let shifted = self.all.iter().any(|e| e.key_offset > 0);
+        let teddy = teddy && teddy_available(&self.keys);
+        let search = match teddy
+            .then(|| {
+                packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostLongest)
+                    .builder()
+                    .extend(&self.keys)
+                    .build()
+            })
+            .flatten()
+        {
+            Some(packed) => KeySearch::Teddy(packed),
+            // A full DFA searches large literal sets several times faster than the NFAs the
+            // builder picks for them by default; its memory is bounded by the builder's limits.
+            None => KeySearch::Automaton(
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&self.keys)
-            })
-            .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?;
-        let shifted = self.all.iter().any(|e| e.key_offset > 0);
-        let packed = if teddy_available(&self.keys) {
-            packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostLongest)
-                .builder()
-                .extend(&self.keys)
-                .build()
-        } else {
-            None
+                    .or_else(|_| {
+                        AhoCorasickBuilder::new()
+                            .match_kind(MatchKind::LeftmostLongest)
+                            .build(&self.keys)
+                    })
+                    .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?,
+            ),
         };
         Ok(Automaton {
-            ac,
-            packed,
+            search,
             entries,
             dense,
             shifted,
@@ -252,13 +258,29 @@ pub(crate) struct Prefilter {
     long: Option<HashedFilter>,
 }
 
+/// How the keys are searched, leftmost-longest.
+#[derive(Debug)]
+enum KeySearch {
+    /// `aho-corasick`'s SIMD searcher alone, where it runs Teddy: searched directly, it saves
+    /// the automaton's overhead on each of the many restarts.
+    Teddy(packed::Searcher),
+    /// The automaton (with its own prefilter), elsewhere.
+    Automaton(AhoCorasick),
+}
+
+impl KeySearch {
+    fn find(&self, hay: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        match self {
+            KeySearch::Teddy(packed) => packed.find_in(hay, Span::from(from..hay.len())),
+            KeySearch::Automaton(ac) => ac.find(Input::new(hay).span(from..hay.len())),
+        }
+    }
+}
+
 /// A leftmost-longest automaton searched with restarts, and the entries each key fires.
 #[derive(Debug)]
 struct Automaton {
-    ac: AhoCorasick,
-    /// The same keys in `aho-corasick`'s SIMD searcher alone, where it runs Teddy: searched
-    /// directly, it saves the automaton's overhead on each of the many restarts.
-    packed: Option<packed::Searcher>,
+    search: KeySearch,
     entries: Vec<Vec<Entry>>,
     /// The same keys for one overlapping pass where hits are dense, each firing only its own
     /// entries (`None` if the DFA could not be built within its limits).
@@ -306,11 +328,7 @@ impl Prefilter {
         let mut pos = 0;
         let mut hits = 0usize;
         while pos < hay.len() {
-            let found = match &short.packed {
-                Some(packed) => packed.find_in(hay, Span::from(pos..hay.len())),
-                None => short.ac.find(Input::new(hay).span(pos..hay.len())),
-            };
-            let Some(m) = found else {
+            let Some(m) = short.search.find(hay, pos) else {
                 return;
             };
             let start = m.start();
@@ -795,16 +813,22 @@ mod tests {
         assert!(short.shifted && filter.long.is_none());
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            short.packed.is_some(),
+            matches!(short.search, KeySearch::Teddy(_)),
             std::is_x86_feature_detected!("ssse3")
         );
-        // The same keys searched by the automaton alone, as where Teddy is not available.
+        // The same keys searched by the automaton, as where Teddy is not available.
         let mut b = PrefilterBuilder::default();
         for (p, (lit, ci)) in literals.iter().enumerate() {
             b.add(lit, *ci, target(p));
         }
-        let mut automaton_only = b.build().unwrap().unwrap();
-        automaton_only.short.as_mut().unwrap().packed = None;
+        let automaton_only = Prefilter {
+            short: Some(b.build_ac(false).unwrap()),
+            long: None,
+        };
+        assert!(matches!(
+            automaton_only.short.as_ref().unwrap().search,
+            KeySearch::Automaton(_)
+        ));
         let pieces: Vec<&[u8]> = vec![
             b"-----",
             b"-",

@@ -4,7 +4,8 @@
 //! Run: `cargo bench --bench detection`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dlp_engine::{corpus, EngineBuilder};
+use dlp_engine::corpus;
+use dlp_engine::detect::DetectorSetBuilder as EngineBuilder;
 
 fn mixed(c: &mut Criterion) {
     let engine = EngineBuilder::new().build().expect("built-ins compile");

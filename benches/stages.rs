@@ -3,7 +3,9 @@
 //! Each checks its answer before timing. Run: `cargo bench --bench stages`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dlp_engine::{corpus, EngineBuilder, Validator};
+use dlp_engine::corpus;
+use dlp_engine::detect::DetectorSetBuilder as EngineBuilder;
+use dlp_engine::Validator;
 
 fn stages(c: &mut Criterion) {
     let engine = EngineBuilder::new().build().expect("built-ins compile");

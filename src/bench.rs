@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use dlp_engine::{corpus, Engine, EngineBuilder, Finding};
+use dlp_engine::detect::{DetectorSet as Engine, DetectorSetBuilder as EngineBuilder};
+use dlp_engine::{corpus, Finding};
 use regex_automata::meta;
 use serde::Serialize;
 use serde_json::Value;
@@ -307,7 +308,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     progress.say("scanning on one thread");
     let (fast, single) = scan_single(&engine, &text, repeat);
     progress.say(&format!("scanning on {threads} threads"));
-    let parallel = scan_parallel(&engine, &text, threads, repeat, &fast, single.mb_per_s);
+    let parallel = scan_parallel(&engine, &text, threads, repeat, &fast, single.mb_per_s)?;
     let scratch = scratch_per_thread(&engine, &text);
 
     let mut findings_by_detector: BTreeMap<String, usize> = BTreeMap::new();
@@ -527,8 +528,18 @@ fn scan_single(engine: &Engine, text: &[u8], repeat: usize) -> (Vec<Finding>, Ru
     (findings, run)
 }
 
-/// The engine's own parallel scan of one large item ([`Engine::scan_parallel`]), which must
-/// give exactly the single-thread findings.
+/// The findings of the engine's own parallel scan of one item held in memory.
+fn parallel(engine: &Engine, text: &[u8], threads: usize) -> anyhow::Result<Vec<Finding>> {
+    let mut found = Vec::new();
+    engine
+        .scan_parallel(text, threads, &mut found)
+        .map_err(|e| e.into_scan_error())?;
+    Ok(found)
+}
+
+/// The engine's own parallel scan of one large item
+/// ([`DetectorSet::scan_parallel`](dlp_engine::DetectorSet::scan_parallel)), which must give
+/// exactly the single-thread findings.
 fn scan_parallel(
     engine: &Engine,
     text: &[u8],
@@ -536,16 +547,16 @@ fn scan_parallel(
     repeat: usize,
     single: &[Finding],
     single_mb_s: f64,
-) -> Parallel {
+) -> anyhow::Result<Parallel> {
     let mut best = Duration::MAX;
     let mut found = Vec::new();
     for _ in 0..repeat {
-        let (f, t) = timed(|| engine.scan_parallel(text, threads));
-        found = f;
+        let (f, t) = timed(|| parallel(engine, text, threads));
+        found = f?;
         best = best.min(t);
     }
     let rate = mb_per_s(text.len(), best);
-    Parallel {
+    Ok(Parallel {
         threads,
         bytes: text.len(),
         seconds: best.as_secs_f64(),
@@ -554,14 +565,14 @@ fn scan_parallel(
         speedup: rate / single_mb_s.max(1e-9),
         findings: found.len(),
         same_as_single_thread: found == single,
-    }
+    })
 }
 
 /// One thread's scratch space: what a fresh scanner holds after scanning the corpus (its regex
 /// caches only grow until they reach their capacity).
 fn scratch_per_thread(engine: &Engine, text: &[u8]) -> usize {
     let mut scanner = engine.scanner();
-    scanner.scan_with(text, &mut |_| {});
+    scanner.scan(text);
     scanner.scratch_bytes()
 }
 

@@ -1,19 +1,20 @@
 //! `dlp chatgpt`: the ChatGPT Enterprise connector's commands (scan, watch, simulate, demo).
 //!
-//! Parsing and printing only; the connector (`dlp-connector`) does the work. The API key is read
-//! from `OPENAI_COMPLIANCE_API_KEY` or `--api-key-file`, never from an argument.
+//! Parsing and printing only; the connector (`dlp-connector`) does the work, inspecting with
+//! `dlp-engine` as `dlp scan` does: documents are parsed in worker processes (this executable,
+//! re-run by `main` as a worker). The API key is read from `OPENAI_COMPLIANCE_API_KEY` or
+//! `--api-key-file`, never from an argument.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use dlp_connector::sim::{SimConfig, Simulator, WorkspaceSpec};
 use dlp_connector::{
-    ApiKey, Config, Connector, DemoOptions, Inspector, JsonlSink, Record, RecordSink, ScanSummary,
-    SystemClock,
+    ApiKey, Config, Connector, DemoOptions, JsonlSink, Record, RecordSink, ScanSummary, SystemClock,
 };
+use dlp_engine::EngineBuilder;
 
 /// Arguments of `dlp chatgpt`.
 #[derive(Debug, clap::Args)]
@@ -100,6 +101,10 @@ struct SimulateArgs {
     /// Rate limit of get and file routes, per minute.
     #[arg(long, default_value_t = 100)]
     get_per_minute: u32,
+    /// Add a custom GPT whose knowledge files attack parsers (a PDF that overflows the parser's
+    /// stack, a nested zip bomb, an XML entity expansion, a file over the size limit).
+    #[arg(long)]
+    hostile_files: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +127,9 @@ struct DemoArgs {
     /// Custom detection rules (TOML).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
+    /// Add a custom GPT whose knowledge files attack parsers; each must end as a skipped record.
+    #[arg(long)]
+    hostile_files: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -140,16 +148,16 @@ pub fn run(args: ChatgptArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn inspector(rules: Option<&Path>) -> anyhow::Result<Arc<dyn Inspector>> {
-    let mut builder = dlp_engine::EngineBuilder::new();
+/// The engine the connector builds (with its configuration's file filter): every built-in
+/// detector plus `rules`, default limits, documents parsed in isolated workers.
+fn engine(rules: Option<&Path>) -> anyhow::Result<EngineBuilder> {
+    let mut builder = EngineBuilder::new();
     if let Some(rules) = rules {
         builder
             .rules_file(rules)
             .with_context(|| format!("rules {}", rules.display()))?;
     }
-    Ok(Arc::new(
-        builder.build().context("building the detection engine")?,
-    ))
+    Ok(builder)
 }
 
 fn sink(format: Format) -> Box<dyn RecordSink> {
@@ -175,9 +183,9 @@ fn connector(args: &ConnectArgs, poll_interval: Option<u64>) -> anyhow::Result<C
         .state
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("dlp-chatgpt-{}.db", args.workspace_id)));
-    let mut builder =
-        Connector::builder(&args.workspace_id, key, inspector(args.rules.as_deref())?);
+    let mut builder = Connector::builder(&args.workspace_id, key);
     builder
+        .engine(engine(args.rules.as_deref())?)
         .config(config)
         .clock(SystemClock::shared())
         .state_path(&state)?
@@ -220,6 +228,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<u8> {
             spec: WorkspaceSpec {
                 seed: args.seed,
                 users: args.users,
+                hostile_files: args.hostile_files,
                 ..Default::default()
             },
             port: args.port,
@@ -263,10 +272,11 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         days: args.days,
         users: args.users,
         real_time: args.real_time,
+        hostile_files: args.hostile_files,
     };
-    let inspector = inspector(args.rules.as_deref())?;
+    let engine = engine(args.rules.as_deref())?;
     let report = dlp_connector::runtime()?.block_on(dlp_connector::run_demo(
-        inspector,
+        engine,
         &options,
         sink(args.format),
     ))?;

@@ -39,7 +39,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     } else {
         std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
     };
-    let extraction = crate::scan::extraction(None, None, !args.in_process, 1)?;
+    let limits = extract::Limits::default();
+    let filter = extract::Filter::default();
+    let pool = (!args.in_process).then(|| {
+        let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+        let mut command = std::process::Command::new(exe);
+        command.arg(dlp_engine::WORKER_ARG);
+        extract::isolate::WorkerPool::new_lazy(command, 1, limits.clone())
+    });
     let mut write_error = None;
     let mut current: Option<(Option<String>, Option<String>)> = None;
     let mut sink = |event: Event<'_>| {
@@ -80,9 +87,9 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
             write_error.get_or_insert(e);
         }
     };
-    match &extraction.isolation {
-        Some(pool) => pool.walk(&data, &extraction.filter, &mut sink),
-        None => extract::walk(&data, &extraction.limits, &extraction.filter, &mut sink),
+    match &pool {
+        Some(pool) => pool.walk(&data, &filter, &mut sink),
+        None => extract::walk(&data, &limits, &filter, &mut sink),
     }
     if let Some(e) = write_error {
         return Err(e.into());

@@ -3,6 +3,8 @@
 //! The binary only parses arguments, formats output and reports progress; the work happens in
 //! `dlp-engine` (detection, extraction, bulk scans) and `dlp-connector` (ChatGPT Enterprise).
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod chatgpt;
 mod extract;
@@ -60,6 +62,8 @@ enum ListFormat {
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Re-run as an isolated extraction worker (`dlp __extract-worker`): serve, then exit.
+    dlp_engine::serve_worker_if_requested();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
@@ -67,10 +71,8 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args),
         Command::Chatgpt(args) => chatgpt::run(args),
         Command::Bench(args) => bench::run(args),
-        Command::ExtractWorker => {
-            let code = dlp_engine::extract::isolate::worker_main();
-            return ExitCode::from(u8::try_from(code).unwrap_or(1));
-        }
+        // Served above, before the arguments are parsed; kept so that clap accepts the name.
+        Command::ExtractWorker => Ok(0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

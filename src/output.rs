@@ -1,10 +1,9 @@
 //! Output: findings as JSON lines or for people, skipped items, and the run's summary.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use dlp_engine::{FileReport, Finding, Skipped};
+use dlp_engine::{Finding, Skipped, Tally};
 use serde::Serialize;
 
 /// One finding as a JSON line (design.md §3).
@@ -124,18 +123,9 @@ pub fn write_skip(
 /// The run's totals, written as JSON by `--summary` and for people on standard error.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
-    /// Input files seen (scanned or skipped).
-    pub files: u64,
-    /// Items scanned: files and the members inside them.
-    pub items_scanned: u64,
-    /// Items not scanned, by reason.
-    pub items_skipped: BTreeMap<String, u64>,
-    /// Bytes of content read.
-    pub bytes: u64,
-    /// Findings by detector id.
-    pub findings: BTreeMap<String, u64>,
-    /// All findings.
-    pub findings_total: u64,
+    /// Files, items, skips, bytes and findings: the counters every front door keeps.
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
     /// Bytes read per second of wall-clock time, in MB (10^6 bytes).
@@ -145,58 +135,40 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn add(&mut self, report: &FileReport) {
-        for f in &report.findings {
-            *self.findings.entry(f.detector.clone()).or_default() += 1;
-            self.findings_total += 1;
-        }
-        if report.partial {
-            return; // the file's last report counts it
-        }
-        self.files += 1;
-        self.items_scanned += report.items_scanned;
-        self.bytes += report.bytes;
-        for s in &report.skipped {
-            *self
-                .items_skipped
-                .entry(s.reason.as_str().to_string())
-                .or_default() += 1;
-        }
-    }
-
     pub fn finish(&mut self, elapsed: std::time::Duration) {
         self.elapsed_s = elapsed.as_secs_f64();
         self.throughput_mb_s = if self.elapsed_s > 0.0 {
-            self.bytes as f64 / 1e6 / self.elapsed_s
+            self.tally.bytes as f64 / 1e6 / self.elapsed_s
         } else {
             0.0
         };
     }
 
     pub fn write_human(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let skipped: u64 = self.items_skipped.values().sum();
+        let t = &self.tally;
+        let skipped = t.skipped_total();
         writeln!(
             out,
             "dlp: {} files, {} items scanned, {} skipped, {:.1} MB in {:.2}s ({:.1} MB/s, {} threads), {} findings",
-            self.files,
-            self.items_scanned,
+            t.files,
+            t.items_scanned,
             skipped,
-            self.bytes as f64 / 1e6,
+            t.bytes as f64 / 1e6,
             self.elapsed_s,
             self.throughput_mb_s,
             self.threads,
-            self.findings_total
+            t.findings_total
         )?;
-        if !self.items_skipped.is_empty() {
-            let parts: Vec<String> = self
+        if !t.items_skipped.is_empty() {
+            let parts: Vec<String> = t
                 .items_skipped
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
             writeln!(out, "dlp: skipped by reason: {}", parts.join(", "))?;
         }
-        if !self.findings.is_empty() {
-            let parts: Vec<String> = self
+        if !t.findings.is_empty() {
+            let parts: Vec<String> = t
                 .findings
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))

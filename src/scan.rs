@@ -1,13 +1,14 @@
 //! `dlp scan`: bulk scan of files, directories and standard input.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use dlp_engine::extract::isolate::WorkerPool;
-use dlp_engine::{Batch, Engine, EngineBuilder, Extraction, FileReport};
+use dlp_engine::{
+    Batch, Engine, EngineBuilder, Finding, Flow, Isolation, ItemReport, Request, ScanError, Sink,
+    Skipped, WorkerCommand,
+};
 
 use crate::output::{self, Format, Summary};
 
@@ -83,7 +84,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((num * mult) as u64)
 }
 
+/// The engine of `dlp detectors` and `dlp chatgpt`: detectors only, default extraction.
 pub fn build_engine(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<Engine> {
+    Ok(builder(rules, detectors)?.build()?)
+}
+
+fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<EngineBuilder> {
     let mut builder = EngineBuilder::new();
     for path in rules {
         builder.rules_file(path)?;
@@ -91,97 +97,106 @@ pub fn build_engine(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::
     if let Some(ids) = detectors {
         builder.detectors(ids.iter().cloned());
     }
-    Ok(builder.build()?)
+    Ok(builder)
+}
+
+/// Where `dlp scan` writes: findings and skips to standard output, the totals to the summary,
+/// and the progress line. A write that fails (a closed pipe) stops the scan with its error.
+struct Output<'a, W: Write> {
+    out: W,
+    format: Format,
+    report_skipped: bool,
+    summary: &'a mut Summary,
+    progress: &'a mut Progress,
+}
+
+impl<W: Write> Sink for Output<'_, W> {
+    type Error = std::io::Error;
+
+    fn finding(&mut self, item: &Path, finding: Finding) -> std::io::Result<Flow> {
+        self.summary.tally.finding(&finding);
+        output::write_finding(
+            &mut self.out,
+            self.format,
+            &output::display_path(item),
+            &finding,
+        )?;
+        Ok(Flow::Continue)
+    }
+
+    fn skipped(&mut self, item: &Path, skipped: Skipped) -> std::io::Result<Flow> {
+        self.summary.tally.skipped(skipped.reason.as_str());
+        let path = output::display_path(item);
+        if self.report_skipped {
+            output::write_skip(&mut self.out, self.format, &path, &skipped)?;
+        } else if matches!(
+            skipped.reason,
+            dlp_engine::SkipReason::NotFound | dlp_engine::SkipReason::Unreadable
+        ) {
+            // Something the user asked for could not be read: say so even when not asked.
+            eprintln!(
+                "dlp: {path}: {} ({})",
+                skipped.detail,
+                skipped.reason.as_str()
+            );
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn finished(&mut self, report: &ItemReport) -> std::io::Result<Flow> {
+        self.summary.tally.finished(report);
+        self.progress.tick(self.summary);
+        Ok(Flow::Continue)
+    }
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    let engine = build_engine(&args.rules, args.detectors.as_deref())?;
-    let started = Instant::now();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let mut builder = builder(&args.rules, args.detectors.as_deref())?;
+    builder.filter(dlp_engine::Filter {
+        file_types: args.file_types.clone(),
+        max_file_size: args.max_file_size,
+    });
+    builder.isolation(isolation(!args.in_process, threads));
+    let engine = builder.build()?;
+    let started = Instant::now();
     let mut summary = Summary {
         threads,
         ..Summary::default()
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let mut progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
-    let mut write_error: Option<std::io::Error> = None;
-
-    let mut handle = |report: FileReport, out: &mut dyn Write| -> std::io::Result<()> {
-        summary.add(&report);
-        let path = output::display_path(&report.path);
-        for f in &report.findings {
-            output::write_finding(out, args.format, &path, f)?;
-        }
-        for s in &report.skipped {
-            if args.report_skipped {
-                output::write_skip(out, args.format, &path, s)?;
-            } else if matches!(
-                s.reason,
-                dlp_engine::SkipReason::NotFound | dlp_engine::SkipReason::Unreadable
-            ) {
-                // Something the user asked for could not be read: say so even when not asked.
-                eprintln!("dlp: {path}: {} ({})", s.detail, s.reason.as_str());
-            }
-        }
-        progress.tick(&summary);
-        Ok(())
+    let stdout = std::io::stdout();
+    let mut output = Output {
+        out: std::io::BufWriter::new(stdout.lock()),
+        format: args.format,
+        report_skipped: args.report_skipped,
+        summary: &mut summary,
+        progress: &mut progress,
     };
-
-    let extraction = extraction(
-        args.file_types.clone(),
-        args.max_file_size,
-        !args.in_process,
-        threads,
-    )?;
     let (stdin, files): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
         .cloned()
         .partition(|p| p.as_os_str() == "-");
     if !stdin.is_empty() {
-        let mut report = FileReport {
-            path: PathBuf::from("-"),
-            ..FileReport::default()
-        };
-        let mut part_error = None;
-        scan_stdin(&engine, &extraction, &mut report, &mut |part| {
-            if part_error.is_none() {
-                part_error = handle(part, &mut out).err();
-            }
-        })
-        .context("cannot read standard input")?;
-        if let Some(e) = part_error {
-            return Err(e.into());
-        }
-        handle(report, &mut out)?;
+        // Text streams through in bounded memory; a document is read whole, up to the limit.
+        let mut input = std::io::stdin().lock();
+        engine
+            .scan(Request::reader(&mut input).name("-"), &mut output)
+            .map_err(scan_error)?;
     }
     if !files.is_empty() {
-        let stop = AtomicBool::new(false);
-        let mut batch = Batch::new();
-        batch
+        Batch::new()
             .threads(threads)
-            .extraction(extraction.clone())
-            .follow_links(args.follow_links);
-        batch.run(&engine, &files, &stop, &mut |report| {
-            if write_error.is_some() {
-                return;
-            }
-            if let Err(e) = handle(report, &mut out) {
-                // Stop reading more files: nobody is listening.
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                write_error = Some(e);
-            }
-        });
+            .follow_links(args.follow_links)
+            .run(&engine, &files, &mut output)
+            .map_err(scan_error)?;
     }
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    out.flush()?;
-    drop(out);
+    output.out.flush()?;
+    drop(output);
     progress.clear();
     summary.finish(started.elapsed());
     if let Some(path) = &args.summary {
@@ -192,102 +207,33 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if !args.quiet {
         summary.write_human(&mut std::io::stderr().lock())?;
     }
-    Ok(if args.fail_on_findings && summary.findings_total > 0 {
-        1
-    } else {
-        0
-    })
-}
-
-/// The extraction settings of a scan, with a pool of isolated workers (this binary re-executed
-/// as `dlp __extract-worker`) unless `isolate` is off.
-pub fn extraction(
-    file_types: Option<Vec<dlp_engine::extract::FileType>>,
-    max_file_size: Option<u64>,
-    isolate: bool,
-    workers: usize,
-) -> anyhow::Result<Extraction> {
-    let limits = dlp_engine::extract::Limits::default();
-    let isolation = if isolate {
-        let exe = std::env::current_exe()
-            .context("cannot find the dlp executable to run extraction workers")?;
-        let mut command = std::process::Command::new(exe);
-        command.arg("__extract-worker");
-        // Started on first need: a scan of plain text never starts a worker.
-        let pool = WorkerPool::new_lazy(command, workers, limits.clone());
-        Some(std::sync::Arc::new(pool))
-    } else {
-        None
-    };
-    Ok(Extraction {
-        limits,
-        filter: dlp_engine::extract::Filter {
-            file_types,
-            max_file_size,
+    Ok(
+        if args.fail_on_findings && summary.tally.findings_total > 0 {
+            1
+        } else {
+            0
         },
-        isolation,
-    })
+    )
 }
 
-/// Findings of a stream are handed out in parts of this many, so memory does not grow with them.
-const PART: usize = 4096;
+fn scan_error(e: ScanError<std::io::Error>) -> anyhow::Error {
+    match e {
+        ScanError::Scan(e) => e.into(),
+        ScanError::Sink(e) => e.into(),
+    }
+}
 
-/// Standard input: text streams through the scanner in bounded memory, its findings handed to
-/// `partial` as they are found; anything else (a PDF, an archive) is read whole, up to the
-/// size limit, and extracted.
-fn scan_stdin(
-    engine: &Engine,
-    extraction: &Extraction,
-    report: &mut FileReport,
-    partial: &mut dyn FnMut(FileReport),
-) -> std::io::Result<()> {
-    use std::io::Read;
-    let mut stdin = std::io::stdin().lock();
-    let mut head = Vec::with_capacity(8192);
-    (&mut stdin).take(8192).read_to_end(&mut head)?;
-    let mut scanner = engine.scanner();
-    if dlp_engine::extract::is_plain_text(&head) {
-        let findings = &mut report.findings;
-        let path = report.path.clone();
-        report.bytes = scanner.scan_reader(std::io::Cursor::new(head).chain(stdin), &mut |f| {
-            findings.push(f);
-            if findings.len() >= PART {
-                partial(FileReport {
-                    path: path.clone(),
-                    findings: std::mem::take(findings),
-                    partial: true,
-                    ..FileReport::default()
-                });
-            }
-        })?;
-        report.items_scanned = 1;
-        return Ok(());
+/// Where documents are parsed: in workers (this binary re-executed as `dlp __extract-worker`,
+/// started on first need, so a scan of plain text never starts one), or in this process.
+pub fn isolation(isolate: bool, workers: usize) -> Isolation {
+    if isolate {
+        Isolation::Workers {
+            command: WorkerCommand::current_exe(),
+            workers,
+        }
+    } else {
+        Isolation::InProcess
     }
-    let max = extraction
-        .filter
-        .max_file_size
-        .unwrap_or(u64::MAX)
-        .min(extraction.limits.max_file_size);
-    let mut data = head;
-    stdin
-        .take(max.saturating_add(1).saturating_sub(data.len() as u64))
-        .read_to_end(&mut data)?;
-    report.bytes = data.len() as u64;
-    if data.len() as u64 > max {
-        report.skipped.push(dlp_engine::Skipped {
-            member: None,
-            reason: dlp_engine::SkipReason::TooLarge,
-            detail: format!(
-                "standard input is over the maximum content-inspection size of {max} bytes"
-            ),
-        });
-        return Ok(());
-    }
-    let doc = scanner.scan_document(&data, extraction);
-    report.items_scanned = doc.items_scanned;
-    report.findings = doc.findings;
-    report.skipped = doc.skipped;
-    Ok(())
 }
 
 /// A one-line progress report on standard error, redrawn at most a few times a second, only
@@ -320,10 +266,10 @@ impl Progress {
         let _ = write!(
             err,
             "\r\x1b[2K{} files, {:.1} MB, {} findings, {:.1} MB/s",
-            summary.files,
-            summary.bytes as f64 / 1e6,
-            summary.findings_total,
-            summary.bytes as f64 / 1e6 / secs
+            summary.tally.files,
+            summary.tally.bytes as f64 / 1e6,
+            summary.tally.findings_total,
+            summary.tally.bytes as f64 / 1e6 / secs
         );
         self.drawn = true;
     }

@@ -4,4 +4,5 @@ mod util;
 
 mod bench;
 mod chatgpt;
+mod connector_hostile;
 mod scan;

@@ -25,6 +25,7 @@ use crate::model::{EventType, Gpt, GptConfig, ListPage, LogFile, LogPage, Projec
 use crate::ratelimit::{Endpoint, RateLimiter};
 use crate::retry::{backoff, parse_retry_after, RetryBudget};
 use crate::state::none_or;
+use crate::sync::lock;
 
 /// Largest log file accepted, so a hostile or broken server cannot exhaust memory.
 const MAX_LOG_FILE_BYTES: u64 = 512 * 1024 * 1024;
@@ -135,13 +136,13 @@ impl ComplianceClient {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> ClientStats {
-        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut stats = lock(&self.stats).clone();
         stats.downloaded_bytes = self.downloaded.load(Ordering::Relaxed);
         stats
     }
 
     fn count(&self, f: impl FnOnce(&mut ClientStats)) {
-        f(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()));
+        f(&mut lock(&self.stats));
     }
 
     fn url(&self, path: &str) -> String {

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::sync::lock;
+
 /// A boxed future returned by [`Clock::sleep_until`].
 pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
@@ -118,13 +120,6 @@ impl VirtualClock {
         let mut state = lock(&self.inner.state);
         state.elapsed = state.elapsed.saturating_add(by);
     }
-}
-
-fn lock(state: &Mutex<VirtualState>) -> std::sync::MutexGuard<'_, VirtualState> {
-    // The state is two integers; a panic while holding the lock cannot leave it inconsistent.
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Clock for VirtualClock {

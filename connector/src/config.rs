@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dlp_engine::{FileType, Filter};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,7 @@ impl Config {
                 ));
             }
         }
+        self.scan.filter()?;
         if self.api.concurrency == 0 {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -372,10 +374,15 @@ pub struct ScanConfig {
     /// Seconds between two forward polls of `dlp chatgpt watch`. Default 60.
     pub poll_interval_secs: u64,
     /// Largest file (attachment or knowledge file) whose content is inspected, in bytes; larger
-    /// files are reported as skipped (`too_large`). Default 52428800 (50 MiB).
+    /// files are not downloaded past this size and are reported as skipped (`too_large`), and
+    /// the engine applies the same maximum to archive members. Default 52428800 (50 MiB).
     pub max_file_size: u64,
-    /// File types inspected, by extension without the dot (`pdf`, `docx`, `csv`, ...); empty
-    /// means all. Others are reported as skipped (`file_type`). Default empty.
+    /// File types inspected, by the engine's type names (`pdf`, `docx`, `xlsx`, `csv`, `text`,
+    /// `json`, `zip`, ...; `txt` is an alias of `text`, a leading dot is ignored); empty means
+    /// all. The type is detected from the content, never from the file name, by the engine's
+    /// filter ([`ScanConfig::filter`]); other files, and archive members of other types, are
+    /// reported as skipped (`filtered_type`). Archives are always opened so that their members
+    /// can be filtered. Default empty.
     pub file_types: Vec<String>,
     /// Inspect user and assistant message text. Default true.
     pub messages: bool,
@@ -411,18 +418,28 @@ impl ScanConfig {
             .clamp(1, RETENTION_DAYS)
     }
 
-    /// Whether a file with this name passes the file-type filter.
-    pub fn file_type_allowed(&self, name: &str) -> bool {
-        if self.file_types.is_empty() {
-            return true;
-        }
-        let ext = name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_lowercase())
-            .unwrap_or_default();
-        self.file_types
-            .iter()
-            .any(|t| t.trim_start_matches('.').eq_ignore_ascii_case(&ext))
+    /// The engine filter of `file_types` and `max_file_size`: the one place where files are
+    /// admitted by type and size (the download stops at `max_file_size` too). An unknown type
+    /// name is an error that lists the valid ones.
+    pub fn filter(&self) -> Result<Filter, Error> {
+        let file_types = if self.file_types.is_empty() {
+            None
+        } else {
+            let mut types = Vec::new();
+            for name in &self.file_types {
+                let file_type: FileType = name.trim().trim_start_matches('.').parse().map_err(
+                    |e: dlp_engine::extract::UnknownFileType| {
+                        Error::new(ErrorKind::Config, format!("scan.file_types: {e}"))
+                    },
+                )?;
+                types.push(file_type);
+            }
+            Some(types)
+        };
+        Ok(Filter {
+            file_types,
+            max_file_size: Some(self.max_file_size),
+        })
     }
 }
 
@@ -524,13 +541,24 @@ mod tests {
     }
 
     #[test]
-    fn file_types() {
+    fn file_types_become_the_engine_filter() {
         let s = ScanConfig {
             file_types: vec!["pdf".into(), ".CSV".into()],
+            max_file_size: 1000,
             ..Default::default()
         };
-        assert!(s.file_type_allowed("a.csv"));
-        assert!(s.file_type_allowed("a.PDF"));
-        assert!(!s.file_type_allowed("a.txt"));
+        let filter = s.filter().unwrap();
+        assert_eq!(filter.max_file_size, Some(1000));
+        assert!(filter.allows(FileType::Pdf));
+        assert!(filter.allows(FileType::Csv));
+        assert!(!filter.allows(FileType::Text));
+        assert!(
+            filter.allows(FileType::Zip),
+            "archives are opened to filter members"
+        );
+        assert!(!filter.allows(FileType::Docx));
+        assert_eq!(ScanConfig::default().filter().unwrap().file_types, None);
+        let err = Config::from_toml("[scan]\nfile_types = [\"md\"]\n").unwrap_err();
+        assert!(err.to_string().contains("valid:"), "{err}");
     }
 }

@@ -1,8 +1,10 @@
 //! `dlp chatgpt demo`: the simulator embedded, a historical scan of it, and a comparison of the
 //! findings with the ground truth. It works with no account and no network.
+//!
+//! The scan inspects with the engine the caller configures, through the same connector path as
+//! a real workspace: with the default isolation, documents are parsed in worker processes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -11,10 +13,10 @@ use crate::clock::{SharedClock, SystemClock, VirtualClock};
 use crate::config::Config;
 use crate::credentials::ApiKey;
 use crate::error::Error;
-use crate::inspect::Inspector;
 use crate::record::{ItemKind, MemorySink, Record, RecordSink, TeeSink};
 use crate::scan::{Connector, ScanSummary};
 use crate::sim::{Planted, SimConfig, Simulator, WorkspaceSpec};
+use dlp_engine::EngineBuilder;
 
 /// Settings of a demo run.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct DemoOptions {
     /// Run at the real pace of the rate limits (minutes) instead of on a virtual clock that
     /// skips the waits (about a second). The requests and limits are the same either way.
     pub real_time: bool,
+    /// Add a GPT with hostile knowledge files ([`crate::sim::HOSTILE_FILES`]).
+    pub hostile_files: bool,
 }
 
 impl Default for DemoOptions {
@@ -37,6 +41,7 @@ impl Default for DemoOptions {
             days: 30,
             users: WorkspaceSpec::default().users,
             real_time: false,
+            hostile_files: false,
         }
     }
 }
@@ -48,7 +53,7 @@ pub struct DemoReport {
     pub summary: ScanSummary,
     /// The simulated workspace id.
     pub workspace_id: String,
-    /// Planted values in readable items of the scanned window.
+    /// Planted values in items of the scanned window that were not skipped as a whole.
     pub expected: usize,
     /// Of those, found (same item, same detector).
     pub found: usize,
@@ -66,10 +71,10 @@ pub struct DemoReport {
     pub real_time: Duration,
 }
 
-/// Runs the demo: simulator, historical scan, comparison with the ground truth. Records go to
-/// `sink` as they are committed.
+/// Runs the demo: simulator, historical scan with an engine built from `engine`, comparison with
+/// the ground truth. Records go to `sink` as they are committed.
 pub async fn run_demo(
-    inspector: Arc<dyn Inspector>,
+    engine: EngineBuilder,
     options: &DemoOptions,
     sink: Box<dyn RecordSink>,
 ) -> Result<DemoReport, Error> {
@@ -87,6 +92,7 @@ pub async fn run_demo(
     let spec = WorkspaceSpec {
         seed: options.seed,
         users: options.users,
+        hostile_files: options.hostile_files,
         ..Default::default()
     };
     let sim = Simulator::start(
@@ -102,7 +108,8 @@ pub async fn run_demo(
     let memory = MemorySink::new();
     let started = clock.elapsed();
     let scan_time = clock.wall();
-    let connector = Connector::builder(sim.workspace_id(), ApiKey::new(sim.api_key())?, inspector)
+    let connector = Connector::builder(sim.workspace_id(), ApiKey::new(sim.api_key())?)
+        .engine(engine)
         .config(config)
         .clock(clock.clone())
         .sink(Box::new(TeeSink(memory.clone(), SinkBox(sink))))
@@ -119,11 +126,14 @@ pub async fn run_demo(
     let mut found_keys = BTreeSet::new();
     for record in &records {
         match record {
-            Record::Skipped(s) => {
+            // A member's skip leaves the rest of its file inspected: only whole-file skips
+            // excuse the file's planted values.
+            Record::Skipped(s) if s.member.is_none() => {
                 if let Some(id) = s.meta.file_id.clone() {
                     skipped_items.insert(id);
                 }
             }
+            Record::Skipped(_) => {}
             Record::Finding(f) => {
                 let item = match f.meta.item {
                     Some(ItemKind::Message | ItemKind::AppLog) => f.meta.event_id.clone(),
@@ -180,25 +190,5 @@ impl RecordSink for SinkBox {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
-    }
-}
-
-/// A multi-threaded tokio runtime for the CLI, which does not depend on tokio itself.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::new(
-                crate::error::ErrorKind::Config,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })
-}
-
-/// Completes on Ctrl-C (SIGINT). If the signal cannot be watched, it never completes.
-pub async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
     }
 }

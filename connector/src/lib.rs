@@ -2,19 +2,25 @@
 //!
 //! It follows a workspace through OpenAI's Compliance API (see `compliance-api.md`): the
 //! compliance logs of conversation messages and tool calls, conversation uploads, and custom
-//! GPTs' knowledge files; it inspects them with an [`Inspector`] (the `dlp-engine` engine) and
-//! writes [`Record`]s (findings and skipped items) after committing them to a SQLite state, so
-//! that a killed scan resumes without losing or repeating anything.
+//! GPTs' knowledge files. It inspects them with `dlp-engine`, the same engine, isolation, limits
+//! and skip reasons as `dlp scan` (documents and archives are parsed in worker processes with a
+//! memory cap, a time limit and a kill, on tokio's blocking pool so that polling and downloads go
+//! on meanwhile), and writes [`Record`]s (findings and skipped items, in the engine's categories,
+//! confidences and skip reasons) after committing them to a SQLite state, so that a killed scan
+//! resumes without losing or repeating anything.
 //!
-//! The [`sim`] module is an HTTP simulator of the API over a generated workspace with planted
-//! sensitive values, used by the tests and by `dlp chatgpt demo`.
+//! With the `sim` feature, the `sim` module is an HTTP simulator of the API over a generated
+//! workspace with planted sensitive values, and `run_demo` scans it: for the tests and
+//! `dlp chatgpt demo`.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use dlp_connector::{ApiKey, Connector, JsonlSink};
-//! # async fn run(inspector: Arc<dyn dlp_connector::Inspector>) -> Result<(), dlp_connector::Error> {
+//! # async fn run() -> Result<(), dlp_connector::Error> {
+//! // Documents are parsed by this executable re-run as a worker: serve when so started.
+//! dlp_engine::serve_worker_if_requested();
 //! let key = ApiKey::load(None)?; // OPENAI_COMPLIANCE_API_KEY
-//! let connector = Connector::builder("a1b2c3d4-0000-4000-8000-000000000000", key, inspector)
+//! let connector = Connector::builder("a1b2c3d4-0000-4000-8000-000000000000", key)
+//!     .engine(dlp_engine::EngineBuilder::new())
 //!     .state_path(std::path::Path::new("dlp-chatgpt.db"))?
 //!     .sink(Box::new(JsonlSink::new(std::io::stdout())))
 //!     .build()?;
@@ -23,13 +29,14 @@
 //! # Ok(()) }
 //! ```
 
-#![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod client;
 mod clock;
 mod config;
 mod credentials;
+#[cfg(feature = "sim")]
 mod demo;
 mod error;
 mod evidence;
@@ -38,9 +45,12 @@ mod model;
 mod ratelimit;
 mod record;
 mod retry;
+mod runtime;
 mod scan;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod state;
+mod sync;
 
 pub use client::{ClientStats, ComplianceClient, Download};
 pub use clock::{Clock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
@@ -50,20 +60,22 @@ pub use config::{
     RETENTION_DAYS,
 };
 pub use credentials::{ApiKey, API_KEY_ENV};
-pub use demo::{ctrl_c, run_demo, runtime, DemoOptions, DemoReport};
+#[cfg(feature = "sim")]
+pub use demo::{run_demo, DemoOptions, DemoReport};
 pub use error::{Error, ErrorKind};
 pub use evidence::Evidence;
-pub use inspect::{looks_binary, Detection, Inspector, SkipReason};
+pub use inspect::Inspector;
 pub use model::{
     parse_log, Actor, Author, Content, Conversation, Event, EventType, FileRef, Gpt, GptConfig,
     KnowledgeFile, ListPage, LogFile, LogPage, Message, ParsedLog, Project, User,
 };
 pub use ratelimit::{Endpoint, RateLimiter, SAFETY_MARGIN, WINDOW};
 pub use record::{
-    FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkippedRecord,
-    TeeSink,
+    FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkipReason,
+    SkippedRecord, TeeSink,
 };
 pub use retry::{backoff, parse_retry_after, RetryBudget};
+pub use runtime::{ctrl_c, runtime};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, LostWindow, ScanSummary};
 pub use state::{Batch, FileStatus, StateStore};
 
@@ -75,6 +87,7 @@ mod tests {
         assert::<super::Connector>();
         assert::<super::ComplianceClient>();
         assert::<super::RateLimiter>();
+        #[cfg(feature = "sim")]
         assert::<super::sim::Simulator>();
         assert::<super::Error>();
         assert::<super::ApiKey>();

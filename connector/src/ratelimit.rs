@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::clock::{SharedClock, TimeHold};
 use crate::config::RateLimitConfig;
+use crate::sync::lock;
 
 /// The window the API counts requests in.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -111,7 +112,7 @@ impl RateLimiter {
             let hold = self.clock.hold();
             let now = self.clock.elapsed();
             let wait_until = {
-                let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+                let mut grants = lock(&self.grants);
                 let log = grants.entry(endpoint).or_default();
                 while log.front().is_some_and(|&t| t + WINDOW <= now) {
                     log.pop_front();

@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use dlp_engine::{Category, Confidence, Finding, Skipped};
 use serde::{Deserialize, Serialize};
+
+use crate::sync::lock;
 
 /// The kind of item a record is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -77,38 +80,160 @@ pub struct ItemMeta {
     pub timestamp: Option<String>,
 }
 
-/// A sensitive value found in an item.
+/// Why an item, or a member inside it, was not (fully) inspected: the engine's reasons
+/// ([`dlp_engine::SkipReason`], as `dlp scan` reports them) and the two that only the connector
+/// knows. Written in records as one flat snake_case string (`image_only`, `expired`,
+/// `limit_exceeded`, `timeout`, `too_large`, `filtered_type`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// A message with no text (an image, or empty): `image_only`.
+    ImageOnly,
+    /// A conversation upload that expired (48 hours) before it could be downloaded (`410`):
+    /// `expired`.
+    Expired,
+    /// A reason of the inspection engine: `broken_file`, `timeout`, `limit_exceeded`,
+    /// `encrypted`, `unsupported_format`, `filtered_type`, `too_large`, `not_found`,
+    /// `unreadable`, `not_a_file`.
+    Engine(dlp_engine::SkipReason),
+}
+
+impl SkipReason {
+    /// The reason as written in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::ImageOnly => "image_only",
+            SkipReason::Expired => "expired",
+            SkipReason::Engine(reason) => reason.as_str(),
+        }
+    }
+
+    /// Parses a reason as written by [`SkipReason::as_str`]. `file_type`, the name of
+    /// `filtered_type` in records of earlier versions, is accepted too.
+    pub fn from_name(name: &str) -> Option<SkipReason> {
+        match name {
+            "image_only" => Some(SkipReason::ImageOnly),
+            "expired" => Some(SkipReason::Expired),
+            "file_type" => Some(SkipReason::Engine(dlp_engine::SkipReason::FilteredType)),
+            _ => dlp_engine::SkipReason::from_name(name).map(SkipReason::Engine),
+        }
+    }
+}
+
+impl From<dlp_engine::SkipReason> for SkipReason {
+    fn from(reason: dlp_engine::SkipReason) -> Self {
+        SkipReason::Engine(reason)
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SkipReason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        SkipReason::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown skip reason {name:?}")))
+    }
+}
+
+/// A sensitive value found in an item: the engine's [`Finding`] with the item's provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingRecord {
     /// Detector id.
     pub detector: String,
     /// `pii`, `secret` or `custom`.
-    pub category: String,
+    pub category: Category,
     /// `high`, `medium` or `low`.
-    pub confidence: String,
+    pub confidence: Confidence,
     /// Provenance.
     #[serde(flatten)]
     pub meta: ItemMeta,
-    /// Where within the item (JSON path of a tool call, archive member, page), if known.
+    /// Path inside the file when the value is in an archive member or an embedded document
+    /// (`inner/b.zip/c.docx`); `null` otherwise.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Where within the item or member: `page 3`, `sheet Q2`, or the JSON path of a tool call's
+    /// string (`input.query`); `null` when the format has no such notion.
     pub location: Option<String>,
-    /// Byte span in the inspected text.
+    /// Byte span in the inspected text (of the member, for a member).
     pub start: usize,
     /// End of the span.
     pub end: usize,
+    /// 1-based line of `start` in the inspected text (0 in records of earlier versions).
+    #[serde(default)]
+    pub line: u64,
     /// Masked preview.
     pub masked: String,
     /// SHA-256 of the normalized value.
     pub fingerprint: String,
 }
 
-/// An item that was not inspected, and why.
+impl FindingRecord {
+    /// The record of `finding`, found in the item described by `meta`.
+    pub fn new(finding: Finding, meta: ItemMeta) -> Self {
+        FindingRecord {
+            detector: finding.detector,
+            category: finding.category,
+            confidence: finding.confidence,
+            meta,
+            member: finding.member,
+            location: finding.location,
+            start: finding.start,
+            end: finding.end,
+            line: finding.line,
+            masked: finding.masked,
+            fingerprint: finding.fingerprint,
+        }
+    }
+}
+
+/// An item, or a member inside it, that was not (fully) inspected, and why. A skip inside an
+/// item (an archive member over a limit, a time limit after part of the text) is reported even
+/// when the item also had findings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkippedRecord {
-    /// `image_only`, `expired`, `too_large`, `file_type`, `unsupported_format`, ...
-    pub reason: String,
+    /// Why.
+    pub reason: SkipReason,
     /// Provenance.
     #[serde(flatten)]
     pub meta: ItemMeta,
+    /// The member of the file that was skipped (`inner/bomb.zip`); `null` for the whole item.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// What happened, for a person (`null` when the reason says it all).
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+impl SkippedRecord {
+    /// The skip of a whole item, with no detail.
+    pub fn item(reason: SkipReason, meta: ItemMeta) -> Self {
+        SkippedRecord {
+            reason,
+            meta,
+            member: None,
+            detail: None,
+        }
+    }
+
+    /// The record of an engine's `skipped`, in the item described by `meta`.
+    pub fn new(skipped: Skipped, meta: ItemMeta) -> Self {
+        SkippedRecord {
+            reason: SkipReason::Engine(skipped.reason),
+            meta,
+            member: skipped.member,
+            detail: Some(skipped.detail).filter(|d| !d.is_empty()),
+        }
+    }
 }
 
 /// One output record.
@@ -175,19 +300,13 @@ impl MemorySink {
 
     /// The records written so far.
     pub fn records(&self) -> Vec<Record> {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.records).clone()
     }
 }
 
 impl RecordSink for MemorySink {
     fn write(&mut self, record: &Record) -> std::io::Result<()> {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record.clone());
+        lock(&self.records).push(record.clone());
         Ok(())
     }
 
@@ -197,6 +316,7 @@ impl RecordSink for MemorySink {
 }
 
 /// Sends each record to two sinks.
+#[derive(Debug)]
 pub struct TeeSink<A: RecordSink, B: RecordSink>(pub A, pub B);
 
 impl<A: RecordSink, B: RecordSink> RecordSink for TeeSink<A, B> {
@@ -219,15 +339,17 @@ mod tests {
     fn finding_json_has_every_field_and_round_trips() {
         let record = Record::Finding(FindingRecord {
             detector: "credit_card".into(),
-            category: "pii".into(),
-            confidence: "high".into(),
+            category: Category::Pii,
+            confidence: Confidence::High,
             meta: ItemMeta {
                 item: Some(ItemKind::Message),
                 ..Default::default()
             },
+            member: None,
             location: None,
             start: 1,
             end: 2,
+            line: 1,
             masked: "4111 **** **** 1111".into(),
             fingerprint: "ab".into(),
         });
@@ -253,10 +375,58 @@ mod tests {
             "timestamp",
             "masked",
             "fingerprint",
+            "member",
+            "location",
+            "line",
         ] {
             assert!(json.get(field).is_some(), "missing {field}");
         }
+        assert_eq!(json["category"], "pii");
+        assert_eq!(json["confidence"], "high");
         let back: Record = serde_json::from_value(json).unwrap();
         assert_eq!(back, record);
+    }
+
+    #[test]
+    fn skip_reasons_are_flat_strings_and_round_trip() {
+        let mut reasons = vec![SkipReason::ImageOnly, SkipReason::Expired];
+        reasons.extend(
+            dlp_engine::SkipReason::all()
+                .iter()
+                .map(|&r| SkipReason::Engine(r)),
+        );
+        for reason in reasons {
+            let record = Record::Skipped(SkippedRecord {
+                reason,
+                meta: ItemMeta::default(),
+                member: Some("inner/bomb.zip".into()),
+                detail: Some("why".into()),
+            });
+            let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
+            assert_eq!(json["reason"], reason.as_str());
+            assert_eq!(json["member"], "inner/bomb.zip");
+            let back: Record = serde_json::from_value(json).unwrap();
+            assert_eq!(back, record);
+        }
+        assert_eq!(
+            SkipReason::from_name("file_type"),
+            Some(SkipReason::Engine(dlp_engine::SkipReason::FilteredType))
+        );
+        assert_eq!(SkipReason::from_name("nonsense"), None);
+    }
+
+    #[test]
+    fn records_of_earlier_versions_still_parse() {
+        let old = r#"{"record":"finding","detector":"credit_card","category":"pii","confidence":"high",
+            "item":"message","location":null,"start":1,"end":2,"masked":"4111","fingerprint":"ab"}"#;
+        let Record::Finding(f) = serde_json::from_str::<Record>(old).unwrap() else {
+            panic!("a finding");
+        };
+        assert_eq!((f.member, f.line), (None, 0));
+        let old = r#"{"record":"skipped","reason":"file_type","item":"gpt_file"}"#;
+        let Record::Skipped(s) = serde_json::from_str::<Record>(old).unwrap() else {
+            panic!("a skip");
+        };
+        assert_eq!(s.reason.as_str(), "filtered_type");
     }
 }

@@ -1,6 +1,10 @@
 //! The scanner: follows the compliance logs (historical and forward scans), fetches
 //! attachments and GPT knowledge files, inspects them, and commits what it found.
 //!
+//! Files are inspected by the [`Inspector`] (the `dlp-engine` engine, with its isolated
+//! extraction workers) on tokio's blocking pool: an extraction that takes its whole time limit
+//! holds one blocking thread, while log polling and downloads go on on the runtime.
+//!
 //! Ordering is what makes it crash-safe: a log file's records, event ids, processed mark and
 //! cursor are committed together ([`crate::state::Batch`]), and records reach the sink only
 //! after the commit. It must never advance a cursor past a log file it has not committed.
@@ -8,9 +12,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dlp_engine::{Collect, EngineBuilder, Finding, Skipped};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,10 +27,13 @@ use crate::config::{Config, GptFilter, UserFilter, RETENTION_DAYS};
 use crate::credentials::ApiKey;
 use crate::error::{Error, ErrorKind};
 use crate::evidence::Evidence;
-use crate::inspect::{Detection, Inspector, SkipReason};
+use crate::inspect::Inspector;
 use crate::model::{parse_log, Event, EventType, Gpt, LogFile};
-use crate::record::{FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkippedRecord};
+use crate::record::{
+    FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkipReason, SkippedRecord,
+};
 use crate::state::{format_time, none_or, parse_time, Batch, FileStatus, StateStore};
+use crate::sync::lock;
 
 /// A window of time whose events cannot be inspected any more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +124,8 @@ enum Mode {
 pub struct ConnectorBuilder {
     workspace_id: String,
     key: ApiKey,
-    inspector: Arc<dyn Inspector>,
+    engine: EngineBuilder,
+    inspector: Option<Arc<dyn Inspector>>,
     config: Config,
     clock: Option<SharedClock>,
     state: Option<StateStore>,
@@ -125,7 +134,35 @@ pub struct ConnectorBuilder {
     hooks: CrashHooks,
 }
 
+impl std::fmt::Debug for ConnectorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorBuilder")
+            .field("workspace_id", &self.workspace_id)
+            .field("engine", &self.engine)
+            .field("inspector", &self.inspector)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ConnectorBuilder {
+    /// Sets how the inspection engine is built (default [`EngineBuilder::new`]: every built-in
+    /// detector, default limits, documents parsed in worker processes that re-run this
+    /// executable, so a program calls [`dlp_engine::serve_worker_if_requested`] first in
+    /// `main`). [`ConnectorBuilder::build`] sets its filter from the configuration's
+    /// `scan.file_types` and `scan.max_file_size` ([`crate::ScanConfig::filter`]).
+    pub fn engine(&mut self, engine: EngineBuilder) -> &mut Self {
+        self.engine = engine;
+        self
+    }
+
+    /// Inspects with `inspector` instead of an engine built by the connector (tests). The
+    /// configuration's file-type filter is then the inspector's business; the download size
+    /// limit still applies.
+    pub fn inspector(&mut self, inspector: Arc<dyn Inspector>) -> &mut Self {
+        self.inspector = Some(inspector);
+        self
+    }
+
     /// Sets the configuration (default: all defaults).
     pub fn config(&mut self, config: Config) -> &mut Self {
         self.config = config;
@@ -162,9 +199,24 @@ impl ConnectorBuilder {
         self
     }
 
-    /// Builds the connector.
+    /// Builds the connector, and its inspection engine (the engine starts no worker process
+    /// until a document needs one).
     pub fn build(&mut self) -> Result<Connector, Error> {
         self.config.validate()?;
+        let inspector = match &self.inspector {
+            Some(inspector) => Arc::clone(inspector),
+            None => {
+                let mut engine = self.engine.clone();
+                engine.filter(self.config.scan.filter()?);
+                let engine = engine.build().map_err(|e| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!("cannot build the inspection engine: {e}"),
+                    )
+                })?;
+                Arc::new(engine)
+            }
+        };
         let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
         let client = ComplianceClient::new(
             &self.config.api,
@@ -189,7 +241,7 @@ impl ConnectorBuilder {
             config: self.config.clone(),
             client: Arc::new(client),
             state: Mutex::new(state),
-            inspector: self.inspector.clone(),
+            inspector,
             clock,
             sink: Mutex::new(self.sink.take().unwrap_or_else(|| Box::new(NullSink))),
             evidence,
@@ -263,21 +315,14 @@ impl Outcome {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Connector {
-    /// Starts building a connector for `workspace_id` with `key`, inspecting with `inspector`.
-    pub fn builder(
-        workspace_id: &str,
-        key: ApiKey,
-        inspector: Arc<dyn Inspector>,
-    ) -> ConnectorBuilder {
+    /// Starts building a connector for `workspace_id` with `key`.
+    pub fn builder(workspace_id: &str, key: ApiKey) -> ConnectorBuilder {
         ConnectorBuilder {
             workspace_id: workspace_id.to_string(),
             key,
-            inspector,
+            engine: EngineBuilder::new(),
+            inspector: None,
             config: Config::default(),
             clock: None,
             state: None,
@@ -595,21 +640,20 @@ impl Connector {
             match message.content.as_ref().and_then(|c| c.text()) {
                 Some(text) => {
                     lock(&self.summary).messages_inspected += 1;
-                    let detections = self.inspector.inspect_text(text);
-                    if !detections.is_empty() {
+                    let found = self.inspector.inspect_text(text);
+                    if !found.is_empty() {
                         outcome.evidence.push((
                             Evidence::key(&self.workspace_id, "message", &event.event_id),
                             text.as_bytes().to_vec(),
                         ));
                     }
-                    outcome
-                        .records
-                        .extend(findings(&item_key, &meta, detections));
+                    outcome.records.extend(findings(&item_key, &meta, found));
                 }
                 // Files attached to an image-only message are still inspected below.
-                None => outcome
-                    .records
-                    .push(skipped(&item_key, &meta, SkipReason::ImageOnly)),
+                None => outcome.records.push(skipped(
+                    &item_key,
+                    SkippedRecord::item(SkipReason::ImageOnly, meta.clone()),
+                )),
             }
         }
         if self.config.scan.conversation_files {
@@ -644,16 +688,14 @@ impl Connector {
         lock(&self.summary).app_logs_inspected += 1;
         let item_key = format!("app_log:{}", event.event_id);
         for (path, text) in strings {
-            let mut detections = self.inspector.inspect_text(text);
-            for d in &mut detections {
-                d.location = Some(match &d.location {
+            let mut found = self.inspector.inspect_text(text);
+            for f in &mut found {
+                f.location = Some(match &f.location {
                     Some(inner) => format!("{path}:{inner}"),
                     None => path.clone(),
                 });
             }
-            outcome
-                .records
-                .extend(findings(&item_key, &meta, detections));
+            outcome.records.extend(findings(&item_key, &meta, found));
         }
         if !outcome.records.is_empty() {
             let content = serde_json::json!({"input": event.input, "output": event.output});
@@ -674,14 +716,17 @@ impl Connector {
             return Ok(outcome);
         }
         let name = job.meta.file_name.clone().unwrap_or_default();
-        let skip = |outcome: &mut Outcome, reason| {
-            outcome.records.push(skipped(&file_key, &job.meta, reason));
+        let skip = |outcome: &mut Outcome, reason: SkipReason, detail: Option<String>| {
+            let record = SkippedRecord {
+                detail,
+                ..SkippedRecord::item(reason, job.meta.clone())
+            };
+            outcome.records.push(skipped(&file_key, record));
             outcome.files.push((file_key.clone(), FileStatus::Done));
         };
-        if !self.config.scan.file_type_allowed(&name) {
-            skip(&mut outcome, SkipReason::FileType);
-            return Ok(outcome);
-        }
+        let not_found = SkipReason::Engine(dlp_engine::SkipReason::NotFound);
+        // Stopping the download at the size limit is the connector's (the engine never sees
+        // the bytes); the type filter is the engine's, on the detected type.
         let max = self.config.scan.max_file_size;
         let download = match (item, &job.user_id) {
             (ItemKind::GptFile, _) => self.client.download_gpt_file(&job.file_id, max).await,
@@ -691,23 +736,26 @@ impl Connector {
                     .await
             }
             (_, None) => {
-                skip(&mut outcome, SkipReason::NotFound);
+                let detail = "the upload's user is not known".to_string();
+                skip(&mut outcome, not_found, Some(detail));
                 return Ok(outcome);
             }
         };
         let bytes = match download {
             Ok(Download::Content(bytes)) => bytes,
             Ok(Download::TooLarge) => {
-                skip(&mut outcome, SkipReason::TooLarge);
+                let detail = format!("over the maximum content-inspection size of {max} bytes");
+                let too_large = SkipReason::Engine(dlp_engine::SkipReason::TooLarge);
+                skip(&mut outcome, too_large, Some(detail));
                 return Ok(outcome);
             }
             Err(e) => match e.kind() {
                 ErrorKind::Expired => {
-                    skip(&mut outcome, SkipReason::Expired);
+                    skip(&mut outcome, SkipReason::Expired, None);
                     return Ok(outcome);
                 }
                 ErrorKind::NotFound => {
-                    skip(&mut outcome, SkipReason::NotFound);
+                    skip(&mut outcome, not_found, None);
                     return Ok(outcome);
                 }
                 ErrorKind::Unauthorized | ErrorKind::Forbidden => return Err(e),
@@ -727,22 +775,60 @@ impl Connector {
                 _ => s.conversation_files_inspected += 1,
             }
         }
-        match self.inspector.inspect_file(&name, &bytes) {
-            Ok(detections) => {
-                if !detections.is_empty() {
-                    outcome.evidence.push((
-                        Evidence::key(&self.workspace_id, item.as_str(), &job.file_id),
-                        bytes.to_vec(),
-                    ));
-                }
-                outcome
-                    .records
-                    .extend(findings(&file_key, &job.meta, detections));
-                outcome.files.push((file_key, FileStatus::Done));
-            }
-            Err(reason) => skip(&mut outcome, reason),
+        let found = self.inspect_file(name, bytes.clone()).await?;
+        if !found.findings.is_empty() {
+            outcome.evidence.push((
+                Evidence::key(&self.workspace_id, item.as_str(), &job.file_id),
+                bytes.to_vec(),
+            ));
         }
+        let Collect {
+            findings: found,
+            skipped: skips,
+            ..
+        } = found;
+        let found = found.into_iter().map(|(_, f)| f).collect();
+        outcome
+            .records
+            .extend(findings(&file_key, &job.meta, found));
+        // Every skip, the file's or a member's, with or without findings beside it.
+        for (_, skip) in skips {
+            outcome.records.push(skipped(
+                &file_key,
+                SkippedRecord::new(skip, job.meta.clone()),
+            ));
+        }
+        outcome.files.push((file_key, FileStatus::Done));
         Ok(outcome)
+    }
+
+    /// Inspects a downloaded file on the blocking pool, so that the runtime's threads keep
+    /// polling and downloading while a document is extracted.
+    async fn inspect_file(&self, name: String, bytes: bytes::Bytes) -> Result<Collect, Error> {
+        let inspector = Arc::clone(&self.inspector);
+        let task = tokio::task::spawn_blocking(move || inspector.inspect_file(&name, &bytes));
+        match task.await {
+            Ok(found) => Ok(found),
+            // A panic in the inspector costs this file (the engine's own parsers run in worker
+            // processes, so this is a bug of the engine or of a plugged-in inspector).
+            Err(e) if e.is_panic() => {
+                tracing::error!(error = %e, "file inspection panicked");
+                let mut found = Collect::default();
+                found.skipped.push((
+                    std::path::PathBuf::new(),
+                    Skipped {
+                        member: None,
+                        reason: dlp_engine::SkipReason::BrokenFile,
+                        detail: "the inspection of this file panicked".into(),
+                    },
+                ));
+                Ok(found)
+            }
+            Err(e) => Err(Error::new(
+                ErrorKind::Aborted,
+                format!("file inspection cancelled: {e}"),
+            )),
+        }
     }
 
     async fn retry_pending_files(&self) -> Result<(), Error> {
@@ -880,7 +966,9 @@ impl Connector {
                         .entry(f.detector.clone())
                         .or_default() += 1;
                 }
-                Record::Skipped(k) => *s.skipped.entry(k.reason.clone()).or_default() += 1,
+                Record::Skipped(k) => {
+                    *s.skipped.entry(k.reason.as_str().to_string()).or_default() += 1;
+                }
             }
         }
         Ok(())
@@ -899,42 +987,31 @@ fn add_stats(summary: &mut ScanSummary, before: &ClientStats, after: &ClientStat
     summary.downloaded_bytes = after.downloaded_bytes - before.downloaded_bytes;
 }
 
-fn findings(item_key: &str, meta: &ItemMeta, detections: Vec<Detection>) -> Vec<(String, Record)> {
-    detections
+fn findings(item_key: &str, meta: &ItemMeta, found: Vec<Finding>) -> Vec<(String, Record)> {
+    found
         .into_iter()
-        .map(|d| {
+        .map(|f| {
             let key = format!(
-                "{item_key}|{}|{}|{}|{}|{}",
-                d.detector,
-                d.location.as_deref().unwrap_or(""),
-                d.start,
-                d.end,
-                d.fingerprint
+                "{item_key}|{}|{}|{}|{}|{}|{}",
+                f.detector,
+                f.member.as_deref().unwrap_or(""),
+                f.location.as_deref().unwrap_or(""),
+                f.start,
+                f.end,
+                f.fingerprint
             );
-            let record = Record::Finding(FindingRecord {
-                detector: d.detector,
-                category: d.category,
-                confidence: d.confidence,
-                meta: meta.clone(),
-                location: d.location,
-                start: d.start,
-                end: d.end,
-                masked: d.masked,
-                fingerprint: d.fingerprint,
-            });
-            (key, record)
+            (key, Record::Finding(FindingRecord::new(f, meta.clone())))
         })
         .collect()
 }
 
-fn skipped(item_key: &str, meta: &ItemMeta, reason: SkipReason) -> (String, Record) {
-    (
-        format!("skip|{item_key}|{}", reason.as_str()),
-        Record::Skipped(SkippedRecord {
-            reason: reason.as_str().to_string(),
-            meta: meta.clone(),
-        }),
-    )
+/// A skip record with its de-duplication key: one per item, member and reason.
+fn skipped(item_key: &str, record: SkippedRecord) -> (String, Record) {
+    let key = match &record.member {
+        Some(member) => format!("skip|{item_key}|{}|{member}", record.reason),
+        None => format!("skip|{item_key}|{}", record.reason),
+    };
+    (key, Record::Skipped(record))
 }
 
 /// Every string value in a JSON document, with its path (`input.query`, `output[0].text`).

@@ -366,16 +366,16 @@ pub fn format_time(time: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ItemMeta, SkippedRecord};
+    use crate::record::{ItemMeta, SkipReason, SkippedRecord};
 
     fn skipped(id: &str) -> Record {
-        Record::Skipped(SkippedRecord {
-            reason: "image_only".into(),
-            meta: ItemMeta {
+        Record::Skipped(SkippedRecord::item(
+            SkipReason::ImageOnly,
+            ItemMeta {
                 event_id: Some(id.into()),
                 ..Default::default()
             },
-        })
+        ))
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The connector against the simulator: ground truth, rate limits, faults, crash safety.
 //! Every test runs on a virtual clock: rate limits and backoff never really sleep.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -72,7 +73,7 @@ fn assert_found(env: &Env, want: &Expected) {
         .skipped()
         .into_iter()
         .filter(|s| s.meta.file_id.is_some())
-        .map(|s| (s.meta.file_id.unwrap(), s.reason))
+        .map(|s| (s.meta.file_id.unwrap(), s.reason.to_string()))
         .collect();
     for want in &want.skipped {
         assert!(
@@ -141,7 +142,7 @@ async fn historical_scan_finds_every_planted_value_with_its_metadata() {
     let image_only = env
         .skipped()
         .iter()
-        .filter(|s| s.reason == "image_only")
+        .filter(|s| s.reason.as_str() == "image_only")
         .count();
     let in_window = ws.events_in_files(ANCHOR - time::Duration::days(30), ANCHOR);
     assert_eq!(
@@ -298,7 +299,7 @@ async fn expired_uploads_become_skipped_records() {
     let expired: BTreeSet<String> = env
         .skipped()
         .into_iter()
-        .filter(|s| s.reason == "expired")
+        .filter(|s| s.reason.as_str() == "expired")
         .filter_map(|s| s.meta.file_id)
         .collect();
     for id in &fresh {
@@ -389,7 +390,6 @@ async fn state_of_another_workspace_is_refused() {
     let err = dlp_connector::Connector::builder(
         "00000000-0000-4000-8000-000000000000",
         dlp_connector::ApiKey::new("k").unwrap(),
-        PlantedFormats::shared(),
     )
     .state_path(&env.state_path())
     .err()
@@ -530,8 +530,8 @@ async fn organization_ids_use_the_organization_paths() {
     let connector = dlp_connector::Connector::builder(
         &org,
         dlp_connector::ApiKey::new(env.sim.api_key()).unwrap(),
-        PlantedFormats::shared(),
     )
+    .inspector(PlantedFormats::shared())
     .config(env.config())
     .clock(env.clock.shared())
     .sink(Box::new(env.sink.clone()))
@@ -570,11 +570,15 @@ async fn evidence_filters_and_limits() {
     let mut config = env.config();
     config.scan.file_types = vec!["txt".into(), "csv".into()];
     config.scan.max_file_size = 100;
+    // The real engine applies the type and size filter (on the detected type); the
+    // simulator's files are trusted, so it may parse them in-process.
+    let mut engine = dlp_engine::EngineBuilder::new();
+    engine.isolation(dlp_engine::Isolation::InProcess);
     let connector = dlp_connector::Connector::builder(
         env.sim.workspace_id(),
         dlp_connector::ApiKey::new(env.sim.api_key()).unwrap(),
-        PlantedFormats::shared(),
     )
+    .engine(engine)
     .config(config)
     .clock(env.clock.shared())
     .sink(Box::new(env.sink.clone()))
@@ -582,9 +586,13 @@ async fn evidence_filters_and_limits() {
     .build()
     .unwrap();
     connector.historical_scan(Some(30)).await.unwrap();
-    let reasons: BTreeSet<String> = env.skipped().into_iter().map(|s| s.reason).collect();
+    let reasons: BTreeSet<String> = env
+        .skipped()
+        .into_iter()
+        .map(|s| s.reason.to_string())
+        .collect();
     assert!(
-        reasons.contains("file_type") && reasons.contains("too_large"),
+        reasons.contains("filtered_type") && reasons.contains("too_large"),
         "{reasons:?}"
     );
     use futures::StreamExt;

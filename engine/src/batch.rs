@@ -1,117 +1,77 @@
-//! Bulk scans of files and directories: enumeration, reading, scanning, in parallel and in
+//! Bulk scans of files and directories: enumeration, reading, inspection, in parallel and in
 //! bounded memory.
 //!
 //! One thread walks the inputs and feeds a bounded channel; a pool of workers, each with its own
-//! [`Scanner`](crate::Scanner), reads and scans files; reports come back through a second bounded
-//! channel to the caller's thread, in the order files finish. Memory stays flat on any number of
-//! files. This module never prints: the caller decides what a report becomes.
+//! [`Scanner`](crate::Scanner), inspects files; results come back through a second bounded
+//! channel to the caller's thread, which gives them to the caller's [`Sink`], file by file in the
+//! order files finish. A large text file is scanned by all threads together and its findings
+//! arrive in parts as they are found. Memory stays flat on any number of files. This module never
+//! prints: the sink decides what a result becomes, and can stop the batch.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Sender};
+use dlp_detect::{Error, ErrorKind, Finding, Flow, ScanError};
+use dlp_extract::SkipReason;
 
 use crate::engine::Engine;
-use crate::extract::isolate::WorkerPool;
-use crate::extract::{self, Event, FileType, Filter, Limits, SkipReason};
-use crate::finding::Finding;
-use crate::scan::Scanner;
-
-/// An item that was not scanned, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Skipped {
-    /// Path inside containers, `None` for the file itself.
-    pub member: Option<String>,
-    /// Why.
-    pub reason: SkipReason,
-    /// What happened, for a person.
-    pub detail: String,
-}
-
-/// What scanning one input file produced.
-#[derive(Clone, Debug, Default)]
-pub struct FileReport {
-    /// The file, as given or as found under a directory that was given.
-    pub path: PathBuf,
-    /// Bytes of content read.
-    pub bytes: u64,
-    /// Items scanned: the file itself and any members inside it.
-    pub items_scanned: u64,
-    /// Findings, in order of position within each item.
-    pub findings: Vec<Finding>,
-    /// Items that were not scanned.
-    pub skipped: Vec<Skipped>,
-    /// A part of the findings of a large file whose scan goes on: only `path` and `findings`
-    /// are set, and the file's last report (not partial) follows. Large files report their
-    /// findings as they go, so that memory does not grow with them.
-    pub partial: bool,
-}
-
-/// How documents are opened: limits against hostile input, the scan filter, and optionally a
-/// pool of isolated worker processes for the parsers that may crash, loop or balloon.
-#[derive(Clone, Default)]
-pub struct Extraction {
-    /// Limits of the extraction (depth, sizes, ratio, text, time).
-    pub limits: Limits,
-    /// Which items are inspected (file-type allow-list, maximum size).
-    pub filter: Filter,
-    /// Parse untrusted formats in these worker processes rather than in this one.
-    pub isolation: Option<std::sync::Arc<WorkerPool>>,
-}
-
-impl std::fmt::Debug for Extraction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Extraction")
-            .field("limits", &self.limits)
-            .field("filter", &self.filter)
-            .field("isolated", &self.isolation.is_some())
-            .finish()
-    }
-}
-
-/// What scanning one document (and everything inside it) produced.
-#[derive(Clone, Debug, Default)]
-pub struct DocumentReport {
-    /// Items scanned: the document itself and any members inside it.
-    pub items_scanned: u64,
-    /// Findings, each with its member and location; spans are offsets in the extracted text of
-    /// their item (its text segments joined by line feeds).
-    pub findings: Vec<Finding>,
-    /// Items that were not scanned.
-    pub skipped: Vec<Skipped>,
-    /// The detected type of the document.
-    pub file_type: Option<FileType>,
-}
+use crate::request::Request;
+use crate::sink::{ItemReport, Sink, Skipped};
 
 /// Settings of a bulk scan.
+///
+/// ```no_run
+/// use dlp_engine::{Batch, Collect, EngineBuilder};
+///
+/// let engine = EngineBuilder::new().build()?;
+/// let mut found = Collect::default();
+/// Batch::new().threads(4).run(&engine, &["docs/".into()], &mut found)
+///     .map_err(|e| e.into_scan_error())?;
+/// for (path, f) in &found.findings {
+///     println!("{}: {} {}", path.display(), f.detector, f.masked);
+/// }
+/// # Ok::<(), dlp_engine::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Batch {
     threads: usize,
-    /// Plain files at least this large are scanned by all threads together.
-    large_item: u64,
     follow_links: bool,
-    extraction: Extraction,
 }
 
 impl Default for Batch {
     fn default() -> Self {
         Batch {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            large_item: LARGE_ITEM,
             follow_links: false,
-            extraction: Extraction::default(),
         }
     }
 }
 
-/// Plain files at least this large are read chunk by chunk by all threads together.
-const LARGE_ITEM: u64 = 64 << 20;
-
-/// How many paths may wait for a worker, and reports for the caller.
+/// How many paths may wait for a worker, and results for the caller.
 const QUEUE: usize = 256;
 
-/// How many partial reports (each the findings of one chunk) may wait for the caller.
+/// How many findings a worker holds before it hands them on in a part of their file.
+const PART: usize = 4096;
+
+/// How many parts may wait for the caller.
 const PARTS_IN_FLIGHT: i64 = 2;
+
+/// What a worker sends the caller's thread.
+enum Message {
+    /// Findings and skips of a file whose inspection goes on.
+    Part {
+        path: PathBuf,
+        findings: Vec<Finding>,
+        skipped: Vec<Skipped>,
+    },
+    /// The rest of a file's findings and skips, and its report.
+    Done {
+        findings: Vec<Finding>,
+        skipped: Vec<Skipped>,
+        report: ItemReport,
+    },
+}
 
 /// A count that threads can wait on until it falls below a bound.
 #[derive(Default)]
@@ -142,8 +102,86 @@ impl Gauge {
     }
 }
 
+/// A worker's sink: buffers one file's results, handing findings on in parts when they pile up.
+struct Buffer<'a> {
+    findings: Vec<Finding>,
+    skipped: Vec<Skipped>,
+    tx: &'a Sender<Message>,
+    in_flight: &'a Gauge,
+    stop: &'a AtomicBool,
+}
+
+impl Buffer<'_> {
+    fn flow(&self) -> Flow {
+        if self.stop.load(Ordering::Relaxed) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+impl Sink for Buffer<'_> {
+    type Error = std::convert::Infallible;
+
+    fn finding(&mut self, item: &Path, finding: Finding) -> Result<Flow, Self::Error> {
+        self.findings.push(finding);
+        if self.findings.len() >= PART {
+            // Wait while the caller has not taken the earlier parts: a fast scan must not pile
+            // findings up faster than they are written.
+            self.in_flight.wait_below(PARTS_IN_FLIGHT);
+            let part = Message::Part {
+                path: item.to_path_buf(),
+                findings: std::mem::take(&mut self.findings),
+                skipped: std::mem::take(&mut self.skipped),
+            };
+            if self.tx.send(part).is_ok() {
+                self.in_flight.add(1);
+            }
+        }
+        Ok(self.flow())
+    }
+
+    fn skipped(&mut self, _item: &Path, skipped: Skipped) -> Result<Flow, Self::Error> {
+        self.skipped.push(skipped);
+        Ok(self.flow())
+    }
+}
+
+/// Gives a message to the caller's sink; `Ok(false)` when the sink said stop.
+fn deliver<S: Sink + ?Sized>(sink: &mut S, message: Message) -> Result<bool, S::Error> {
+    let (path, findings, skipped, report) = match message {
+        Message::Part {
+            path,
+            findings,
+            skipped,
+        } => (path, findings, skipped, None),
+        Message::Done {
+            findings,
+            skipped,
+            report,
+        } => (report.path.clone(), findings, skipped, Some(report)),
+    };
+    for f in findings {
+        if sink.finding(&path, f)? == Flow::Stop {
+            return Ok(false);
+        }
+    }
+    for s in skipped {
+        if sink.skipped(&path, s)? == Flow::Stop {
+            return Ok(false);
+        }
+    }
+    if let Some(report) = report {
+        if sink.finished(&report)? == Flow::Stop {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl Batch {
-    /// Defaults: one worker per core, no size limit, symbolic links not followed.
+    /// Defaults: one worker per core, symbolic links not followed.
     pub fn new() -> Self {
         Self::default()
     }
@@ -154,20 +192,6 @@ impl Batch {
         self
     }
 
-    /// How documents are opened (limits, filter, isolation).
-    pub fn extraction(&mut self, extraction: Extraction) -> &mut Self {
-        self.extraction = extraction;
-        self
-    }
-
-    /// The size from which a plain file is scanned by all threads together, its findings
-    /// sent in partial reports (default 64 MiB). For tests.
-    #[doc(hidden)]
-    pub fn large_item(&mut self, bytes: u64) -> &mut Self {
-        self.large_item = bytes;
-        self
-    }
-
     /// Whether to follow symbolic links under directories (default no; links given directly
     /// as inputs are always followed).
     pub fn follow_links(&mut self, yes: bool) -> &mut Self {
@@ -175,84 +199,131 @@ impl Batch {
         self
     }
 
-    /// Scans every file under `inputs` (files or directories, recursively) and hands one report
-    /// per file to `on_report`, on the calling thread. A large plain file also sends
-    /// [partial](FileReport::partial) reports with its findings as they are found, before its
-    /// last report. `stop` is checked between files: set it to end the scan early (the reports
-    /// of files already scanned still arrive).
-    pub fn run(
+    /// Inspects every file under `inputs` (files or directories, recursively) with `engine`
+    /// and gives the results to `sink` on the calling thread: each file's findings and skips,
+    /// then its report. Inputs that do not exist or cannot be read are skips too. The batch
+    /// ends early when the sink says [`Flow::Stop`] (files already inspected are not given)
+    /// or fails (its error is returned); a worker thread that dies is an error.
+    pub fn run<S: Sink + ?Sized>(
         &self,
         engine: &Engine,
         inputs: &[PathBuf],
-        stop: &AtomicBool,
-        on_report: &mut dyn FnMut(FileReport),
-    ) {
+        sink: &mut S,
+    ) -> Result<(), ScanError<S::Error>> {
         let (path_tx, path_rx) = bounded::<PathBuf>(QUEUE);
-        let (report_tx, report_rx) = bounded::<FileReport>(QUEUE);
+        let (tx, rx) = bounded::<Message>(QUEUE);
         let in_flight = &Gauge::default();
+        let stop = &AtomicBool::new(false);
         std::thread::scope(|scope| {
-            let walker_reports = report_tx.clone();
-            scope.spawn(move || {
+            let walker_tx = tx.clone();
+            let walker = scope.spawn(move || {
                 for input in inputs {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    self.walk(input, &path_tx, &walker_reports, stop);
+                    self.walk(input, &path_tx, &walker_tx, stop);
                 }
             });
-            for _ in 0..self.threads {
-                let rx = path_rx.clone();
-                let tx = report_tx.clone();
-                scope.spawn(move || {
-                    let mut scanner = engine.scanner();
-                    for path in rx {
-                        if stop.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let report = self.scan_file(&mut scanner, path, &mut |part| {
-                            // Wait while the caller has not taken the earlier parts: a fast
-                            // scan must not pile findings up faster than they are written.
-                            in_flight.wait_below(PARTS_IN_FLIGHT);
-                            if tx.send(part).is_ok() {
-                                in_flight.add(1);
+            let workers: Vec<_> = (0..self.threads)
+                .map(|_| {
+                    let rx = path_rx.clone();
+                    let tx = tx.clone();
+                    scope.spawn(move || {
+                        let mut scanner = engine.scanner();
+                        for path in rx {
+                            if stop.load(Ordering::Relaxed) {
+                                continue;
                             }
-                        });
-                        if tx.send(report).is_err() {
-                            break;
+                            let mut buffer = Buffer {
+                                findings: Vec::new(),
+                                skipped: Vec::new(),
+                                tx: &tx,
+                                in_flight,
+                                stop,
+                            };
+                            let request = Request::path(&path).threads(self.threads);
+                            let report = match scanner.scan(request, &mut buffer) {
+                                Ok(report) => report,
+                                Err(ScanError::Scan(e)) => {
+                                    buffer.skipped.push(Skipped {
+                                        member: None,
+                                        reason: SkipReason::Unreadable,
+                                        detail: e.to_string(),
+                                    });
+                                    ItemReport {
+                                        path: path.clone(),
+                                        ..ItemReport::default()
+                                    }
+                                }
+                                Err(ScanError::Sink(never)) => match never {},
+                            };
+                            let done = Message::Done {
+                                findings: buffer.findings,
+                                skipped: buffer.skipped,
+                                report,
+                            };
+                            if tx.send(done).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            drop(path_rx);
+            let mut result = Ok(());
+            for message in rx {
+                let part = matches!(message, Message::Part { .. });
+                if result.is_ok() && !stop.load(Ordering::Relaxed) {
+                    match deliver(sink, message) {
+                        Ok(true) => {}
+                        Ok(false) => stop.store(true, Ordering::Relaxed),
+                        Err(e) => {
+                            // Nobody is listening: stop reading more files.
+                            stop.store(true, Ordering::Relaxed);
+                            result = Err(ScanError::Sink(e));
                         }
                     }
-                });
-            }
-            drop(report_tx);
-            drop(path_rx);
-            for report in report_rx {
-                let partial = report.partial;
-                on_report(report);
-                if partial {
+                }
+                if part {
                     in_flight.add(-1);
                 }
             }
             // Nobody takes parts any more: release any scanning thread that waits.
             in_flight.close();
-        });
+            let died = std::iter::once(walker.join().is_err())
+                .chain(workers.into_iter().map(|w| w.join().is_err()))
+                .any(|died| died);
+            if died && result.is_ok() {
+                result = Err(ScanError::Scan(Error::new(
+                    ErrorKind::Internal,
+                    "a scanning thread failed; the batch's results are incomplete",
+                )));
+            }
+            result
+        })
     }
 
     fn walk(
         &self,
         input: &Path,
-        paths: &crossbeam_channel::Sender<PathBuf>,
-        reports: &crossbeam_channel::Sender<FileReport>,
+        paths: &Sender<PathBuf>,
+        results: &Sender<Message>,
         stop: &AtomicBool,
     ) {
         let skip = |path: PathBuf, reason: SkipReason, detail: String| {
-            let _ = reports.send(FileReport {
-                path,
+            let _ = results.send(Message::Done {
+                findings: Vec::new(),
                 skipped: vec![Skipped {
                     member: None,
                     reason,
                     detail,
                 }],
-                ..FileReport::default()
+                report: ItemReport {
+                    path,
+                    skipped: 1,
+                    ..ItemReport::default()
+                },
             });
         };
         match std::fs::metadata(input) {
@@ -308,202 +379,4 @@ impl Batch {
             }
         }
     }
-
-    fn scan_file(
-        &self,
-        scanner: &mut Scanner<'_>,
-        path: PathBuf,
-        partial: &mut dyn FnMut(FileReport),
-    ) -> FileReport {
-        let mut report = FileReport {
-            path,
-            ..FileReport::default()
-        };
-        let unreadable = |report: &mut FileReport, e: std::io::Error| {
-            report.skipped.push(Skipped {
-                member: None,
-                reason: SkipReason::Unreadable,
-                detail: e.to_string(),
-            });
-        };
-        let file = match std::fs::File::open(&report.path) {
-            Ok(file) => file,
-            Err(e) => {
-                unreadable(&mut report, e);
-                return report;
-            }
-        };
-        let size = match file.metadata() {
-            Ok(meta) => meta.len(),
-            Err(e) => {
-                unreadable(&mut report, e);
-                return report;
-            }
-        };
-        let mut head = [0u8; 8192];
-        let head_len = match read_head(&file, &mut head) {
-            Ok(n) => n,
-            Err(e) => {
-                unreadable(&mut report, e);
-                return report;
-            }
-        };
-        let plain = extract::is_plain_text(&head[..head_len]);
-        if let Some(skip) = self.extraction.too_large(size, plain) {
-            report.skipped.push(skip);
-            return report;
-        }
-        if plain {
-            if let Some(skip) = self.extraction.filtered(FileType::Text) {
-                report.skipped.push(skip);
-                return report;
-            }
-            let scanned = if size >= self.large_item {
-                // One large file: its chunks are read (not mapped, so that resident memory
-                // stays a few chunks per thread) and shared between the threads.
-                let path = report.path.clone();
-                scanner
-                    .engine()
-                    .scan_file_streaming(&file, self.threads, &mut |findings| {
-                        partial(FileReport {
-                            path: path.clone(),
-                            findings,
-                            partial: true,
-                            ..FileReport::default()
-                        })
-                    })
-                    .map(|bytes| (Vec::new(), bytes))
-            } else {
-                // Plain text is scanned as it lies on disk, in bounded memory.
-                let mut findings = Vec::new();
-                scanner
-                    .scan_path(&report.path, &mut |f| findings.push(f))
-                    .map(|bytes| (findings, bytes))
-            };
-            match scanned {
-                Ok((findings, bytes)) => {
-                    report.findings = findings;
-                    report.bytes = bytes;
-                    report.items_scanned = 1;
-                }
-                Err(e) => report.skipped.push(Skipped {
-                    member: None,
-                    reason: SkipReason::Unreadable,
-                    detail: e.to_string(),
-                }),
-            }
-            return report;
-        }
-        // SAFETY: read-only private map, as in Scanner::scan_path.
-        let map = match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(map) => map,
-            Err(e) => {
-                unreadable(&mut report, e);
-                return report;
-            }
-        };
-        let doc = scanner.scan_document(&map, &self.extraction);
-        report.bytes = map.len() as u64;
-        report.items_scanned = doc.items_scanned;
-        report.findings = doc.findings;
-        report.skipped = doc.skipped;
-        report
-    }
-}
-
-impl Extraction {
-    /// A skip for an item of `size` bytes over the filter's maximum or, for a document that
-    /// extraction must hold in memory, over the limits' maximum. Plain text is streamed, so only
-    /// the filter bounds it.
-    fn too_large(&self, size: u64, plain_text: bool) -> Option<Skipped> {
-        let limit = (!plain_text).then_some(self.limits.max_file_size);
-        let max = match (self.filter.max_file_size, limit) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => return None,
-        };
-        (size > max).then(|| Skipped {
-            member: None,
-            reason: SkipReason::TooLarge,
-            detail: format!("{size} bytes, over the maximum content-inspection size of {max}"),
-        })
-    }
-
-    /// A skip for a type the filter does not allow.
-    fn filtered(&self, file_type: FileType) -> Option<Skipped> {
-        let types = self.filter.file_types.as_ref()?;
-        (!types.contains(&file_type)).then(|| Skipped {
-            member: None,
-            reason: SkipReason::FilteredType,
-            detail: format!(
-                "type {} is not in the file-type allow-list",
-                file_type.name()
-            ),
-        })
-    }
-}
-
-impl Scanner<'_> {
-    /// Extracts the text of a document (recursively, for containers) and scans it. Formats are
-    /// detected from the content; `extraction` sets the limits, the filter and the isolation.
-    pub fn scan_document(&mut self, data: &[u8], extraction: &Extraction) -> DocumentReport {
-        let mut doc = DocumentReport {
-            file_type: Some(extract::detect(data)),
-            ..DocumentReport::default()
-        };
-        // Where the next text segment of each item starts in its joined text, and on which line.
-        let mut cursors: std::collections::HashMap<Option<String>, (usize, u64)> =
-            std::collections::HashMap::new();
-        let mut sink = |event: Event<'_>| match event {
-            Event::Text {
-                member,
-                location,
-                text,
-            } => {
-                let cursor = cursors.entry(member.map(str::to_string)).or_insert((0, 0));
-                let (offset, lines) = *cursor;
-                self.scan_with(text.as_bytes(), &mut |mut f| {
-                    f.start += offset;
-                    f.end += offset;
-                    f.line += lines;
-                    f.member = member.map(str::to_string);
-                    f.location = location.map(str::to_string);
-                    doc.findings.push(f);
-                });
-                *cursor = (
-                    offset + text.len() + 1,
-                    lines + bytecount::count(text.as_bytes(), b'\n') as u64 + 1,
-                );
-            }
-            Event::Skipped {
-                member,
-                reason,
-                detail,
-            } => doc.skipped.push(Skipped {
-                member: member.map(str::to_string),
-                reason,
-                detail: detail.to_string(),
-            }),
-            Event::ItemDone { .. } => doc.items_scanned += 1,
-        };
-        match &extraction.isolation {
-            Some(pool) => pool.walk(data, &extraction.filter, &mut sink),
-            None => extract::walk(data, &extraction.limits, &extraction.filter, &mut sink),
-        }
-        doc
-    }
-}
-
-fn read_head(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

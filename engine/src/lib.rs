@@ -1,56 +1,74 @@
 //! `dlp-engine` finds sensitive data (card numbers, national ids, IBANs, API keys, private keys,
-//! and whatever custom rules describe) in text, fast.
+//! and whatever custom rules describe) in text, documents, archives and files: the inspection
+//! engine that embedders depend on. It composes `dlp-detect` (the detectors) and `dlp-extract`
+//! (document formats, limits and isolated workers), and re-exports what an embedder needs, so
+//! embedding takes this one dependency.
 //!
-//! Build an [`Engine`] once with an [`EngineBuilder`]; it is immutable and `Send + Sync`. Scan
-//! with the one-shot helpers, or with a [`Scanner`] per thread, which keeps scratch space between
-//! scans:
+//! Build an [`Engine`] once with an [`EngineBuilder`]; it is immutable and `Send + Sync`. Every
+//! way in is one [`Request`] (bytes of any type, text, a stream, a file), and every way out a
+//! [`Sink`] that receives findings and skipped items and can stop the scan; [`Collect`] keeps
+//! them in memory. [`Batch`] inspects files and directories in parallel.
 //!
 //! ```
-//! use dlp_engine::EngineBuilder;
+//! use dlp_engine::{Collect, EngineBuilder, Request};
 //!
-//! let engine = EngineBuilder::new().build()?;
-//! for finding in engine.scan_text("card 4111 1111 1111 1111, key AKIAIOSFODNN7EXAMPLE") {
-//!     println!("{} {} at {}..{}", finding.detector, finding.masked, finding.start, finding.end);
+//! fn main() -> Result<(), dlp_engine::Error> {
+//!     // Documents are parsed in worker processes: this executable, re-run as a worker.
+//!     dlp_engine::serve_worker_if_requested();
+//!     let engine = EngineBuilder::new().build()?;
+//!     for finding in engine.scan_text("card 4111 1111 1111 1111, key AKIAIOSFODNN7EXAMPLE") {
+//!         println!("{} {} at {}..{}", finding.detector, finding.masked, finding.start, finding.end);
+//!     }
+//!     let mut found = Collect::default();
+//!     let report = engine
+//!         .scan(Request::bytes(b"ssn: 536-22-8813").name("notes.txt"), &mut found)
+//!         .map_err(|e| e.into_scan_error())?;
+//!     assert_eq!(report.items_scanned, 1);
+//!     assert_eq!(found.findings[0].1.detector, "us_ssn");
+//!     assert_eq!(found.findings[0].1.masked, "***-**-8813");
+//!     Ok(())
 //! }
-//! # let dir = std::env::temp_dir().join(format!("dlp-doc-{}", std::process::id()));
-//! # std::fs::create_dir_all(&dir).unwrap();
-//! # let path = dir.join("notes.txt");
-//! # std::fs::write(&path, "ssn: 536-22-8813").unwrap();
-//! let findings = engine.scan_path(&path)?;
-//! assert_eq!(findings[0].detector, "us_ssn");
-//! assert_eq!(findings[0].masked, "***-**-8813");
-//! # Ok::<(), dlp_engine::Error>(())
 //! ```
 //!
-//! How it works: every detector is compiled into a cheap trigger (a literal in one shared first
-//! pass, a run of token bytes, a digit-run scan, or an `@` scan) and a `regex-automata` regex
-//! that only runs in a bounded region around each trigger, followed by the detector's validator
-//! (Luhn, mod-97, SSN rules, JWT header, PEM body, entropy) and context-word check. Text in
-//! which no trigger fires costs one pass of each trigger scan. Findings never hold the value:
-//! they carry a masked preview and a SHA-256 fingerprint of the normalized value.
+//! A document's findings carry the member (inside archives) and the location (`page 3`,
+//! `sheet Sales`) where they were found; their spans are offsets in the member's extracted text.
+//! A file that cannot be inspected (missing, too large, encrypted, broken, hostile) is a
+//! [`Skipped`] with its reason, never an error and never silently dropped.
+//!
+//! Modules, each using only those before it: `sink` (where results go) and `request` (what to
+//! inspect); `engine` (the [`Engine`], its builder and [`Isolation`]); `source` (files read by
+//! positioned reads); `inspect` (one item: type, size and type filter, text or extraction, and
+//! the [`Scanner`]); `batch` (many files in parallel).
 
-#![deny(missing_docs)]
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
-pub mod corpus;
-mod digits;
 mod engine;
-mod error;
-pub mod extract;
-mod finding;
-mod literals;
-mod prefilter;
-mod reference;
-mod rules;
-mod scan;
-mod validate;
+mod inspect;
+mod request;
+mod sink;
+mod source;
 
-pub use crate::batch::{Batch, DocumentReport, Extraction, FileReport, Skipped};
-pub use crate::engine::{DetectorInfo, Engine, EngineBuilder};
-pub use crate::error::{Error, ErrorKind};
-pub use crate::extract::SkipReason;
-pub use crate::finding::{Category, Confidence, Finding};
-pub use crate::scan::{Scanner, DEFAULT_CHUNK_SIZE};
-pub use crate::validate::Validator;
+pub use crate::batch::Batch;
+pub use crate::engine::{
+    serve_worker_if_requested, Engine, EngineBuilder, Isolation, WorkerCommand, WORKER_ARG,
+};
+pub use crate::inspect::Scanner;
+pub use crate::request::Request;
+pub use crate::sink::{Collect, ItemReport, Sink, Skipped, Tally};
+pub use dlp_detect::{
+    Category, Confidence, DetectorInfo, DetectorSet, Error, ErrorKind, Finding, FindingSink, Flow,
+    ScanError, Validator,
+};
+pub use dlp_extract::{FileType, Filter, Limits, SkipReason};
+
+/// Detection alone (`dlp-detect`): the compiled detector set and its text scanner, for callers
+/// that need no extraction.
+pub use dlp_detect as detect;
+/// Extraction alone (`dlp-extract`): type detection, formats, limits and the worker pool.
+pub use dlp_extract as extract;
+
+/// The benchmark corpus generator (deterministic text with planted values), with the `bench`
+/// feature: for tests, benchmarks and `dlp bench`, not product API.
+#[cfg(feature = "bench")]
+pub use dlp_detect::corpus;

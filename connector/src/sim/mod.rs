@@ -8,9 +8,14 @@
 //! test can assert that every planted value was found and no limit was exceeded. It must never
 //! listen on anything but loopback.
 
+mod hostile;
 mod server;
 mod workspace;
 
+pub use hostile::{
+    entity_expansion_docx, form_xobject_loop_pdf, inflate_bomb_pdf, nested_zip_bomb, HOSTILE_FILES,
+    HOSTILE_GPT_NAME,
+};
 pub use server::{window, Faults, RequestLog, SimConfig, Simulator};
 pub use workspace::{
     docx, format_micros, sha256_hex, Planted, SimEvent, SimFile, SimGpt, SimLogFile, SimUser,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind};
 use crate::ratelimit::{Endpoint, WINDOW};
 use crate::state::{format_time, none_or, parse_time};
+use crate::sync::lock;
 
 /// Faults to inject; change them at any time through [`Simulator::faults`].
 #[derive(Debug, Clone, Default)]
@@ -129,10 +130,6 @@ impl std::fmt::Debug for Simulator {
             .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Simulator {
@@ -659,7 +656,10 @@ async fn signed(sim: &SimState, token: &str, headers: &HeaderMap) -> Response {
         return (StatusCode::FORBIDDEN, "Request has expired").into_response();
     }
     let (mut content, is_log) = match target {
-        Signed::Log(i) => (sim.workspace.log_files[i].content.clone(), true),
+        Signed::Log(i) => (
+            Bytes::from(sim.workspace.log_files[i].content.clone()),
+            true,
+        ),
         Signed::File(id) => match sim.workspace.files.get(&id) {
             Some(f) => (f.content.clone(), false),
             None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),

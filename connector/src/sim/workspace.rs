@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -44,6 +45,10 @@ pub struct WorkspaceSpec {
     pub late_files: bool,
     /// Put malformed lines and unknown event types in some log files.
     pub noise_lines: bool,
+    /// Add a custom GPT whose knowledge files are hostile ([`super::HOSTILE_FILES`]: a PDF that
+    /// crashes its parser, a nested zip bomb beside a planted value, an XML entity expansion in
+    /// a DOCX, a file over the default size limit).
+    pub hostile_files: bool,
 }
 
 impl Default for WorkspaceSpec {
@@ -62,6 +67,7 @@ impl Default for WorkspaceSpec {
             late_events: false,
             late_files: false,
             noise_lines: false,
+            hostile_files: false,
         }
     }
 }
@@ -119,8 +125,8 @@ pub struct SimFile {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Content.
-    pub content: Vec<u8>,
+    /// Content (shared: serving it copies nothing).
+    pub content: Bytes,
     /// Upload time (uploads expire 48 hours later).
     pub uploaded_at: OffsetDateTime,
     /// Uploader (conversation uploads).
@@ -223,7 +229,7 @@ impl Rng {
     fn digits(&mut self, n: usize) -> String {
         self.chars(b"0123456789", n)
     }
-    fn id(&mut self, prefix: &str) -> String {
+    pub(crate) fn id(&mut self, prefix: &str) -> String {
         format!(
             "{prefix}{}",
             self.chars(b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
@@ -595,7 +601,7 @@ impl Workspace {
                             SimFile {
                                 id: file_id.clone(),
                                 name: name.clone(),
-                                content: bytes,
+                                content: bytes.into(),
                                 uploaded_at: t,
                                 user_id: Some(user.id.clone()),
                             },
@@ -728,7 +734,7 @@ impl Workspace {
                     SimFile {
                         id: file_id.clone(),
                         name: file_name.clone(),
-                        content,
+                        content: content.into(),
                         uploaded_at: start,
                         user_id: None,
                     },
@@ -762,6 +768,15 @@ impl Workspace {
             }
         }
         ws.log_files = build_log_files(&mut rng, spec, &mut events, start);
+        if spec.hostile_files {
+            let (detector, plant_text, value) = next_plant(&mut rng);
+            super::hostile::add_hostile_gpt(
+                &mut ws,
+                &mut rng,
+                start,
+                (detector, plant_text, value),
+            );
+        }
         ws
     }
 

@@ -8,16 +8,19 @@ use std::sync::Arc;
 
 use dlp_connector::sim::{Planted, SimConfig, Simulator, WorkspaceSpec};
 use dlp_connector::{
-    ApiKey, Config, Connector, CrashHooks, Detection, FindingRecord, Inspector, MemorySink, Record,
+    ApiKey, Config, Connector, CrashHooks, FindingRecord, Inspector, MemorySink, Record,
     SkippedRecord, VirtualClock,
 };
+use dlp_engine::{Category, Collect, Confidence, Finding, SkipReason, Skipped};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
 
-/// Detects exactly the formats the simulator plants; independent of the engine's progress.
+/// Detects exactly the formats the simulator plants, in text only (no extraction: binary files
+/// are `unsupported_format`); independent of the engine's detectors.
+#[derive(Debug)]
 pub struct PlantedFormats {
-    rules: Vec<(&'static str, &'static str, Regex)>,
+    rules: Vec<(&'static str, Category, Regex)>,
 }
 
 impl PlantedFormats {
@@ -25,12 +28,24 @@ impl PlantedFormats {
         let rule = |id, category, re: &str| (id, category, Regex::new(re).unwrap());
         Arc::new(PlantedFormats {
             rules: vec![
-                rule("credit_card", "pii", r"\b4\d{3} \d{4} \d{4} \d{4}\b"),
-                rule("us_ssn", "pii", r"\b\d{3}-\d{2}-\d{4}\b"),
-                rule("aws_access_key_id", "secret", r"\bAKIA[A-Z2-7]{16}\b"),
-                rule("github_token", "secret", r"\bghp_[A-Za-z0-9]{36}\b"),
-                rule("iban", "pii", r"\bDE\d{20}\b"),
-                rule("email", "pii", r"\b[a-z]+\.[a-z]+@contoso-mail\.com\b"),
+                rule(
+                    "credit_card",
+                    Category::Pii,
+                    r"\b4\d{3} \d{4} \d{4} \d{4}\b",
+                ),
+                rule("us_ssn", Category::Pii, r"\b\d{3}-\d{2}-\d{4}\b"),
+                rule(
+                    "aws_access_key_id",
+                    Category::Secret,
+                    r"\bAKIA[A-Z2-7]{16}\b",
+                ),
+                rule("github_token", Category::Secret, r"\bghp_[A-Za-z0-9]{36}\b"),
+                rule("iban", Category::Pii, r"\bDE\d{20}\b"),
+                rule(
+                    "email",
+                    Category::Pii,
+                    r"\b[a-z]+\.[a-z]+@contoso-mail\.com\b",
+                ),
             ],
         })
     }
@@ -44,23 +59,45 @@ pub fn fingerprint(value: &str) -> String {
 }
 
 impl Inspector for PlantedFormats {
-    fn inspect_text(&self, text: &str) -> Vec<Detection> {
+    fn inspect_text(&self, text: &str) -> Vec<Finding> {
         let mut out = Vec::new();
         for (id, category, re) in &self.rules {
             for m in re.find_iter(text) {
-                out.push(Detection {
+                out.push(Finding {
                     detector: id.to_string(),
-                    category: category.to_string(),
-                    confidence: "high".into(),
+                    category: *category,
+                    confidence: Confidence::High,
                     start: m.start(),
                     end: m.end(),
+                    line: 1,
+                    member: None,
                     location: None,
                     masked: format!("{}****", &m.as_str()[..4]),
                     fingerprint: fingerprint(m.as_str()),
                 });
             }
         }
+        out.sort_by_key(|f| f.start);
         out
+    }
+
+    fn inspect_file(&self, name: &str, bytes: &[u8]) -> Collect {
+        let mut found = Collect::default();
+        if bytes[..bytes.len().min(8192)].contains(&0) {
+            found.skipped.push((
+                name.into(),
+                Skipped {
+                    member: None,
+                    reason: SkipReason::UnsupportedFormat,
+                    detail: "binary content".into(),
+                },
+            ));
+        } else {
+            let text = String::from_utf8_lossy(bytes);
+            let findings = self.inspect_text(&text).into_iter();
+            found.findings = findings.map(|f| (name.into(), f)).collect();
+        }
+        found
     }
 }
 
@@ -109,19 +146,16 @@ impl Env {
     }
 
     pub fn connector_with_key(&self, config: Config, hooks: CrashHooks, key: &str) -> Connector {
-        Connector::builder(
-            self.sim.workspace_id(),
-            ApiKey::new(key).unwrap(),
-            PlantedFormats::shared(),
-        )
-        .config(config)
-        .clock(self.clock.shared())
-        .state_path(Path::new(&self.state_path()))
-        .unwrap()
-        .sink(Box::new(self.sink.clone()))
-        .crash_hooks(hooks)
-        .build()
-        .unwrap()
+        Connector::builder(self.sim.workspace_id(), ApiKey::new(key).unwrap())
+            .inspector(PlantedFormats::shared())
+            .config(config)
+            .clock(self.clock.shared())
+            .state_path(Path::new(&self.state_path()))
+            .unwrap()
+            .sink(Box::new(self.sink.clone()))
+            .crash_hooks(hooks)
+            .build()
+            .unwrap()
     }
 
     pub fn findings(&self) -> Vec<FindingRecord> {

@@ -1,0 +1,503 @@
+//! The detector compiler: built-in and custom definitions in, one immutable [`DetectorSet`] out.
+//!
+//! Compilation turns every pattern into (a) the cheap trigger that finds its candidates (literals
+//! for one shared Aho-Corasick automaton, or a byte-class scan) and (b) a `regex-automata` regex
+//! that confirms a candidate within a bounded region, plus its validator and context words. This
+//! module owns that translation and the compiled [`DetectorSet`]; it never scans text (that is
+//! `scan`'s job) and never chooses which definitions to compile (that is `builder`'s).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use regex_automata::meta;
+use regex_automata::PatternID;
+
+use crate::error::{Error, ErrorKind};
+use crate::finding::{Category, Confidence, Mask, Normalize};
+use crate::literals;
+use crate::prefilter::{HitKind, LiteralTarget, Prefilter, PrefilterBuilder};
+use crate::rules::{PatternDef, Trigger};
+use crate::validate::Validator;
+
+/// The shortest run of token bytes that triggers a pattern: runs this long are rare in prose
+/// and code (but for hashes, keys and encoded data).
+const RUN_TRIGGER: usize = 20;
+
+/// How far from its literal a custom rule's match may reach, in bytes, and so how much of a long
+/// line around the literal the confirming regex sees.
+pub(crate) const REGION_REACH: usize = 4096;
+
+/// The longest match any pattern may produce. Matches are cut at this length, and the scanner's
+/// chunk overlap is sized from it so that no match is lost at a chunk border.
+pub(crate) const MAX_MATCH_LEN: usize = 32 * 1024;
+
+/// A public description of a detector.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DetectorInfo {
+    /// Stable id, e.g. `credit_card`.
+    pub id: String,
+    /// Category of what it finds.
+    pub category: Category,
+    /// Confidence of its findings (some patterns or validators may report lower).
+    pub confidence: Confidence,
+    /// What it finds and how it checks it.
+    pub description: String,
+    /// Whether it ships with the engine (`false` for rules from a rule file).
+    pub builtin: bool,
+}
+
+/// Hand-written matchers for built-in patterns on hot paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Native {
+    /// `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` over a digit run.
+    CardDigits,
+}
+
+/// A literal that every match of a pattern contains, with a searcher built once.
+#[derive(Debug)]
+pub(crate) struct Must {
+    finder: memchr::memmem::Finder<'static>,
+    literal: literals::Literal,
+}
+
+impl Must {
+    fn new(literal: literals::Literal) -> Self {
+        Must {
+            finder: memchr::memmem::Finder::new(&literal.bytes).into_owned(),
+            literal,
+        }
+    }
+
+    /// Whether `hay` contains the literal.
+    pub(crate) fn is_in(&self, hay: &[u8]) -> bool {
+        if !self.literal.case_insensitive {
+            return self.finder.find(hay).is_some();
+        }
+        let bytes = &self.literal.bytes;
+        let Some(&first) = bytes.first() else {
+            return true;
+        };
+        memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|i| {
+            hay.get(i..i + bytes.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(bytes))
+        })
+    }
+}
+
+/// Which run-triggered patterns a run concerns. Many such rules name a service next to a token
+/// (`graph.{0,40}[a-z0-9]{32}`): a run only concerns those whose required literal is on its
+/// line. One search of the line for all those literals replaces a search per rule.
+#[derive(Debug)]
+pub(crate) struct RunFilter {
+    /// The first required literal of each line-bounded run pattern that has one, in any case
+    /// (`None` when no pattern has one).
+    pub ac: Option<AhoCorasick>,
+    /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
+    pub targets: Vec<Vec<usize>>,
+    /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
+    /// long enough), by increasing run length.
+    pub unfiltered: Vec<usize>,
+}
+
+impl RunFilter {
+    fn build(
+        class_runs: &[(usize, usize)],
+        patterns: &[Pattern],
+    ) -> Result<Option<RunFilter>, Error> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut targets: Vec<Vec<usize>> = Vec::new();
+        let mut unfiltered = Vec::new();
+        for (k, &(p, _)) in class_runs.iter().enumerate() {
+            let pattern = &patterns[p];
+            let Some(must) = pattern.must.first().filter(|_| pattern.line_bounded) else {
+                unfiltered.push(k);
+                continue;
+            };
+            let key = must.literal.bytes.to_ascii_lowercase();
+            match keys.iter().position(|x| *x == key) {
+                Some(i) => targets[i].push(k),
+                None => {
+                    keys.push(key);
+                    targets.push(vec![k]);
+                }
+            }
+        }
+        unfiltered.sort_by_key(|&k| class_runs[k].1);
+        if class_runs.is_empty() {
+            return Ok(None);
+        }
+        let ac = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&keys)
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Rules, format!("run filter automaton: {e}"))
+                    })?,
+            )
+        };
+        Ok(Some(RunFilter {
+            ac,
+            targets,
+            unfiltered,
+        }))
+    }
+}
+
+/// Context words that must appear near a match.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub words: AhoCorasick,
+    pub window: usize,
+}
+
+/// One compiled pattern.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    pub id: Box<str>,
+    pub category: Category,
+    pub confidence: Confidence,
+    /// `None` for keyword rules.
+    pub regex: Option<meta::Regex>,
+    /// The capture group whose span is the finding (a group named `secret`).
+    pub secret_group: Option<usize>,
+    pub validator: Option<Validator>,
+    pub context: Option<Context>,
+    pub min_count: usize,
+    pub normalize: Normalize,
+    pub mask: Mask,
+    /// Upper bound of a match's length, used to bound anchored searches.
+    pub max_len: usize,
+    /// Regions of a derived-literal rule stop at line ends.
+    pub line_bounded: bool,
+    /// A hand-written matcher giving exactly the regex's matches (built-ins only).
+    pub native: Option<Native>,
+    /// The regex begins with an ASCII word boundary (`(?-u:\b)`).
+    pub starts_with_boundary: bool,
+    /// How far a region reaches from its literal.
+    pub reach: usize,
+    /// Keyword rules only: keywords must stand as whole words.
+    pub whole_word: bool,
+    /// Literals every match contains: a region without one of them is not searched.
+    pub must: Vec<Must>,
+    /// The regular expression as written (empty for keyword rules).
+    pub source: String,
+    /// Keyword rules only: the keywords (for the reference path).
+    pub keywords: Vec<String>,
+    /// Keyword rules only: whether keywords match in their exact case.
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
+    pub keywords_case_sensitive: bool,
+}
+
+/// A compiled, immutable set of detectors. Build it once with
+/// [`DetectorSetBuilder`](crate::DetectorSetBuilder), share it between
+/// threads (it is `Send + Sync`), and scan with a per-thread [`Scanner`](crate::Scanner) from
+/// [`DetectorSet::scanner`]
+/// or with the one-shot helpers.
+#[derive(Debug)]
+pub struct DetectorSet {
+    pub(crate) patterns: Vec<Pattern>,
+    pub(crate) detectors: Vec<DetectorInfo>,
+    /// The first pass over every literal of every pattern.
+    pub(crate) literals: Option<Prefilter>,
+    /// Patterns over digit runs, with the least and most digits a match has.
+    pub(crate) digit_runs: Vec<(usize, usize, usize)>,
+    /// Patterns that start two letters before a digit run.
+    pub(crate) country_codes: Vec<usize>,
+    /// Patterns around `@`.
+    pub(crate) at_signs: Vec<usize>,
+    /// Patterns triggered by a run of token bytes: (pattern, least run length).
+    pub(crate) class_runs: Vec<(usize, usize)>,
+    /// Which run-triggered patterns have their required literal near a run.
+    pub(crate) run_filter: Option<RunFilter>,
+    /// Patterns without a usable literal: their regex runs over all text.
+    pub(crate) full_scans: Vec<usize>,
+    /// The smallest digit count any digit-run pattern needs.
+    pub(crate) min_run_digits: usize,
+    /// Whether any pattern needs `min_count` bookkeeping.
+    pub(crate) has_min_count: bool,
+    /// Custom rules left out because they did not compile (with `skip_invalid_rules`).
+    pub(crate) rule_errors: Vec<Error>,
+}
+
+pub(crate) fn compile(
+    defs: Vec<(PatternDef, bool)>,
+    skip_invalid: bool,
+) -> Result<DetectorSet, Error> {
+    let mut engine = DetectorSet {
+        patterns: Vec::with_capacity(defs.len()),
+        detectors: Vec::new(),
+        literals: None,
+        digit_runs: Vec::new(),
+        country_codes: Vec::new(),
+        at_signs: Vec::new(),
+        class_runs: Vec::new(),
+        run_filter: None,
+        full_scans: Vec::new(),
+        min_run_digits: usize::MAX,
+        has_min_count: false,
+        rule_errors: Vec::new(),
+    };
+    let mut prefilter = PrefilterBuilder::default();
+    let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+
+    for (def, builtin) in defs {
+        let fail = |msg: String| {
+            Error::new(
+                ErrorKind::Rules,
+                format!("{}: rule `{}`: {msg}", def.origin, def.id),
+            )
+        };
+        let prepared = prepare(&def).map_err(fail);
+        let (context, compiled) = match prepared {
+            Ok(p) => p,
+            Err(e) if skip_invalid && !builtin => {
+                engine.rule_errors.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if seen_ids.insert(def.id.clone()) {
+            engine.detectors.push(DetectorInfo {
+                id: def.id.clone(),
+                category: def.category,
+                confidence: def.confidence,
+                description: def.description.clone(),
+                builtin,
+            });
+        }
+        let index = engine.patterns.len();
+        let mut pattern = Pattern {
+            id: def.id.clone().into_boxed_str(),
+            category: def.category,
+            confidence: def.confidence,
+            regex: None,
+            secret_group: None,
+            validator: def.validator,
+            context,
+            min_count: def.min_count,
+            normalize: def.normalize,
+            mask: def.mask,
+            max_len: MAX_MATCH_LEN,
+            line_bounded: false,
+            native: None,
+            starts_with_boundary: false,
+            reach: REGION_REACH,
+            whole_word: def.whole_word,
+            must: Vec::new(),
+            source: def.pattern.clone(),
+            keywords: def.keywords.iter().map(|k| k.trim().to_string()).collect(),
+            keywords_case_sensitive: def.case_sensitive,
+        };
+        engine.has_min_count |= def.min_count > 1;
+
+        if def.trigger == Trigger::Keywords {
+            for word in &def.keywords {
+                prefilter.add(
+                    word.trim().as_bytes(),
+                    !def.case_sensitive,
+                    LiteralTarget {
+                        pattern: index,
+                        kind: HitKind::Keyword,
+                    },
+                );
+            }
+            if pattern.normalize == Normalize::None && !def.case_sensitive {
+                pattern.normalize = Normalize::Lower;
+            }
+            engine.patterns.push(pattern);
+            continue;
+        }
+
+        let Some((hir, regex)) = compiled else {
+            // Keyword rules are handled above; a pattern rule always compiles a regex.
+            continue;
+        };
+        pattern.secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
+        pattern.max_len = hir
+            .properties()
+            .maximum_len()
+            .map_or(MAX_MATCH_LEN, |n| n.min(MAX_MATCH_LEN));
+        pattern.line_bounded = !literals::can_match_newline(&hir);
+        pattern.starts_with_boundary = literals::starts_with_ascii_boundary(&hir);
+        pattern.native = match def.native.as_deref() {
+            None => None,
+            Some("card_digits") => Some(Native::CardDigits),
+            Some(other) => return Err(fail(format!("unknown native matcher `{other}`"))),
+        };
+        pattern.reach = pattern.max_len.min(REGION_REACH);
+        pattern.regex = Some(regex);
+
+        match &def.trigger {
+            Trigger::Prefixes(prefixes) => {
+                // A built-in's prefixes have the case its pattern gives them.
+                let case_insensitive = def.pattern.starts_with("(?i)");
+                for prefix in prefixes {
+                    prefilter.add(
+                        prefix.as_bytes(),
+                        case_insensitive,
+                        LiteralTarget {
+                            pattern: index,
+                            kind: HitKind::Anchored,
+                        },
+                    );
+                }
+            }
+            Trigger::Derived => {
+                let set = literals::required(&hir)
+                    .filter(|set| set.literals.iter().all(literals::usable));
+                // A run of token bytes (`[a-z0-9]{32}`) is the better trigger when the literal
+                // is a word of prose, or when there is none.
+                let run = Some(literals::token_run(&hir)).filter(|&n| n >= RUN_TRIGGER);
+                match (set, run) {
+                    (set, Some(n)) if set.as_ref().is_none_or(literals::word_like) => {
+                        pattern.must = literals::all_required(&hir)
+                            .into_iter()
+                            .map(Must::new)
+                            .collect();
+                        pattern.reach = pattern.max_len.min(REGION_REACH);
+                        engine.class_runs.push((index, n));
+                    }
+                    (Some(set), _) => {
+                        let kind = if set.prefix {
+                            // Every match starts at an occurrence: search anchored there, as
+                            // far as a region search would reach from it.
+                            pattern.max_len = pattern.max_len.min(REGION_REACH);
+                            HitKind::Anchored
+                        } else {
+                            pattern.must = literals::all_required(&hir)
+                                .into_iter()
+                                .map(Must::new)
+                                .collect();
+                            // Region searches must see a match whole even if it is unbounded.
+                            pattern.reach = if pattern.line_bounded {
+                                REGION_REACH
+                            } else {
+                                pattern.max_len.min(REGION_REACH)
+                            };
+                            HitKind::Region
+                        };
+                        for lit in set.literals {
+                            prefilter.add(
+                                &lit.bytes,
+                                lit.case_insensitive,
+                                LiteralTarget {
+                                    pattern: index,
+                                    kind,
+                                },
+                            );
+                        }
+                    }
+                    (None, _) => engine.full_scans.push(index),
+                }
+            }
+            Trigger::DigitRun(min, max) => {
+                engine.digit_runs.push((index, *min, *max));
+                engine.min_run_digits = engine.min_run_digits.min(*min);
+            }
+            Trigger::CountryCode => engine.country_codes.push(index),
+            Trigger::At => engine.at_signs.push(index),
+            Trigger::Keywords => {}
+        }
+        engine.patterns.push(pattern);
+    }
+
+    engine.literals = prefilter.build()?;
+    engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
+    Ok(engine)
+}
+
+/// The fallible part of compiling one definition: context words, and the pattern's syntax tree
+/// and regex (none for keyword rules).
+#[allow(clippy::type_complexity)]
+fn prepare(
+    def: &PatternDef,
+) -> Result<
+    (
+        Option<Context>,
+        Option<(regex_syntax::hir::Hir, meta::Regex)>,
+    ),
+    String,
+> {
+    let context = if def.context.is_empty() {
+        None
+    } else {
+        let words = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&def.context)
+            .map_err(|e| format!("context words: {e}"))?;
+        Some(Context {
+            words,
+            window: def.context_window,
+        })
+    };
+    if def.trigger == Trigger::Keywords {
+        return Ok((context, None));
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&def.pattern)
+        .map_err(|e| format!("invalid pattern: {e}"))?;
+    if hir.properties().minimum_len() == Some(0) {
+        return Err("pattern matches the empty string; make at least one part required".into());
+    }
+    let regex = meta::Builder::new()
+        .configure(meta::Config::new().utf8_empty(false))
+        .build_from_hir(&hir)
+        .map_err(|e| format!("pattern cannot be compiled: {e}"))?;
+    Ok((context, Some((hir, regex))))
+}
+
+impl DetectorSet {
+    /// Custom rules that were left out because they do not compile, when the builder was told
+    /// to [skip invalid rules](DetectorSetBuilder::skip_invalid_rules). Each error names its rule.
+    pub fn rule_errors(&self) -> &[Error] {
+        &self.rule_errors
+    }
+
+    /// Every compiled pattern as `(detector id, regular expression)`, in compilation order;
+    /// keyword rules are listed with their keywords joined by `|`. For comparisons with other
+    /// engines and for inspection.
+    pub fn pattern_sources(&self) -> Vec<(String, String)> {
+        self.patterns
+            .iter()
+            .map(|p| {
+                let source = if p.regex.is_some() {
+                    p.source.clone()
+                } else {
+                    p.keywords.join("|")
+                };
+                (p.id.to_string(), source)
+            })
+            .collect()
+    }
+
+    /// How the patterns are triggered, for people tuning rule sets: counts per kind of
+    /// trigger, and the ids of the patterns that run over the whole text (no usable literal).
+    pub fn plan(&self) -> String {
+        let full: Vec<&str> = self
+            .full_scans
+            .iter()
+            .map(|&p| &*self.patterns[p].id)
+            .collect();
+        format!(
+            "{} patterns: {} literal keys in the first pass, {} on runs of token bytes, {} on \
+             digit runs, {} on country codes, {} around @, {} over the whole text{}{}",
+            self.patterns.len(),
+            self.literals.as_ref().map_or(0, Prefilter::keys),
+            self.class_runs.len(),
+            self.digit_runs.len(),
+            self.country_codes.len(),
+            self.at_signs.len(),
+            full.len(),
+            if full.is_empty() { "" } else { ": " },
+            full.join(", ")
+        )
+    }
+
+    /// The detectors this engine runs, one entry per id.
+    pub fn detectors(&self) -> &[DetectorInfo] {
+        &self.detectors
+    }
+}

@@ -1,0 +1,931 @@
+//! The first pass: one Aho-Corasick automaton over the literals of every pattern.
+//!
+//! The automaton is case-sensitive and searched leftmost-longest, which lets `aho-corasick` use
+//! its SIMD (Teddy) searcher when the set is small: that is what makes text without candidates
+//! cheap. Two transformations keep it exact:
+//! - a literal enters by its rarest three-byte window (by a byte-frequency heuristic: the
+//!   searcher tells candidates by their first bytes, and `BEG` is rarer than the `---` of
+//!   `-----BEGIN `, which every dashed rule and table starts); a case-sensitive literal as its
+//!   suffix from that window, a case-insensitive one as every ASCII-case variant of the window;
+//!   the whole literal is compared at each hit;
+//! - the search restarts one byte after each hit's start rather than after its end, and a hit
+//!   also fires the literals that are prefixes of the one found, so every (position, literal)
+//!   occurrence is reported, as an overlapping search would.
+
+use std::collections::HashMap;
+
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
+
+use crate::error::{Error, ErrorKind};
+
+/// How a literal hit turns into a candidate region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HitKind {
+    /// The pattern must match starting at the literal.
+    Anchored,
+    /// The pattern runs over the region around the literal.
+    Region,
+    /// The literal is a keyword and the keyword is the match.
+    Keyword,
+}
+
+/// One pattern a literal of the shared automaton serves.
+#[derive(Clone, Debug)]
+pub(crate) struct LiteralTarget {
+    pub pattern: usize,
+    pub kind: HitKind,
+}
+
+/// After this many hits in one search, if they came on average every [`DENSE_SPACING`] bytes or
+/// closer, the rest of the text is searched in one overlapping pass.
+const DENSE_HITS: usize = 256;
+const DENSE_SPACING: usize = 16;
+
+/// Up to this many keys, the automaton is searched leftmost-longest with restarts, which lets
+/// `aho-corasick` use its SIMD searcher (Teddy) to skip text without candidates; beyond it,
+/// Teddy is not available and one overlapping pass is faster.
+const PACKED_KEYS: usize = 64;
+
+/// The width of the window a literal enters the automaton by (and of the case variants of a
+/// case-insensitive one).
+const KEY_WINDOW: usize = 3;
+
+/// How much a window already used as a key is favoured over rarer ones, in [`byte_rank`]
+/// units (ten places in its order of letters).
+const SHARED_KEY_BONUS: u32 = 40;
+
+/// A literal and the pattern it serves.
+#[derive(Clone)]
+struct Entry {
+    /// The full literal (lower-cased when `case_insensitive`).
+    literal: Box<[u8]>,
+    case_insensitive: bool,
+    target: LiteralTarget,
+    /// Where the automaton's key begins in the literal.
+    key_offset: usize,
+}
+
+/// Collects literals, then builds a [`Prefilter`].
+#[derive(Default)]
+pub(crate) struct PrefilterBuilder {
+    keys: Vec<Vec<u8>>,
+    key_ids: HashMap<Vec<u8>, usize>,
+    entries: Vec<Vec<Entry>>,
+    /// Every literal added, once.
+    all: Vec<Entry>,
+}
+
+impl PrefilterBuilder {
+    /// Adds a literal for `target`.
+    pub(crate) fn add(&mut self, literal: &[u8], case_insensitive: bool, target: LiteralTarget) {
+        if literal.is_empty() {
+            return;
+        }
+        let literal_stored: Box<[u8]> = if case_insensitive {
+            literal.to_ascii_lowercase().into()
+        } else {
+            literal.into()
+        };
+        // The rarest window, but one another literal already entered by is nearly as good:
+        // a shared key costs the automaton nothing (`passwd` enters by the `ssw` of `password`).
+        let key_offset = (0..=literal.len().saturating_sub(KEY_WINDOW))
+            .min_by_key(|&i| {
+                let end = literal.len().min(i + KEY_WINDOW);
+                let known = if case_insensitive {
+                    self.key_ids
+                        .contains_key(&literal[i..end].to_ascii_lowercase())
+                } else {
+                    self.key_ids.contains_key(&literal[i..])
+                };
+                window_rank(&literal[i..end], case_insensitive).saturating_sub(if known {
+                    SHARED_KEY_BONUS
+                } else {
+                    0
+                })
+            })
+            .unwrap_or(0);
+        let keys = if case_insensitive {
+            case_variants(&literal[key_offset..literal.len().min(key_offset + KEY_WINDOW)])
+        } else {
+            vec![literal[key_offset..].to_vec()]
+        };
+        self.all.push(Entry {
+            literal: literal_stored.clone(),
+            case_insensitive,
+            target: target.clone(),
+            key_offset,
+        });
+        for key in keys {
+            let next = self.keys.len();
+            let id = *self.key_ids.entry(key.clone()).or_insert(next);
+            if id == next {
+                self.keys.push(key);
+                self.entries.push(Vec::new());
+            }
+            self.entries[id].push(Entry {
+                literal: literal_stored.clone(),
+                case_insensitive,
+                target: target.clone(),
+                key_offset,
+            });
+        }
+    }
+
+    pub(crate) fn build(self) -> Result<Option<Prefilter>, Error> {
+        if self.keys.is_empty() {
+            return Ok(None);
+        }
+        if self.keys.len() <= PACKED_KEYS {
+            return Ok(Some(Prefilter {
+                short: Some(self.build_ac(true)?),
+                long: None,
+            }));
+        }
+        // Many keys: the hashed filter, but for two-byte literals, which would cost it a third
+        // test at every position: those few are searched by an automaton (SIMD Teddy).
+        let (two, rest): (Vec<Entry>, Vec<Entry>) =
+            self.all.into_iter().partition(|e| e.literal.len() <= 2);
+        let mut short = PrefilterBuilder::default();
+        for entry in two {
+            short.add(&entry.literal, entry.case_insensitive, entry.target);
+        }
+        Ok(Some(Prefilter {
+            short: if short.keys.is_empty() {
+                None
+            } else {
+                Some(short.build_ac(true)?)
+            },
+            long: Some(HashedFilter::new(rest)),
+        }))
+    }
+
+    /// The automaton over the keys; `teddy`: searched by Teddy directly where it runs.
+    fn build_ac(self, teddy: bool) -> Result<Automaton, Error> {
+        // Where hits come every few bytes, restarting the search after each costs more than
+        // the search: one overlapping pass of a DFA, each key firing its own entries, takes
+        // over (see `Prefilter::for_each`).
+        let mut dense_entries = self.entries.clone();
+        for list in &mut dense_entries {
+            list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
+        }
+        let dense = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(&self.keys)
+            .ok()
+            .map(|ac| (ac, dense_entries));
+        // Each key also fires the entries of every key that is a prefix of it: at one position
+        // the leftmost-longest search reports only the longest key.
+        let mut entries = self.entries.clone();
+        for (i, key) in self.keys.iter().enumerate() {
+            for len in 1..key.len() {
+                if let Some(&j) = self.key_ids.get(&key[..len]) {
+                    let extra = self.entries[j].clone();
+                    entries[i].extend(extra);
+                }
+            }
+        }
+        // Longest literal first at one position, so keyword rules prefer the longest keyword.
+        for list in &mut entries {
+            list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
+        }
+        let shifted = self.all.iter().any(|e| e.key_offset > 0);
+        let teddy = teddy && teddy_available(&self.keys);
+        let search = match teddy
+            .then(|| {
+                packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostLongest)
+                    .builder()
+                    .extend(&self.keys)
+                    .build()
+            })
+            .flatten()
+        {
+            Some(packed) => KeySearch::Teddy(packed),
+            // A full DFA searches large literal sets several times faster than the NFAs the
+            // builder picks for them by default; its memory is bounded by the builder's limits.
+            None => KeySearch::Automaton(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&self.keys)
+                    .or_else(|_| {
+                        AhoCorasickBuilder::new()
+                            .match_kind(MatchKind::LeftmostLongest)
+                            .build(&self.keys)
+                    })
+                    .map_err(|e| Error::new(ErrorKind::Rules, format!("literal automaton: {e}")))?,
+            ),
+        };
+        Ok(Automaton {
+            search,
+            entries,
+            dense,
+            shifted,
+        })
+    }
+}
+
+/// Whether `aho-corasick`'s packed searcher runs Teddy (its SIMD algorithm) for `keys` on this
+/// processor, by the conditions it states: x86-64 with SSSE3 or aarch64, at most 64 keys, and
+/// keys of two bytes or more unless there are at most 16. Elsewhere it falls back to
+/// Rabin-Karp, slower than the automaton, which is then searched instead.
+fn teddy_available(keys: &[Vec<u8>]) -> bool {
+    let shortest = keys.iter().map(Vec::len).min().unwrap_or(0);
+    if keys.is_empty() || keys.len() > PACKED_KEYS || (shortest < 2 && keys.len() > 16) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("ssse3");
+    #[cfg(target_arch = "aarch64")]
+    return true;
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    return false;
+}
+
+/// Every ASCII-case variant of `bytes` (letters only vary).
+fn case_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = vec![Vec::with_capacity(bytes.len())];
+    for &b in bytes {
+        if b.is_ascii_alphabetic() {
+            let mut next = Vec::with_capacity(out.len() * 2);
+            for v in &out {
+                let mut lower = v.clone();
+                lower.push(b.to_ascii_lowercase());
+                let mut upper = v.clone();
+                upper.push(b.to_ascii_uppercase());
+                next.push(lower);
+                next.push(upper);
+            }
+            out = next;
+        } else {
+            out.iter_mut().for_each(|v| v.push(b));
+        }
+    }
+    out
+}
+
+/// The compiled first pass.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// The automaton, for a few literals.
+    short: Option<Automaton>,
+    /// The hashed filter, for many.
+    long: Option<HashedFilter>,
+}
+
+/// How the keys are searched, leftmost-longest.
+#[derive(Debug)]
+enum KeySearch {
+    /// `aho-corasick`'s SIMD searcher alone, where it runs Teddy: searched directly, it saves
+    /// the automaton's overhead on each of the many restarts.
+    Teddy(packed::Searcher),
+    /// The automaton (with its own prefilter), elsewhere.
+    Automaton(AhoCorasick),
+}
+
+impl KeySearch {
+    fn find(&self, hay: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        match self {
+            KeySearch::Teddy(packed) => packed.find_in(hay, Span::from(from..hay.len())),
+            KeySearch::Automaton(ac) => ac.find(Input::new(hay).span(from..hay.len())),
+        }
+    }
+}
+
+/// A leftmost-longest automaton searched with restarts, and the entries each key fires.
+#[derive(Debug)]
+struct Automaton {
+    search: KeySearch,
+    entries: Vec<Vec<Entry>>,
+    /// The same keys for one overlapping pass where hits are dense, each firing only its own
+    /// entries (`None` if the DFA could not be built within its limits).
+    dense: Option<(AhoCorasick, Vec<Vec<Entry>>)>,
+    /// Some key is not its literal's prefix: literals are reported in order of their key.
+    shifted: bool,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("literal", &String::from_utf8_lossy(&self.literal))
+            .field("case_insensitive", &self.case_insensitive)
+            .finish()
+    }
+}
+
+impl Prefilter {
+    /// Number of keys in the automaton and prefixes in the hashed filter.
+    pub(crate) fn keys(&self) -> usize {
+        self.short.as_ref().map_or(0, |a| a.entries.len())
+            + self.long.as_ref().map_or(0, HashedFilter::len)
+    }
+
+    /// Whether hits may come out of order of start (see [`Prefilter::for_each`]).
+    pub(crate) fn unordered(&self) -> bool {
+        self.long.is_some()
+            || self
+                .short
+                .as_ref()
+                .is_some_and(|a| a.dense.is_some() || a.shifted)
+    }
+
+    /// Calls `hit(start, end, target)` for every occurrence of every literal in `hay`, in order
+    /// of start, but for [`Prefilter::unordered`]: the hashed filter reports in order of the
+    /// window each literal is found by, the automaton in order of each literal's key, and a
+    /// dense stretch of hits in order of their end.
+    pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
+        if let Some(long) = &self.long {
+            long.for_each(hay, &mut hit);
+        }
+        let Some(short) = &self.short else {
+            return;
+        };
+        let mut pos = 0;
+        let mut hits = 0usize;
+        while pos < hay.len() {
+            let Some(m) = short.search.find(hay, pos) else {
+                return;
+            };
+            let start = m.start();
+            for entry in &short.entries[m.pattern().as_usize()] {
+                entry.report_key(hay, start, &mut hit);
+            }
+            pos = start + 1;
+            hits += 1;
+            if hits >= DENSE_HITS && pos < hits * DENSE_SPACING {
+                if let Some((dense, entries)) = &short.dense {
+                    // Hits are dense here (`AKIAAKIA...`): one pass over the rest.
+                    for m in dense.find_overlapping_iter(Input::new(hay).span(pos..hay.len())) {
+                        for entry in &entries[m.pattern().as_usize()] {
+                            entry.report_key(hay, m.start(), &mut hit);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Entry {
+    /// Reports the literal if its automaton key, found at `key_start`, is part of it.
+    #[inline]
+    fn report_key(
+        &self,
+        hay: &[u8],
+        key_start: usize,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        if let Some(start) = key_start.checked_sub(self.key_offset) {
+            self.report(hay, start, hit);
+        }
+    }
+
+    /// Calls `hit` if the entry's literal occurs at `start`.
+    #[inline]
+    fn report(&self, hay: &[u8], start: usize, hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        let end = start + self.literal.len();
+        let Some(text) = hay.get(start..end) else {
+            return;
+        };
+        let same = if self.case_insensitive {
+            text.eq_ignore_ascii_case(&self.literal)
+        } else {
+            *text == *self.literal
+        };
+        if same {
+            hit(start, end, &self.target);
+        }
+    }
+}
+
+/// Bits of the hashed filter's table: 2^20 bits, 128 KiB, which stays in a core's L2 cache.
+const FILTER_BITS: u32 = 20;
+
+/// Words of the bit table.
+const FILTER_WORDS: usize = (1 << FILTER_BITS) / 64;
+
+/// A hasher for the windows of the hashed filter (one multiplication).
+#[derive(Default)]
+struct WindowHasher(u64);
+
+impl std::hash::Hasher for WindowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The literals a window can belong to, each with the offset of the window in it.
+type WindowMap = HashMap<u64, Vec<(Entry, usize)>, std::hash::BuildHasherDefault<WindowHasher>>;
+
+/// Widths of the windows literals are found by, longest first: a literal is represented by a
+/// window of the first width it is at least as long as.
+const WIDTHS: [usize; 3] = [8, 4, 3];
+
+/// The first pass for many literals.
+///
+/// Each literal (of three bytes or more) is represented by its rarest window (by a
+/// byte-frequency heuristic) of eight bytes if it is that long, else of four; a literal of
+/// three bytes by every four-byte string it starts. At every position of the text, the next
+/// eight bytes and the next four are hashed into one bit table: two loads and two tests per
+/// byte, whatever the number of literals. Only where a bit is set are the windows looked up and
+/// the literals compared. Eight-byte windows keep the common words inside long literals (`port`
+/// in `databaseport`) from firing. An Aho-Corasick DFA over thousands of keys outgrows the
+/// caches and runs at a third of this speed.
+struct HashedFilter {
+    bits: Box<[u64; FILTER_WORDS]>,
+    /// The windows of each width of [`WIDTHS`], as little-endian integers.
+    windows: [WindowMap; 3],
+}
+
+impl std::fmt::Debug for HashedFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashedFilter")
+            .field("windows", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[inline(always)]
+fn hash8(x: u64) -> usize {
+    // The high bits of the product depend on every bit of `x`.
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+}
+
+#[inline(always)]
+fn hash4(x: u32) -> usize {
+    // Another multiplier than `hash8`'s, so that the two kinds of bits do not coincide.
+    (u64::from(x).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> (64 - FILTER_BITS)) as usize
+}
+
+#[inline(always)]
+fn test(bits: &[u64; FILTER_WORDS], i: usize) -> bool {
+    bits[(i / 64) % FILTER_WORDS] & (1 << (i % 64)) != 0
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+/// The little-endian `u64` of up to eight bytes (missing ones are zero).
+fn window_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(word)
+}
+
+/// The low `n` bytes of `x`.
+#[inline(always)]
+fn low_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        x
+    } else {
+        x & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// How common a byte is in text, code and logs (higher is more common): a rough ranking by
+/// class, English letter frequency first.
+fn byte_rank(b: u8) -> u32 {
+    const LETTERS: &[u8] = b"etaoinsrhldcumfpgwybvkxjqz";
+    match b {
+        b' ' => 255,
+        b'a'..=b'z' => {
+            let i = LETTERS
+                .iter()
+                .position(|&l| l == b)
+                .unwrap_or(LETTERS.len());
+            220 - 4 * i as u32
+        }
+        b'\n' | b'\t' | b'.' | b',' | b'"' | b'=' | b'(' | b')' | b'/' | b'_' | b':' | b'-' => 130,
+        b'0'..=b'9' => 120,
+        b'A'..=b'Z' => 100,
+        b'!'..=b'~' => 80,
+        _ => 40,
+    }
+}
+
+/// The offset of the rarest `width`-byte window of `literal` (at least that long).
+fn rarest_window(literal: &[u8], width: usize, case_insensitive: bool) -> usize {
+    (0..=literal.len() - width)
+        .min_by_key(|&i| window_rank(&literal[i..i + width], case_insensitive))
+        .unwrap_or(0)
+}
+
+/// How common a window of a literal is in text (lower is rarer).
+fn window_rank(window: &[u8], case_insensitive: bool) -> u32 {
+    let rank: u32 = window.iter().map(|&b| byte_rank(b)).sum();
+    // Case variants each set a bit: fewer letters, fewer bits.
+    let letters = window.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
+    rank + if case_insensitive { 20 * letters } else { 0 }
+}
+
+impl HashedFilter {
+    fn new(entries: Vec<Entry>) -> Self {
+        let mut windows: [WindowMap; 3] = Default::default();
+        let mut bits: Box<[u64; FILTER_WORDS]> = Box::new([0; FILTER_WORDS]);
+        for entry in entries {
+            let len = entry.literal.len();
+            let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
+                continue; // never given: shorter literals go to the automaton
+            };
+            let width = WIDTHS[slot];
+            let offset = rarest_window(&entry.literal, width, entry.case_insensitive);
+            let window = &entry.literal[offset..offset + width];
+            let variants = if entry.case_insensitive {
+                case_variants(window)
+            } else {
+                vec![window.to_vec()]
+            };
+            for v in variants {
+                let key = window_u64(&v);
+                windows[slot]
+                    .entry(key)
+                    .or_default()
+                    .push((entry.clone(), offset));
+                match width {
+                    8 => set(&mut bits[..], hash8(key)),
+                    4 => set(&mut bits[..], hash4(key as u32)),
+                    _ => (0..=255u32).for_each(|b| set(&mut bits[..], hash4(key as u32 | b << 24))),
+                }
+            }
+        }
+        for map in &mut windows {
+            for list in map.values_mut() {
+                list.sort_by_key(|(e, _)| std::cmp::Reverse(e.literal.len()));
+            }
+        }
+        HashedFilter { bits, windows }
+    }
+
+    fn len(&self) -> usize {
+        self.windows.iter().map(HashMap::len).sum()
+    }
+
+    fn for_each(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        let four = !self.windows[1].is_empty() || !self.windows[2].is_empty();
+        let eight = !self.windows[0].is_empty();
+        match (eight, four) {
+            (true, true) => self.search::<true, true>(hay, hit),
+            (true, false) => self.search::<true, false>(hay, hit),
+            (false, true) => self.search::<false, true>(hay, hit),
+            (false, false) => {}
+        }
+    }
+
+    fn search<const EIGHT: bool, const FOUR: bool>(
+        &self,
+        hay: &[u8],
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        let bits = &*self.bits;
+        let mut i = 0;
+        // Eight positions per round, from two eight-byte loads; the tests are gathered into a
+        // mask without branches, so that frequent hits cost no mispredictions.
+        while i + 16 <= hay.len() {
+            let mut lo = [0u8; 8];
+            lo.copy_from_slice(&hay[i..i + 8]);
+            let mut hi = [0u8; 8];
+            hi.copy_from_slice(&hay[i + 8..i + 16]);
+            let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+            // Per position, two bits: which tests passed (bit 0 the eight-byte window, 1 the
+            // four-byte one, for four and three-byte literals), gathered without branches.
+            let mut mask = 0u32;
+            for k in 0..8 {
+                let x = if k == 0 {
+                    lo
+                } else {
+                    (lo >> (8 * k)) | (hi << (64 - 8 * k))
+                };
+                let mut p = 0u32;
+                if EIGHT {
+                    p |= u32::from(test(bits, hash8(x)));
+                }
+                if FOUR {
+                    p |= u32::from(test(bits, hash4(x as u32))) << 1;
+                }
+                mask |= p << (2 * k);
+            }
+            while mask != 0 {
+                let k = mask.trailing_zeros() as usize / 2;
+                let passed = (mask >> (2 * k)) as u8 & 0b11;
+                mask &= !(0b11 << (2 * k));
+                self.verify(hay, i + k, window_u64(&hay[i + k..]), passed, hit);
+            }
+            i += 8;
+        }
+        // The last positions: look up directly.
+        while i + 2 < hay.len() {
+            self.verify(hay, i, window_u64(&hay[i..]), 0b11, hit);
+            i += 1;
+        }
+    }
+
+    #[inline(never)]
+    fn verify(
+        &self,
+        hay: &[u8],
+        at: usize,
+        x: u64,
+        passed: u8,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        // The test each width's windows set bits for (see `search`).
+        const TEST: [u8; 3] = [0b01, 0b10, 0b10];
+        for ((map, width), test) in self.windows.iter().zip(WIDTHS).zip(TEST) {
+            if map.is_empty() || passed & test == 0 {
+                continue;
+            }
+            if let Some(list) = map.get(&low_bytes(x, width)) {
+                for (entry, offset) in list {
+                    if let Some(start) = at.checked_sub(*offset) {
+                        entry.report(hay, start, hit);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prefilter::HitKind;
+
+    fn target(pattern: usize) -> LiteralTarget {
+        LiteralTarget {
+            pattern,
+            kind: HitKind::Anchored,
+        }
+    }
+
+    #[test]
+    fn reports_every_occurrence_like_an_overlapping_search() {
+        let mut b = PrefilterBuilder::default();
+        b.add(b"sk-", false, target(0));
+        b.add(b"sk-ant-", false, target(1));
+        b.add(b"password", true, target(2));
+        b.add(b"ss", false, target(3));
+        let p = b.build().unwrap().unwrap();
+        let hay = b"sk-ant-x PassWord sss SK-";
+        let mut hits = Vec::new();
+        p.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
+        hits.sort();
+        assert_eq!(
+            hits,
+            vec![
+                (0, 3, 0),
+                (0, 7, 1),
+                (9, 17, 2),
+                (11, 13, 3),
+                (18, 20, 3),
+                (19, 21, 3)
+            ]
+        );
+    }
+
+    /// Every (start, end, pattern) where a literal occurs, the obvious way.
+    fn naive(literals: &[(Vec<u8>, bool)], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            for s in 0..hay.len() {
+                let Some(text) = hay.get(s..s + lit.len()) else {
+                    break;
+                };
+                let same = if *ci {
+                    text.eq_ignore_ascii_case(lit)
+                } else {
+                    text == lit.as_slice()
+                };
+                if same {
+                    out.push((s, s + lit.len(), p));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// At least `len` bytes of `pieces` picked at random (xorshift on `state`).
+    fn from_pieces(pieces: &[&[u8]], len: usize, state: &mut u64) -> Vec<u8> {
+        let mut hay = Vec::new();
+        while hay.len() < len {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            hay.extend_from_slice(pieces[(*state % pieces.len() as u64) as usize]);
+        }
+        hay
+    }
+
+    #[test]
+    fn hashed_filter_reports_exactly_what_a_naive_search_finds() {
+        // Enough literals for the hashed filter, of every width (two bytes to long), some
+        // case-insensitive, some sharing windows or prefixes.
+        let mut literals: Vec<(Vec<u8>, bool)> = Vec::new();
+        let words = [
+            "token", "secret", "api", "key", "hook", "db", "pw", "auth", "id", "x",
+        ];
+        for (i, a) in words.iter().enumerate() {
+            for (j, b) in words.iter().enumerate() {
+                let lit = format!("{a}_{b}{}", if (i + j) % 3 == 0 { "=" } else { "" });
+                literals.push((lit.into_bytes(), (i * j) % 4 == 1));
+            }
+        }
+        for short in ["AC", "//", "R_", "sk-", "xox", "ghp_", "-----BEGIN "] {
+            literals.push((short.as_bytes().to_vec(), false));
+        }
+        literals.push((b"password".to_vec(), true));
+        literals.push((b"Pass".to_vec(), true));
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        assert!(filter.unordered(), "the large set uses the hashed filter");
+        // Text made of the literals' pieces, in mixed case, with separators, so that there are
+        // true hits, near misses and literals cut by the end.
+        let pieces: Vec<&[u8]> = vec![
+            b"token",
+            b"TOKEN",
+            b"_",
+            b"secret",
+            b"=",
+            b" ",
+            b"API",
+            b"key",
+            b"Key",
+            b"//",
+            b"AC",
+            b"R",
+            b"_",
+            b"sk-",
+            b"xo",
+            b"x",
+            b"ghp_",
+            b"-----BEGIN ",
+            b"PassWord",
+            b"\n",
+            b"id",
+            b"db_pw=",
+            b"hook_auth",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in [0usize, 1, 2, 3, 7, 8, 15, 16, 17, 100, 5000] {
+            for _ in 0..20 {
+                let mut hay = from_pieces(&pieces, len, &mut state);
+                hay.truncate(len);
+                let mut hits = Vec::new();
+                filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
+                hits.sort();
+                assert_eq!(
+                    hits,
+                    naive(&literals, &hay),
+                    "{:?}",
+                    String::from_utf8_lossy(&hay)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_from_inside_literals_report_exactly_what_a_naive_search_finds() {
+        // Few literals (the automaton), several entering by a window other than their first
+        // bytes, some sharing that window or its suffix key.
+        let literals: Vec<(Vec<u8>, bool)> = [
+            ("-----BEGIN ", false),
+            ("BEGIN", false),
+            ("password", true),
+            ("passwd", true),
+            ("pwd", true),
+            ("github_pat_", false),
+            ("ghp_", false),
+            ("sk_live_", false),
+            ("rk_live_", false),
+            ("live_", false),
+            ("https://hooks.slack.com/", false),
+            ("sk-", false),
+            ("ss", false),
+        ]
+        .iter()
+        .map(|(l, ci)| (l.as_bytes().to_vec(), *ci))
+        .collect();
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        let short = filter.short.as_ref().unwrap();
+        assert!(short.shifted && filter.long.is_none());
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            matches!(short.search, KeySearch::Teddy(_)),
+            std::is_x86_feature_detected!("ssse3")
+        );
+        // The same keys searched by the automaton, as where Teddy is not available.
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let automaton_only = Prefilter {
+            short: Some(b.build_ac(false).unwrap()),
+            long: None,
+        };
+        assert!(matches!(
+            automaton_only.short.as_ref().unwrap().search,
+            KeySearch::Automaton(_)
+        ));
+        let pieces: Vec<&[u8]> = vec![
+            b"-----",
+            b"-",
+            b"BEGIN ",
+            b"BEG",
+            b"PassWD",
+            b"pass",
+            b"word",
+            b"p",
+            b"wd",
+            b"ss",
+            b"github",
+            b"_pat_",
+            b"gh",
+            b"p_",
+            b"sk_",
+            b"rk",
+            b"_live_",
+            b"https://",
+            b"hooks",
+            b".slack.com/",
+            b" ",
+            b"\n",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in [0usize, 1, 3, 5, 11, 16, 17, 40, 300, 5000] {
+            for _ in 0..30 {
+                let hay = from_pieces(&pieces, len, &mut state);
+                // Cut at both ends, so literals lose their first or last bytes.
+                let cut = (state % 4) as usize;
+                let hay = &hay[cut.min(hay.len())..len.max(cut).min(hay.len())];
+                for filter in [&filter, &automaton_only] {
+                    let mut hits = Vec::new();
+                    filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
+                    hits.sort();
+                    assert_eq!(
+                        hits,
+                        naive(&literals, hay),
+                        "{:?}",
+                        String::from_utf8_lossy(hay)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dense_hits_switch_to_one_pass_and_miss_nothing() {
+        let literals: Vec<(Vec<u8>, bool)> = vec![
+            (b"AKIA".to_vec(), false),
+            (b"KIAA".to_vec(), false),
+            (b"sk-".to_vec(), false),
+            (b"sk-ant-".to_vec(), false),
+            (b"ss".to_vec(), false),
+            (b"password".to_vec(), true),
+            (b"AAAA".to_vec(), false),
+        ];
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        let filter = b.build().unwrap().unwrap();
+        assert!(filter.short.as_ref().unwrap().dense.is_some());
+        // Sparse text first (searched with restarts), then a dense stretch, then sparse again.
+        let mut hay = b"a sk-ant-x PassWord b ".repeat(50);
+        // A key at every position: the pass must take over exactly where the restarts stop.
+        hay.extend(b"A".repeat(3000));
+        hay.extend(b"AKIA".repeat(2000));
+        hay.extend(b"sss sk-ant-sk- PASSWORD ".repeat(300));
+        hay.extend(b"x ".repeat(5000));
+        hay.extend(b"password");
+        let mut hits = Vec::new();
+        filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
+        hits.sort();
+        assert_eq!(hits, naive(&literals, &hay));
+    }
+
+    #[test]
+    fn variants() {
+        assert_eq!(case_variants(b"a-b").len(), 4);
+        assert!(case_variants(b"pw").contains(&b"pW".to_vec()));
+    }
+}

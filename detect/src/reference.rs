@@ -1,0 +1,107 @@
+//! The reference path: every pattern's regex run alone over the whole text, then validated.
+//!
+//! It exists to prove the fast path right: the same findings must come out of both on any
+//! corpus (a test and `dlp bench` check it). It is slow by design (one full pass per pattern)
+//! and shares nothing with the fast path but the compiled regexes, validators and context
+//! checks, which are the definition of a detector.
+
+use regex_automata::Input;
+
+use crate::compile::DetectorSet;
+use crate::finding::Finding;
+use crate::scan::{accept, is_boundary, make_finding, value_span};
+
+impl DetectorSet {
+    /// Scans `data` the slow, obvious way (each pattern alone, over the whole text) and returns
+    /// the findings in the order [`DetectorSet::scan_bytes`] gives them. For tests and benchmarks.
+    ///
+    /// Where the fast path bounds a search (a match is at most 32 KiB; a custom rule's match
+    /// lies within 4 KiB of its literal or of its run of token bytes, on that line when it
+    /// cannot span lines; an e-mail local part is at most 64 bytes) the two can differ;
+    /// nowhere else.
+    pub fn scan_reference(&self, data: &[u8]) -> Vec<Finding> {
+        let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+        for (p, pattern) in self.patterns.iter().enumerate() {
+            let Some(regex) = &pattern.regex else {
+                self.reference_keywords(p, data, &mut found);
+                continue;
+            };
+            let mut cache = regex.create_cache();
+            let mut caps = regex.create_captures();
+            let mut captures = pattern.secret_group.map(|_| &mut caps);
+            let mut pos = 0;
+            let mut accepted: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+            while pos <= data.len() {
+                let input = Input::new(data).span(pos..data.len());
+                let Some(m) = regex.search_with(&mut cache, &input) else {
+                    break;
+                };
+                let (vs, ve) = value_span(regex, &mut cache, &mut captures, pattern, &input, m);
+                match accept(pattern, data, m.start(), m.end(), vs, ve) {
+                    Some(conf) => {
+                        accepted.push((p, vs, ve, conf));
+                        pos = m.end().max(m.start() + 1);
+                    }
+                    None => pos = m.start() + 1,
+                }
+            }
+            if accepted.len() >= pattern.min_count {
+                found.extend(accepted);
+            }
+        }
+        found.sort_unstable_by_key(|&(p, s, e, _)| (s, e, p));
+        let mut line = 1u64;
+        let mut at = 0;
+        found
+            .into_iter()
+            .map(|(p, s, e, conf)| {
+                line += bytecount::count(&data[at..s], b'\n') as u64;
+                at = s;
+                make_finding(&self.patterns[p], &data[s..e], s, conf, line)
+            })
+            .collect()
+    }
+
+    fn reference_keywords(
+        &self,
+        p: usize,
+        data: &[u8],
+        found: &mut Vec<(usize, usize, usize, crate::finding::Confidence)>,
+    ) {
+        let pattern = &self.patterns[p];
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for word in &pattern.keywords {
+            let w = word.as_bytes();
+            if w.is_empty() || w.len() > data.len() {
+                continue;
+            }
+            for s in 0..=data.len() - w.len() {
+                let text = &data[s..s + w.len()];
+                let same = if pattern.keywords_case_sensitive {
+                    text == w
+                } else {
+                    text.eq_ignore_ascii_case(w)
+                };
+                let e = s + w.len();
+                if same && (!pattern.whole_word || (is_boundary(data, s) && is_boundary(data, e))) {
+                    hits.push((s, e));
+                }
+            }
+        }
+        hits.sort_unstable_by_key(|&(s, e)| (s, std::cmp::Reverse(e)));
+        let mut accepted = Vec::new();
+        let mut last_end = 0;
+        for (s, e) in hits {
+            if s < last_end {
+                continue;
+            }
+            if let Some(conf) = accept(pattern, data, s, e, s, e) {
+                last_end = e;
+                accepted.push((p, s, e, conf));
+            }
+        }
+        if accepted.len() >= pattern.min_count {
+            found.extend(accepted);
+        }
+    }
+}

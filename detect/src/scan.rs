@@ -1,0 +1,1022 @@
+//! The scan: first pass for candidates, confirmation in bounded regions, validation.
+//!
+//! A [`Scanner`] holds one thread's scratch space (regex caches, candidate buffers). Input of any
+//! size is scanned in chunks: each chunk is searched together with an overlap on both sides, and
+//! a finding belongs to the chunk in which it starts, so that a match across a chunk border is
+//! found once and the findings do not depend on the chunk size. Memory stays bounded by the chunk
+//! size, however long the input.
+
+use std::io::Read;
+use std::ops::Range;
+
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input};
+
+use crate::compile::{DetectorSet, Pattern, MAX_MATCH_LEN, REGION_REACH};
+use crate::digits::{above, scan_digit_runs, DigitEvent};
+use crate::error::Error;
+use crate::finding::{self, Finding};
+use crate::literals::is_token_byte;
+use crate::prefilter::HitKind;
+use crate::rules::MAX_CONTEXT_WINDOW;
+use crate::sink::{FindingSink, Flow, Relay, ScanError};
+use crate::validate::{Validator, Verdict};
+
+/// Default number of bytes each chunk owns.
+pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
+
+/// Bytes of text kept on each side of a chunk. Any match (at most `MAX_MATCH_LEN` bytes), its
+/// region and its context window fit inside.
+pub(crate) const OVERLAP: usize =
+    MAX_MATCH_LEN + 2 * crate::compile::REGION_REACH + MAX_CONTEXT_WINDOW;
+
+/// The longest local part of an e-mail address.
+const EMAIL_LOCAL_MAX: usize = 64;
+/// The longest domain of an e-mail address.
+const EMAIL_DOMAIN_MAX: usize = 255;
+
+/// A candidate region for one pattern, relative to the window being scanned.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    start: usize,
+    end: usize,
+    kind: HitKind,
+}
+
+/// Per-thread scratch space for scanning with a [`DetectorSet`].
+///
+/// ```
+/// let detectors = dlp_detect::DetectorSetBuilder::new().build()?;
+/// let mut scanner = detectors.scanner();
+/// let findings = scanner.scan(b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE");
+/// assert_eq!(findings[0].detector, "aws_access_key_id");
+/// assert_eq!(findings[0].masked, "AKIA************MPLE");
+/// # Ok::<(), dlp_detect::Error>(())
+/// ```
+pub struct Scanner<'e> {
+    engine: &'e DetectorSet,
+    caches: Vec<Option<meta::Cache>>,
+    captures: Vec<Option<Captures>>,
+    /// Candidates per pattern. Each source produces them in order of start, and each pattern
+    /// has one source, so every bucket is sorted without sorting.
+    buckets: Vec<Vec<Candidate>>,
+    /// Patterns whose bucket is not empty.
+    touched: Vec<usize>,
+    chunk_size: usize,
+    /// Findings of `min_count` patterns, held until their pattern reaches its count.
+    gate: MinCountGate,
+    /// Line number at the start of the current chunk.
+    line: u64,
+    /// Per run-triggered pattern, the stamp of the last run whose line holds its literal.
+    run_marks: Vec<u32>,
+    /// The runs of token bytes found in the current window.
+    token_runs: Vec<Range<usize>>,
+    run_stamp: u32,
+    /// Report findings of `min_count` patterns at once (a caller that splits one item between
+    /// scanners applies `min_count` itself).
+    defer_min_count: bool,
+}
+
+impl std::fmt::Debug for Scanner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DetectorSet {
+    /// A scanner: per-thread scratch space for scanning with these detectors. Make one per
+    /// thread and reuse it.
+    pub fn scanner(&self) -> Scanner<'_> {
+        Scanner::new(self)
+    }
+
+    /// Scans a string and returns its findings in order of position.
+    pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        self.scan_bytes(text.as_bytes())
+    }
+
+    /// Scans bytes as text (UTF-8 expected, other bytes tolerated) and returns the findings in
+    /// order of position.
+    pub fn scan_bytes(&self, data: &[u8]) -> Vec<Finding> {
+        self.scanner().scan(data)
+    }
+}
+
+impl<'e> Scanner<'e> {
+    pub(crate) fn new(engine: &'e DetectorSet) -> Self {
+        let n = engine.patterns.len();
+        Scanner {
+            engine,
+            caches: (0..n).map(|_| None).collect(),
+            captures: (0..n).map(|_| None).collect(),
+            buckets: (0..n).map(|_| Vec::new()).collect(),
+            touched: Vec::new(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            gate: MinCountGate::new(n),
+            line: 1,
+            run_marks: Vec::new(),
+            token_runs: Vec::new(),
+            run_stamp: 0,
+            defer_min_count: false,
+        }
+    }
+
+    /// Heap bytes this scanner's scratch space holds now: regex caches (which grow as they
+    /// meet new text, up to their capacity), capture slots and candidate buffers. The text
+    /// itself is borrowed, and findings belong to the caller, so neither counts.
+    pub fn scratch_bytes(&self) -> usize {
+        let caches: usize = self
+            .caches
+            .iter()
+            .flatten()
+            .map(meta::Cache::memory_usage)
+            .sum();
+        let captures: usize = self
+            .captures
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.group_info().memory_usage() + 2 * c.group_len() * std::mem::size_of::<usize>()
+            })
+            .sum();
+        let buckets: usize = self
+            .buckets
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<Candidate>())
+            .sum::<usize>()
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Candidate>>();
+        caches
+            + captures
+            + buckets
+            + self.caches.capacity() * std::mem::size_of::<Option<meta::Cache>>()
+            + self.gate.memory_usage()
+            + self.touched.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// Runs only the first pass over `data` (literals, digit runs, `@`) and returns the number
+    /// of candidate regions it leaves for confirmation. For benchmarks of the stages.
+    #[cfg(feature = "bench")]
+    pub fn first_pass_candidates(&mut self, data: &[u8]) -> usize {
+        self.collect_candidates(data);
+        let mut n = 0;
+        for p in std::mem::take(&mut self.touched) {
+            n += self.buckets[p].len();
+            self.buckets[p].clear();
+        }
+        n
+    }
+
+    /// The detectors this scanner scans with.
+    pub fn detectors(&self) -> &'e DetectorSet {
+        self.engine
+    }
+
+    /// Sets how many bytes each chunk owns (at least 1). Findings do not depend on it; memory
+    /// does (about the chunk size plus 80 KiB of overlap when reading a stream).
+    pub fn set_chunk_size(&mut self, bytes: usize) -> &mut Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Scans one item held in memory and returns its findings in order of position (findings
+    /// of rules with a `min_count` come at the end of the item).
+    pub fn scan(&mut self, data: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.scan_fn(data, &mut |f| out.push(f), &|| true);
+        out
+    }
+
+    /// Scans one item held in memory, giving each finding to `sink` in order of position (but
+    /// for rules with `min_count`, whose findings come when their rule reaches it). Stops when
+    /// the sink says [`Flow::Stop`] or fails, and says which.
+    pub fn scan_into<S: FindingSink + ?Sized>(
+        &mut self,
+        data: &[u8],
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let relay = std::cell::RefCell::new(Relay::new(sink));
+        self.scan_fn(data, &mut |f| relay.borrow_mut().give(f), &|| {
+            relay.borrow().running()
+        });
+        relay.into_inner().finish()
+    }
+
+    /// Scans one item in memory chunk by chunk, giving findings to `give`; `running` is asked
+    /// between chunks whether to go on.
+    fn scan_fn(&mut self, data: &[u8], give: &mut dyn FnMut(Finding), running: &dyn Fn() -> bool) {
+        self.begin_item();
+        let mut owned_start = 0;
+        loop {
+            let owned_end = data.len().min(owned_start + self.chunk_size);
+            let win_start = owned_start.saturating_sub(OVERLAP);
+            let win_end = data.len().min(owned_end + OVERLAP);
+            self.scan_window(
+                &data[win_start..win_end],
+                win_start,
+                owned_start - win_start..owned_end - win_start,
+                give,
+            );
+            if owned_end >= data.len() || !running() {
+                break;
+            }
+            owned_start = owned_end;
+        }
+        self.end_item();
+    }
+
+    /// Scans one item read from a stream, chunk by chunk, in bounded memory (about the chunk
+    /// size plus 80 KiB), giving its findings to `sink`. Returns the number of bytes read; ends
+    /// early, without reading the rest, when the sink says [`Flow::Stop`] or fails.
+    pub fn scan_reader<R: Read, S: FindingSink + ?Sized>(
+        &mut self,
+        mut reader: R,
+        sink: &mut S,
+    ) -> Result<u64, ScanError<S::Error>> {
+        let mut relay = Relay::new(sink);
+        self.begin_item();
+        let mut buf: Vec<u8> = Vec::with_capacity(self.chunk_size + 2 * OVERLAP);
+        // Absolute offset of buf[0], and of the first byte the next chunk owns.
+        let mut base = 0usize;
+        let mut owned_start = 0usize;
+        let mut eof = false;
+        loop {
+            let want = owned_start + self.chunk_size + OVERLAP - base;
+            while !eof && buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                match reader.read(&mut buf[old..]) {
+                    Ok(0) => {
+                        buf.truncate(old);
+                        eof = true;
+                    }
+                    Ok(n) => buf.truncate(old + n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+                    Err(e) => {
+                        self.end_item();
+                        return Err(ScanError::Scan(Error::io("cannot read the input", e)));
+                    }
+                }
+            }
+            let end = base + buf.len();
+            let owned_end = if eof {
+                end
+            } else {
+                owned_start + self.chunk_size
+            };
+            let win_start = owned_start.saturating_sub(OVERLAP).max(base);
+            self.scan_window(
+                &buf[win_start - base..],
+                win_start,
+                owned_start - win_start..owned_end - win_start,
+                &mut |f| relay.give(f),
+            );
+            if (owned_end >= end && eof) || !relay.running() {
+                break;
+            }
+            owned_start = owned_end;
+            let keep_from = owned_start.saturating_sub(OVERLAP).max(base);
+            buf.drain(..keep_from - base);
+            base = keep_from;
+        }
+        self.end_item();
+        relay
+            .finish()
+            .map(|_| (base + buf.len()) as u64)
+            .map_err(ScanError::Sink)
+    }
+
+    /// Scans the chunk `owned` of an item, for callers that split an item between threads,
+    /// given its window: `win` holds the item's bytes from `base`, at least `OVERLAP` bytes on
+    /// each side of `owned` where the item has them. Returns the findings, with lines counted
+    /// from the chunk's start (its first line is 1), and the number of line feeds in the chunk.
+    /// `min_count` is not applied.
+    pub(crate) fn scan_chunk_window(
+        &mut self,
+        win: &[u8],
+        base: usize,
+        owned: Range<usize>,
+    ) -> (Vec<Finding>, u64) {
+        self.defer_min_count = true;
+        self.line = 1;
+        let mut out = Vec::new();
+        self.scan_window(win, base, owned.start - base..owned.end - base, &mut |f| {
+            out.push(f)
+        });
+        self.defer_min_count = false;
+        (out, self.line - 1)
+    }
+
+    fn begin_item(&mut self) {
+        if self.engine.has_min_count {
+            self.gate.reset();
+        }
+        self.line = 1;
+    }
+
+    fn end_item(&mut self) {
+        // What is still held belongs to patterns that never reached their `min_count` in this
+        // item (a pattern that reached it released its findings at once).
+        if self.engine.has_min_count {
+            self.gate.reset();
+        }
+    }
+
+    /// Scans `win` (which starts at absolute offset `base`) and reports the findings that start
+    /// in `owned`.
+    fn scan_window(
+        &mut self,
+        win: &[u8],
+        base: usize,
+        owned: Range<usize>,
+        sink: &mut dyn FnMut(Finding),
+    ) {
+        let engine = self.engine;
+        self.collect_candidates(win);
+        for &p in &engine.full_scans {
+            self.push(
+                p,
+                Candidate {
+                    start: 0,
+                    end: win.len(),
+                    kind: HitKind::Region,
+                },
+            );
+        }
+
+        let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+        let touched = std::mem::take(&mut self.touched);
+        for &p in &touched {
+            let bucket = std::mem::take(&mut self.buckets[p]);
+            self.confirm(p, &bucket, win, &owned, &mut found);
+            self.buckets[p] = bucket;
+            self.buckets[p].clear();
+        }
+        self.touched = touched;
+        self.touched.clear();
+
+        found.sort_unstable_by_key(|&(p, s, e, _)| (s, e, p));
+        // Count lines up to each finding, then to the chunk's end, so every finding knows its line.
+        let mut line = self.line;
+        let mut at = owned.start;
+        for (p, start, end, confidence) in found {
+            line += bytecount::count(&win[at..start], b'\n') as u64;
+            at = start;
+            let pattern = &engine.patterns[p];
+            let finding = make_finding(pattern, &win[start..end], base + start, confidence, line);
+            if pattern.min_count > 1 && !self.defer_min_count {
+                self.gate.offer(p, pattern.min_count, finding, sink);
+            } else {
+                sink(finding);
+            }
+        }
+        self.line = line + bytecount::count(&win[at..owned.end], b'\n') as u64;
+    }
+
+    /// The first pass: every trigger's candidates in `win`, in the buckets of their patterns.
+    fn collect_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        self.collect_literal_candidates(win);
+        if !engine.digit_runs.is_empty() || !engine.country_codes.is_empty() {
+            self.collect_digit_candidates(win);
+        }
+        if !engine.at_signs.is_empty() {
+            self.collect_at_candidates(win);
+        }
+        if !engine.class_runs.is_empty() {
+            self.collect_run_candidates(win);
+        }
+    }
+
+    fn collect_literal_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        let Some(prefilter) = &engine.literals else {
+            return;
+        };
+        let buckets = &mut self.buckets;
+        let touched = &mut self.touched;
+        // The line around the last hit: hits come in order, and many share a line.
+        let mut line = 0..0;
+        prefilter.for_each(win, |s, e, target| {
+            let pattern = &engine.patterns[target.pattern];
+            let (start, end) = match target.kind {
+                HitKind::Anchored => {
+                    // `\b` first and no boundary here: the regex cannot match, skip the call.
+                    if pattern.starts_with_boundary
+                        && s > 0
+                        && is_word_byte(win[s - 1]) == is_word_byte(win[s])
+                    {
+                        return;
+                    }
+                    (s, win.len().min(s + pattern.max_len))
+                }
+                HitKind::Keyword => {
+                    if pattern.whole_word && !(is_boundary(win, s) && is_boundary(win, e)) {
+                        return;
+                    }
+                    (s, e)
+                }
+                HitKind::Region if pattern.line_bounded => {
+                    if !(line.start <= s && e <= line.end) {
+                        let start = memchr::memrchr(b'\n', &win[..s]).map_or(0, |i| i + 1);
+                        let end = memchr::memchr(b'\n', &win[e..]).map_or(win.len(), |i| e + i);
+                        line = start..end;
+                    }
+                    (
+                        line.start.max(s.saturating_sub(pattern.reach)),
+                        line.end.min(e + pattern.reach),
+                    )
+                }
+                HitKind::Region => region(win, s, e, pattern),
+            };
+            let bucket = &mut buckets[target.pattern];
+            if bucket.is_empty() {
+                touched.push(target.pattern);
+            } else if bucket
+                .last()
+                .is_some_and(|last| last.start == start && last.end == end)
+            {
+                // Another literal of the same pattern on the same line: one region is enough.
+                return;
+            }
+            bucket.push(Candidate {
+                start,
+                end,
+                kind: target.kind,
+            });
+        });
+        if prefilter.unordered() {
+            for &p in touched.iter() {
+                let bucket = &mut buckets[p];
+                // By start, the longest first at one start (as one ordered pass gives them).
+                let key = |c: &Candidate| (c.start, std::cmp::Reverse(c.end));
+                if !bucket.is_sorted_by_key(key) {
+                    bucket.sort_by_key(key);
+                }
+            }
+        }
+    }
+
+    fn collect_digit_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        // A run of `min` digits is at least `min` bytes long.
+        let min_span = engine.min_run_digits;
+        let capitals = !engine.country_codes.is_empty();
+        scan_digit_runs(win, min_span, capitals, |event| match event {
+            DigitEvent::Run(run) => {
+                for &(p, min, max) in &engine.digit_runs {
+                    // A pattern bounded by word boundaries matches a run without separators
+                    // whole, or not at all.
+                    let fits = if run.separated {
+                        run.digits >= min
+                    } else {
+                        (min..=max).contains(&run.digits)
+                    };
+                    if fits {
+                        self.push(
+                            p,
+                            Candidate {
+                                start: run.start,
+                                end: run.end,
+                                kind: HitKind::Region,
+                            },
+                        );
+                    }
+                }
+            }
+            // Two capitals that begin a word, then digits: where a country code may start.
+            DigitEvent::AfterCapitals(start) => {
+                if start == 2 || !is_word_byte(win[start - 3]) {
+                    for &p in &engine.country_codes {
+                        let pattern = &engine.patterns[p];
+                        self.push(
+                            p,
+                            Candidate {
+                                start: start - 2,
+                                end: win.len().min(start - 2 + pattern.max_len),
+                                kind: HitKind::Anchored,
+                            },
+                        );
+                    }
+                }
+            }
+        });
+    }
+
+    fn push(&mut self, p: usize, candidate: Candidate) {
+        let bucket = &mut self.buckets[p];
+        if bucket.is_empty() {
+            self.touched.push(p);
+        }
+        bucket.push(candidate);
+    }
+
+    fn collect_run_candidates(&mut self, win: &[u8]) {
+        let engine = self.engine;
+        let runs = &engine.class_runs;
+        let (Some(filter), Some(min)) = (&engine.run_filter, runs.iter().map(|r| r.1).min()) else {
+            return;
+        };
+        self.run_marks.resize(runs.len(), 0);
+        let mut found = std::mem::take(&mut self.token_runs);
+        found.clear();
+        find_token_runs(win, min, &mut found);
+        for run in found.drain(..) {
+            // The line around the run, as far as any region reaches.
+            let lo = run.start.saturating_sub(REGION_REACH);
+            let hi = win.len().min(run.end + REGION_REACH);
+            let line_start = memchr::memrchr(b'\n', &win[lo..run.start]).map_or(lo, |i| lo + i + 1);
+            let line_end = memchr::memchr(b'\n', &win[run.end..hi]).map_or(hi, |i| run.end + i);
+            for &k in &filter.unfiltered {
+                if runs[k].1 > run.len() {
+                    break;
+                }
+                self.push_run(k, &run, line_start..line_end, win.len());
+            }
+            let Some(ac) = &filter.ac else {
+                continue;
+            };
+            self.run_stamp = self.run_stamp.wrapping_add(1);
+            if self.run_stamp == 0 {
+                self.run_marks.iter_mut().for_each(|m| *m = 0);
+                self.run_stamp = 1;
+            }
+            for m in ac.find_overlapping_iter(&win[line_start..line_end]) {
+                for &k in &filter.targets[m.pattern().as_usize()] {
+                    if runs[k].1 <= run.len() && self.run_marks[k] != self.run_stamp {
+                        self.run_marks[k] = self.run_stamp;
+                        self.push_run(k, &run, line_start..line_end, win.len());
+                    }
+                }
+            }
+        }
+        self.token_runs = found;
+    }
+
+    /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.
+    fn push_run(&mut self, k: usize, run: &Range<usize>, line: Range<usize>, win_len: usize) {
+        let engine = self.engine;
+        let p = engine.class_runs[k].0;
+        let pattern = &engine.patterns[p];
+        let mut start = run.start.saturating_sub(pattern.reach);
+        let mut end = (run.end + pattern.reach).min(win_len);
+        if pattern.line_bounded {
+            start = start.max(line.start);
+            end = end.min(line.end);
+        }
+        self.push(
+            p,
+            Candidate {
+                start,
+                end,
+                kind: HitKind::Region,
+            },
+        );
+    }
+
+    fn collect_at_candidates(&mut self, win: &[u8]) {
+        let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+        let domain = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+        for at in memchr::memchr_iter(b'@', win) {
+            if at == 0 || !local(win[at - 1]) {
+                continue;
+            }
+            let lo = at.saturating_sub(EMAIL_LOCAL_MAX);
+            let start = win[lo..at]
+                .iter()
+                .rposition(|b| !local(*b))
+                .map_or(lo, |i| lo + i + 1);
+            let hi = win.len().min(at + 1 + EMAIL_DOMAIN_MAX);
+            let end = win[at + 1..hi]
+                .iter()
+                .position(|b| !domain(*b))
+                .map_or(hi, |i| at + 1 + i);
+            for &p in &self.engine.at_signs {
+                self.push(
+                    p,
+                    Candidate {
+                        start,
+                        end,
+                        kind: HitKind::Region,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Confirms the candidates of pattern `p` (sorted by start) and appends the
+    /// accepted matches that start in `owned`.
+    fn confirm(
+        &mut self,
+        p: usize,
+        candidates: &[Candidate],
+        win: &[u8],
+        owned: &Range<usize>,
+        found: &mut Vec<(usize, usize, usize, crate::finding::Confidence)>,
+    ) {
+        let pattern = &self.engine.patterns[p];
+        let Some(regex) = &pattern.regex else {
+            // Keywords: the hit is the match; longest first at equal starts, no overlaps.
+            let mut last_end = 0;
+            for c in candidates {
+                if c.start < last_end {
+                    continue;
+                }
+                if let Some(conf) = accept(pattern, win, c.start, c.end, c.start, c.end) {
+                    last_end = c.end;
+                    if owned.contains(&c.start) {
+                        found.push((p, c.start, c.end, conf));
+                    }
+                }
+            }
+            return;
+        };
+        if pattern.native == Some(crate::compile::Native::CardDigits) {
+            // A start no issuer range begins with is rejected by the validator whatever follows:
+            // skip it without parsing the number (a long run of digit groups has one per group).
+            let by_issuer = pattern.validator == Some(Validator::CreditCard);
+            for c in candidates {
+                let mut pos = c.start;
+                while pos < c.end {
+                    if !win[pos].is_ascii_digit() {
+                        pos += 1;
+                        continue;
+                    }
+                    if by_issuer && !crate::validate::card_may_start_with(win[pos]) {
+                        pos = next_group(win, pos, c.end);
+                        continue;
+                    }
+                    let Some(end) = card_match(win, pos, c.end) else {
+                        pos = next_group(win, pos, c.end);
+                        continue;
+                    };
+                    if let Some(conf) = accept(pattern, win, pos, end, pos, end) {
+                        if owned.contains(&pos) {
+                            found.push((p, pos, end, conf));
+                        }
+                        pos = end;
+                    } else {
+                        pos = next_group(win, pos, c.end);
+                    }
+                }
+            }
+            return;
+        }
+        let cache = self.caches[p].get_or_insert_with(|| regex.create_cache());
+        let captures = pattern
+            .secret_group
+            .map(|_| self.captures[p].get_or_insert_with(|| regex.create_captures()));
+        let mut captures = captures;
+        // Matches are searched as one leftmost-first iteration would find them: after an
+        // accepted match the search resumes at its end, after a rejected one at its start + 1.
+        let mut next = 0usize;
+        let mut i = 0;
+        while i < candidates.len() {
+            let c = candidates[i];
+            i += 1;
+            if c.kind == HitKind::Anchored {
+                if c.start < next {
+                    continue;
+                }
+                let input = Input::new(win).span(c.start..c.end).anchored(Anchored::Yes);
+                if let Some(m) = regex.search_with(cache, &input) {
+                    let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                    if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
+                        next = m.end();
+                        if owned.contains(&m.start()) {
+                            found.push((p, vs, ve, conf));
+                        }
+                    }
+                }
+                continue;
+            }
+            // A region: merge every following region that overlaps it, then iterate.
+            let mut end = c.end;
+            while i < candidates.len() && candidates[i].start < end {
+                end = end.max(candidates[i].end);
+                i += 1;
+            }
+            let mut pos = c.start.max(next.min(end));
+            if !pattern.must.is_empty() && !contains_all(&win[pos.min(end)..end], &pattern.must) {
+                continue;
+            }
+            while pos < end {
+                let input = Input::new(win).span(pos..end);
+                let Some(m) = regex.search_with(cache, &input) else {
+                    break;
+                };
+                let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
+                    if owned.contains(&m.start()) {
+                        found.push((p, vs, ve, conf));
+                    }
+                    pos = m.end().max(m.start() + 1);
+                    next = pos;
+                } else {
+                    pos = m.start() + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Holds the findings of patterns with a `min_count` until the pattern reaches it in the item,
+/// then lets them and every later one through; [`MinCountGate::reset`] drops what is still held.
+#[derive(Debug)]
+pub(crate) struct MinCountGate {
+    /// Findings per pattern in the current item.
+    counts: Vec<usize>,
+    held: Vec<(usize, Finding)>,
+}
+
+impl MinCountGate {
+    pub(crate) fn new(patterns: usize) -> Self {
+        MinCountGate {
+            counts: vec![0; patterns],
+            held: Vec::new(),
+        }
+    }
+
+    /// Starts a new item: counts at zero, nothing held.
+    pub(crate) fn reset(&mut self) {
+        self.counts.iter_mut().for_each(|c| *c = 0);
+        self.held.clear();
+    }
+
+    /// Gives `finding` of pattern `p`, which needs `min` findings in the item, to `out` if the
+    /// pattern has reached `min` (with the ones held before it, the first time), else holds it.
+    pub(crate) fn offer(
+        &mut self,
+        p: usize,
+        min: usize,
+        finding: Finding,
+        out: &mut dyn FnMut(Finding),
+    ) {
+        self.counts[p] += 1;
+        if self.counts[p] < min {
+            self.held.push((p, finding));
+            return;
+        }
+        if self.counts[p] == min {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(q, _)| *q == p);
+            self.held = rest;
+            mine.into_iter().for_each(|(_, f)| out(f));
+        }
+        out(finding);
+    }
+
+    /// Heap bytes of the counts (held findings belong to the caller's findings).
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.counts.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+/// The finding for `value`, found at absolute offset `start`.
+pub(crate) fn make_finding(
+    pattern: &Pattern,
+    value: &[u8],
+    start: usize,
+    confidence: crate::finding::Confidence,
+    line: u64,
+) -> Finding {
+    Finding {
+        detector: pattern.id.to_string(),
+        category: pattern.category,
+        confidence,
+        start,
+        end: start + value.len(),
+        line,
+        member: None,
+        location: None,
+        masked: finding::mask(pattern.mask, value),
+        fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
+    }
+}
+
+/// The match of `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` starting at `p` inside the digit run
+/// ending at `run_end`, as the regex would find it (greedy: the longest of 13 to 19 digits that
+/// ends at a word boundary), or `None`.
+fn card_match(win: &[u8], p: usize, run_end: usize) -> Option<usize> {
+    if !win[p].is_ascii_digit() || (p > 0 && is_word_byte(win[p - 1])) {
+        return None;
+    }
+    let mut digits = 0;
+    let mut i = p;
+    let mut best = None;
+    while i < run_end && digits < 19 {
+        if win[i].is_ascii_digit() {
+            digits += 1;
+            i += 1;
+            if digits >= 13 && (i >= win.len() || !is_word_byte(win[i])) {
+                best = Some(i);
+            }
+        } else {
+            i += 1; // a single separator between digits, by construction of the run
+        }
+    }
+    best
+}
+
+/// The next position after `p` where a match could start in a digit run: just after the next
+/// separator (inside a group of digits there is no word boundary).
+fn next_group(win: &[u8], p: usize, run_end: usize) -> usize {
+    win[p + 1..run_end]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(run_end, |i| p + 1 + i + 1)
+}
+
+/// The span of the value to report: the `secret` group if the pattern has one, else the match.
+pub(crate) fn value_span(
+    regex: &meta::Regex,
+    cache: &mut meta::Cache,
+    captures: &mut Option<&mut Captures>,
+    pattern: &Pattern,
+    input: &Input<'_>,
+    m: regex_automata::Match,
+) -> (usize, usize) {
+    if let (Some(group), Some(caps)) = (pattern.secret_group, captures.as_deref_mut()) {
+        let input = input
+            .clone()
+            .span(m.start()..m.end())
+            .anchored(Anchored::Yes);
+        regex.search_captures_with(cache, &input, caps);
+        if let Some(span) = caps.get_group(group) {
+            return (span.start, span.end);
+        }
+    }
+    (m.start(), m.end())
+}
+
+/// Runs the validator and the context check on a match; the value is `win[vs..ve]`.
+pub(crate) fn accept(
+    pattern: &Pattern,
+    win: &[u8],
+    start: usize,
+    end: usize,
+    vs: usize,
+    ve: usize,
+) -> Option<crate::finding::Confidence> {
+    if vs >= ve {
+        return None;
+    }
+    let mut confidence = pattern.confidence;
+    if let Some(validator) = pattern.validator {
+        match validator.check(&win[vs..ve]) {
+            Verdict::Reject => return None,
+            Verdict::Accept => {}
+            Verdict::AcceptAs(c) => confidence = c,
+        }
+    }
+    if let Some(ctx) = &pattern.context {
+        let from = start.saturating_sub(ctx.window);
+        let to = win.len().min(end + ctx.window);
+        let near = &win[from..to];
+        ctx.words.find(near)?;
+    }
+    Some(confidence)
+}
+
+/// The region a derived-literal hit at `s..e` confirms in: the line around it when the pattern
+/// cannot cross lines, bounded by the pattern's reach either way.
+fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
+    let lo = s.saturating_sub(pattern.reach);
+    let hi = win.len().min(e + pattern.reach);
+    if pattern.line_bounded {
+        let start = memchr::memrchr(b'\n', &win[lo..s]).map_or(lo, |i| lo + i + 1);
+        let end = memchr::memchr(b'\n', &win[e..hi]).map_or(hi, |i| e + i);
+        (start, end)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Whether `hay` contains every literal of `must`.
+fn contains_all(hay: &[u8], must: &[crate::compile::Must]) -> bool {
+    must.iter().all(|m| m.is_in(hay))
+}
+
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether position `i` of `win` is at a word boundary (ASCII).
+pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
+    let before = i > 0 && is_word_byte(win[i - 1]);
+    let after = i < win.len() && is_word_byte(win[i]);
+    before != after || (!before && !after)
+}
+
+/// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.
+///
+/// The text is classified 64 bytes at a time into a bit mask (a table lookup per byte, no
+/// branch), and the positions where a long enough run starts are found by shifting and
+/// masking two blocks' masks together, so prose (runs of a few letters) costs no branch per
+/// word. Only where a run is long enough are its bytes walked.
+pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>>) {
+    let min = min.max(1);
+    // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
+    // on each run found.
+    let probe = min.min(64);
+    let mask = |block: usize| -> u64 {
+        let start = block * 64;
+        let bytes = win.get(start..win.len().min(start + 64)).unwrap_or(&[]);
+        let mut m = 0u64;
+        for (j, &b) in bytes.iter().enumerate() {
+            m |= u64::from(is_token_byte(b)) << j;
+        }
+        m
+    };
+    let blocks = win.len().div_ceil(64);
+    let mut done = 0usize; // bytes before this are inside runs already reported
+    let mut current = mask(0);
+    for block in 0..blocks {
+        let next = mask(block + 1);
+        let both = u128::from(current) | (u128::from(next) << 64);
+        // Bit i set where `probe` token bytes start at i (bits from the next block shift in).
+        let mut starts = both;
+        let mut have = 1;
+        while have < probe {
+            let step = have.min(probe - have);
+            starts &= starts >> step;
+            have += step;
+        }
+        let base = block * 64;
+        let mut bits = above(starts as u64, done.saturating_sub(base));
+        while bits != 0 {
+            // Every earlier start in this run was reported (or is in `done`), so this is
+            // where a maximal run begins.
+            let start = base + bits.trailing_zeros() as usize;
+            let end = start
+                + probe
+                + win[start + probe..]
+                    .iter()
+                    .position(|&b| !is_token_byte(b))
+                    .unwrap_or(win.len() - start - probe);
+            if end - start >= min {
+                out.push(start..end);
+            }
+            done = end;
+            bits = above(bits, end - base);
+        }
+        current = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_runs_match_a_naive_search() {
+        let naive = |win: &[u8], min: usize| -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < win.len() {
+                if !is_token_byte(win[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < win.len() && is_token_byte(win[i]) {
+                    i += 1;
+                }
+                if i - start >= min {
+                    out.push(start..i);
+                }
+            }
+            out
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in [0usize, 1, 19, 20, 63, 64, 65, 127, 128, 129, 300, 5000] {
+            for density in [2u64, 8, 40, 200] {
+                let win: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if state % density == 0 {
+                            b' '
+                        } else {
+                            b"aZ9_-./+="[(state % 9) as usize]
+                        }
+                    })
+                    .collect();
+                for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
+                    let mut got = Vec::new();
+                    find_token_runs(&win, min, &mut got);
+                    assert_eq!(
+                        got,
+                        naive(&win, min),
+                        "len {len} density {density} min {min}"
+                    );
+                }
+            }
+        }
+    }
+}

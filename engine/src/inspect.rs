@@ -1,0 +1,527 @@
+//! Inspecting one item: the single path every front door takes (`dlp scan`, the connector, an
+//! embedder). The item's type is detected from its content; plain text is scanned as it lies
+//! (streamed, memory-mapped, or split between threads when large), and everything else goes
+//! through extraction, in the isolated workers unless the engine says otherwise. The size and
+//! type filter is applied here, once, for text; extraction applies it to documents and members.
+
+use std::io::Read;
+use std::path::Path;
+
+use dlp_detect::{FindingSink, Flow, ScanError};
+use dlp_extract::{Event, FileType, SkipReason};
+
+use crate::engine::Engine;
+use crate::request::{Request, Source};
+use crate::sink::{ItemReport, Sink, Skipped};
+use crate::source::FileSource;
+
+/// How many bytes of an item decide whether it is plain text.
+const HEAD: usize = 8192;
+
+/// Per-thread scratch space for inspecting items with an [`Engine`].
+///
+/// ```
+/// use dlp_engine::{Collect, EngineBuilder, Request};
+///
+/// let engine = EngineBuilder::new().build()?;
+/// let mut scanner = engine.scanner();
+/// let mut found = Collect::default();
+/// scanner.scan(Request::text("key AKIAIOSFODNN7EXAMPLE").name("note.txt"), &mut found)
+///     .map_err(|e| e.into_scan_error())?;
+/// assert_eq!(found.findings[0].1.masked, "AKIA************MPLE");
+/// # Ok::<(), dlp_engine::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    detect: dlp_detect::Scanner<'e>,
+}
+
+/// Hands the findings of one text (a whole item, or one segment of a document) to the sink,
+/// placed in the item: offsets and lines after the segments before it, member and location.
+struct Place<'a, S: Sink + ?Sized> {
+    sink: &'a mut S,
+    item: &'a Path,
+    offset: usize,
+    lines: u64,
+    member: Option<&'a str>,
+    location: Option<&'a str>,
+    count: &'a mut u64,
+}
+
+impl<S: Sink + ?Sized> FindingSink for Place<'_, S> {
+    type Error = S::Error;
+
+    fn finding(&mut self, mut f: dlp_detect::Finding) -> Result<Flow, S::Error> {
+        f.start += self.offset;
+        f.end += self.offset;
+        f.line += self.lines;
+        f.member = self.member.map(str::to_string);
+        f.location = self.location.map(str::to_string);
+        *self.count += 1;
+        self.sink.finding(self.item, f)
+    }
+}
+
+impl<'e> Scanner<'e> {
+    pub(crate) fn new(engine: &'e Engine) -> Self {
+        Scanner {
+            engine,
+            detect: engine.detectors.scanner(),
+        }
+    }
+
+    /// The engine this scanner inspects with.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// Inspects one item and gives its findings and skips to `sink`, then its report (also
+    /// returned). A problem with the item (missing, unreadable, too large, a broken or
+    /// hostile document) is a [`Skipped`] given to the sink, not an error; the error is for a
+    /// failing sink, or a scanning thread that died.
+    pub fn scan<S: Sink + ?Sized>(
+        &mut self,
+        request: Request<'_>,
+        sink: &mut S,
+    ) -> Result<ItemReport, ScanError<S::Error>> {
+        let name = request.display_name();
+        let mut report = ItemReport {
+            path: name.to_path_buf(),
+            ..ItemReport::default()
+        };
+        let flow = match request.source {
+            Source::Text(data) => {
+                report.bytes = data.len() as u64;
+                report.items_scanned = 1;
+                report.file_type = Some(FileType::Text);
+                self.text(data, &name, &mut report, sink)?
+            }
+            Source::Bytes(data) => self.bytes(data, &name, &mut report, sink)?,
+            Source::Reader(reader) => self.reader(reader, &name, &mut report, sink)?,
+            Source::Path(path) => self.path(path, request.threads, &name, &mut report, sink)?,
+        };
+        if flow == Flow::Continue {
+            sink.finished(&report).map_err(ScanError::Sink)?;
+        }
+        Ok(report)
+    }
+
+    /// Scans text held in memory.
+    fn text<S: Sink + ?Sized>(
+        &mut self,
+        data: &[u8],
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Flow, ScanError<S::Error>> {
+        self.detect
+            .scan_into(data, &mut place(sink, item, &mut report.findings))
+            .map_err(ScanError::Sink)
+    }
+
+    /// Bytes of a detected type: text as it is, anything else extracted.
+    fn bytes<S: Sink + ?Sized>(
+        &mut self,
+        data: &[u8],
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Flow, ScanError<S::Error>> {
+        report.bytes = data.len() as u64;
+        let head = &data[..data.len().min(HEAD)];
+        if dlp_extract::is_plain_text(head) {
+            let file_type = dlp_extract::detect(head);
+            if let Some(skip) = self.engine.refuse_text(data.len() as u64, file_type) {
+                return give_skip(sink, item, report, skip);
+            }
+            report.items_scanned = 1;
+            report.file_type = Some(file_type);
+            return self.text(data, item, report, sink);
+        }
+        self.document(data, item, report, sink)
+    }
+
+    /// A stream: text streams through in bounded memory; anything else is read whole, up to
+    /// the size limit, and extracted.
+    fn reader<S: Sink + ?Sized>(
+        &mut self,
+        reader: &mut dyn Read,
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Flow, ScanError<S::Error>> {
+        let mut head = Vec::with_capacity(HEAD);
+        if let Err(e) = (&mut *reader).take(HEAD as u64).read_to_end(&mut head) {
+            return give_skip(sink, item, report, unreadable(e));
+        }
+        if dlp_extract::is_plain_text(&head) {
+            let file_type = dlp_extract::detect(&head);
+            if let Some(skip) = self.engine.filter_type(file_type) {
+                return give_skip(sink, item, report, skip);
+            }
+            report.file_type = Some(file_type);
+            let max = self.engine.filter.max_file_size;
+            let stream = std::io::Cursor::new(head).chain(reader);
+            // A stream has no size to check first: read one byte past the maximum, and refuse
+            // the item (after scanning what the maximum allows) when that byte came.
+            let mut counted = Counted::new(stream, max);
+            let mut sink_for_text = place(sink, item, &mut report.findings);
+            let scanned = self.detect.scan_reader(&mut counted, &mut sink_for_text);
+            let over = counted.over;
+            match scanned {
+                Ok(bytes) => {
+                    report.bytes = bytes;
+                    report.items_scanned = 1;
+                }
+                Err(ScanError::Scan(e)) => {
+                    return give_skip(sink, item, report, unreadable_detail(e.to_string()))
+                }
+                Err(ScanError::Sink(e)) => return Err(ScanError::Sink(e)),
+            }
+            if over {
+                let max = max.unwrap_or(u64::MAX);
+                return give_skip(
+                    sink,
+                    item,
+                    report,
+                    Skipped {
+                        member: None,
+                        reason: SkipReason::TooLarge,
+                        detail: format!(
+                            "over the maximum content-inspection size of {max} bytes; only the \
+                             first {max} bytes were inspected"
+                        ),
+                    },
+                );
+            }
+            return Ok(Flow::Continue);
+        }
+        let max = self.engine.document_max();
+        let mut data = head;
+        if let Err(e) = reader
+            .take(max.saturating_add(1).saturating_sub(data.len() as u64))
+            .read_to_end(&mut data)
+        {
+            return give_skip(sink, item, report, unreadable(e));
+        }
+        // Extraction refuses what is over the limit, without reading it.
+        self.document(&data, item, report, sink)
+    }
+
+    /// A file: text through a memory map, or by all threads in chunks when large; documents
+    /// extracted.
+    fn path<S: Sink + ?Sized>(
+        &mut self,
+        path: &Path,
+        threads: usize,
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Flow, ScanError<S::Error>> {
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let skip = Skipped {
+                    member: None,
+                    reason: SkipReason::NotFound,
+                    detail: "no such file or directory".into(),
+                };
+                return give_skip(sink, item, report, skip);
+            }
+            Err(e) => return give_skip(sink, item, report, unreadable(e)),
+        };
+        let size = match file.metadata() {
+            Ok(meta) if meta.is_file() => meta.len(),
+            Ok(_) => {
+                let skip = Skipped {
+                    member: None,
+                    reason: SkipReason::NotAFile,
+                    detail: "not a regular file".into(),
+                };
+                return give_skip(sink, item, report, skip);
+            }
+            Err(e) => return give_skip(sink, item, report, unreadable(e)),
+        };
+        let mut head = [0u8; HEAD];
+        let head_len = match read_head(&file, &mut head) {
+            Ok(n) => n,
+            Err(e) => return give_skip(sink, item, report, unreadable(e)),
+        };
+        if !dlp_extract::is_plain_text(&head[..head_len]) {
+            if size > self.engine.document_max() {
+                // Refused without mapping the file, by the rule extraction applies.
+                return give_skip(sink, item, report, self.engine.too_large(size));
+            }
+            // SAFETY: a read-only private map; a file truncated underneath it by another
+            // process can raise SIGBUS, the documented risk of mapping files that ripgrep also
+            // accepts for local files.
+            return match unsafe { memmap2::Mmap::map(&file) } {
+                Ok(map) => self.document(&map, item, report, sink),
+                Err(e) => give_skip(sink, item, report, unreadable(e)),
+            };
+        }
+        let file_type = dlp_extract::detect(&head[..head_len]);
+        if let Some(skip) = self.engine.refuse_text(size, file_type) {
+            return give_skip(sink, item, report, skip);
+        }
+        report.file_type = Some(file_type);
+        report.items_scanned = 1;
+        report.bytes = size;
+        let parallel = size >= self.engine.large_item;
+        let mut out = place(sink, item, &mut report.findings);
+        let scanned = if parallel {
+            // Chunks are read by positioned reads (not mapped, so that resident memory stays a
+            // few chunks per thread) and shared between the threads.
+            let source = FileSource::new(&file, size);
+            self.engine
+                .detectors
+                .scan_parallel(&source, threads, &mut out)
+                .map(|_| Flow::Continue)
+        } else if size == 0 {
+            Ok(Flow::Continue)
+        } else {
+            // SAFETY: as above.
+            match unsafe { memmap2::Mmap::map(&file) } {
+                Ok(map) => self
+                    .detect
+                    .scan_into(&map, &mut out)
+                    .map_err(ScanError::Sink),
+                Err(_) => self
+                    .detect
+                    .scan_reader(&file, &mut out)
+                    .map(|_| Flow::Continue),
+            }
+        };
+        match scanned {
+            Err(ScanError::Scan(e)) if e.kind() == dlp_detect::ErrorKind::Io => {
+                give_skip(sink, item, report, unreadable_detail(e.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    /// Extracts a document (recursively, for containers) and scans its text: in the isolated
+    /// workers unless the engine parses in-process. Every skip inside it reaches the sink.
+    fn document<S: Sink + ?Sized>(
+        &mut self,
+        data: &[u8],
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Flow, ScanError<S::Error>> {
+        report.bytes = data.len() as u64;
+        // Where the next text segment of each item starts in its joined text, and on which line.
+        let mut cursors: std::collections::HashMap<Option<String>, (usize, u64)> =
+            std::collections::HashMap::new();
+        let mut outcome: Result<Flow, S::Error> = Ok(Flow::Continue);
+        let detect = &mut self.detect;
+        let mut on_event = |event: Event<'_>| {
+            if !matches!(outcome, Ok(Flow::Continue)) {
+                return;
+            }
+            match event {
+                Event::Text {
+                    member,
+                    location,
+                    text,
+                } => {
+                    let cursor = cursors.entry(member.map(str::to_string)).or_insert((0, 0));
+                    let (offset, lines) = *cursor;
+                    let mut out = Place {
+                        sink: &mut *sink,
+                        item,
+                        offset,
+                        lines,
+                        member,
+                        location,
+                        count: &mut report.findings,
+                    };
+                    outcome = detect.scan_into(text.as_bytes(), &mut out);
+                    *cursor = (
+                        offset + text.len() + 1,
+                        lines + bytecount::count(text.as_bytes(), b'\n') as u64 + 1,
+                    );
+                }
+                Event::Skipped {
+                    member,
+                    reason,
+                    detail,
+                } => {
+                    report.skipped += 1;
+                    let skip = Skipped {
+                        member: member.map(str::to_string),
+                        reason,
+                        detail: detail.to_string(),
+                    };
+                    outcome = sink.skipped(item, skip);
+                }
+                Event::ItemDone { member, file_type } => {
+                    report.items_scanned += 1;
+                    if member.is_none() {
+                        report.file_type = Some(file_type);
+                    }
+                }
+            }
+        };
+        match &self.engine.pool {
+            Some(pool) => pool.walk(data, &self.engine.filter, &mut on_event),
+            None => dlp_extract::walk(
+                data,
+                &self.engine.limits,
+                &self.engine.filter,
+                &mut on_event,
+            ),
+        }
+        outcome.map_err(ScanError::Sink)
+    }
+}
+
+impl Engine {
+    /// A scanner: per-thread scratch space. Make one per thread and reuse it.
+    pub fn scanner(&self) -> Scanner<'_> {
+        Scanner::new(self)
+    }
+
+    /// Inspects one item with a scanner of its own; see [`Scanner::scan`].
+    pub fn scan<S: Sink + ?Sized>(
+        &self,
+        request: Request<'_>,
+        sink: &mut S,
+    ) -> Result<ItemReport, ScanError<S::Error>> {
+        self.scanner().scan(request, sink)
+    }
+
+    /// The largest document extraction accepts: the filter's maximum or the limits' own.
+    pub(crate) fn document_max(&self) -> u64 {
+        self.filter
+            .max_file_size
+            .unwrap_or(u64::MAX)
+            .min(self.limits.max_file_size)
+    }
+
+    /// A skip for plain text (`file_type` is text or CSV) of `size` bytes that the filter
+    /// refuses. Text is streamed, so only the filter bounds its size.
+    pub(crate) fn refuse_text(&self, size: u64, file_type: FileType) -> Option<Skipped> {
+        if let Some(max) = self.filter.max_file_size.filter(|&max| size > max) {
+            return Some(Skipped {
+                member: None,
+                reason: SkipReason::TooLarge,
+                detail: format!("{size} bytes, over the maximum content-inspection size of {max}"),
+            });
+        }
+        self.filter_type(file_type)
+    }
+
+    /// A skip when the type filter leaves `file_type` out.
+    fn filter_type(&self, file_type: FileType) -> Option<Skipped> {
+        (!self.filter.allows(file_type)).then(|| Skipped {
+            member: None,
+            reason: SkipReason::FilteredType,
+            detail: format!(
+                "type {} is not in the file-type allow-list",
+                file_type.name()
+            ),
+        })
+    }
+
+    /// The skip of a document of `size` bytes over [`Engine::document_max`].
+    pub(crate) fn too_large(&self, size: u64) -> Skipped {
+        Skipped {
+            member: None,
+            reason: SkipReason::TooLarge,
+            detail: format!(
+                "{size} bytes, over the maximum content-inspection size of {}",
+                self.document_max()
+            ),
+        }
+    }
+}
+
+fn place<'a, S: Sink + ?Sized>(
+    sink: &'a mut S,
+    item: &'a Path,
+    count: &'a mut u64,
+) -> Place<'a, S> {
+    Place {
+        sink,
+        item,
+        offset: 0,
+        lines: 0,
+        member: None,
+        location: None,
+        count,
+    }
+}
+
+fn give_skip<S: Sink + ?Sized>(
+    sink: &mut S,
+    item: &Path,
+    report: &mut ItemReport,
+    skip: Skipped,
+) -> Result<Flow, ScanError<S::Error>> {
+    report.skipped += 1;
+    sink.skipped(item, skip).map_err(ScanError::Sink)
+}
+
+fn unreadable(e: std::io::Error) -> Skipped {
+    unreadable_detail(e.to_string())
+}
+
+fn unreadable_detail(detail: String) -> Skipped {
+    Skipped {
+        member: None,
+        reason: SkipReason::Unreadable,
+        detail,
+    }
+}
+
+fn read_head(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A reader that stops one byte past `max` and says whether it got there.
+struct Counted<R> {
+    inner: R,
+    left: Option<u64>,
+    over: bool,
+}
+
+impl<R: Read> Counted<R> {
+    fn new(inner: R, max: Option<u64>) -> Self {
+        Counted {
+            inner,
+            left: max,
+            over: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(left) = self.left else {
+            return self.inner.read(buf);
+        };
+        if left == 0 {
+            // Past the maximum: is there more?
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.over = true;
+            }
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left = Some(left - n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,292 @@
+//! Type detection from content: magic bytes first, then container structure (the names inside
+//! a ZIP, the streams of an OLE file), then a look at the text itself.
+
+use memchr::memmem;
+
+use crate::zip::Archive;
+use crate::FileType;
+
+/// How much of a text-like file is looked at to classify it.
+const SNIFF: usize = 8 * 1024;
+
+/// Detects the type of `data` from its content. Cheap (reads the head of the data and, for
+/// ZIP and OLE files, their directory), never fails and never panics.
+pub fn detect(data: &[u8]) -> FileType {
+    if let Some(t) = detect_magic(data) {
+        return t;
+    }
+    detect_text(data)
+}
+
+fn detect_magic(data: &[u8]) -> Option<FileType> {
+    let head = &data[..data.len().min(1024)];
+    let starts = |m: &[u8]| data.starts_with(m);
+    if memmem::find(head, b"%PDF-").is_some() {
+        return Some(FileType::Pdf);
+    }
+    if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") || starts(b"PK\x07\x08") {
+        return Some(zip_kind(data));
+    }
+    if starts(b"\x1f\x8b") {
+        return Some(FileType::Gzip);
+    }
+    if starts(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Some(ole_kind(data));
+    }
+    if starts(b"{\\rtf") {
+        return Some(FileType::Rtf);
+    }
+    if starts(b"\x89PNG\r\n\x1a\n")
+        || starts(b"\xFF\xD8\xFF")
+        || starts(b"GIF87a")
+        || starts(b"GIF89a")
+        || starts(b"II*\0")
+        || starts(b"MM\0*")
+        || (starts(b"RIFF") && data.get(8..12) == Some(b"WEBP"))
+        || (starts(b"BM") && data.len() > 26 && data.get(6..10) == Some(&[0, 0, 0, 0]))
+    {
+        return Some(FileType::Image);
+    }
+    if data.get(257..262) == Some(b"ustar") {
+        return Some(FileType::Tar);
+    }
+    const BINARY_MAGIC: [&[u8]; 8] = [
+        b"7z\xBC\xAF\x27\x1C",
+        b"Rar!\x1a\x07",
+        b"\x7fELF",
+        b"MZ",
+        b"BZh",
+        b"\xFD7zXZ\0",
+        b"\x28\xB5\x2F\xFD",
+        b"\0\0\0",
+    ];
+    if BINARY_MAGIC.iter().any(|m| starts(m)) {
+        return Some(FileType::Binary);
+    }
+    // A ZIP with data before it (self-extractors, damaged heads): its directory is at the end.
+    let tail = &data[data.len().saturating_sub(65_557)..];
+    if memmem::rfind(tail, b"PK\x05\x06").is_some() && Archive::parse(data, 1 << 20).is_ok() {
+        return Some(zip_kind(data));
+    }
+    None
+}
+
+/// Tells the OOXML and ODF formats from a plain ZIP by the names inside.
+fn zip_kind(data: &[u8]) -> FileType {
+    let Ok(archive) = Archive::parse(data, 1 << 20) else {
+        return FileType::Zip;
+    };
+    if archive.has("[Content_Types].xml") {
+        for (part, kind) in [
+            ("word/document.xml", FileType::Docx),
+            ("xl/workbook.xml", FileType::Xlsx),
+            ("ppt/presentation.xml", FileType::Pptx),
+            ("xl/workbook.bin", FileType::Xlsb),
+        ] {
+            if archive.has(part) {
+                return kind;
+            }
+        }
+    }
+    if archive.has("mimetype") && archive.has("content.xml") {
+        // The ODF specification puts the media type, stored, at the very start of the file.
+        let head = &data[..data.len().min(200)];
+        for (media, kind) in [
+            (
+                &b"application/vnd.oasis.opendocument.text"[..],
+                FileType::Odt,
+            ),
+            (
+                b"application/vnd.oasis.opendocument.spreadsheet",
+                FileType::Ods,
+            ),
+            (
+                b"application/vnd.oasis.opendocument.presentation",
+                FileType::Odp,
+            ),
+        ] {
+            if memmem::find(head, media).is_some() {
+                return kind;
+            }
+        }
+    }
+    FileType::Zip
+}
+
+/// Tells legacy Office formats apart by the UTF-16 stream names of their OLE directory.
+fn ole_kind(data: &[u8]) -> FileType {
+    let has = |name: &str| {
+        let utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        memmem::find(data, &utf16).is_some()
+    };
+    if has("EncryptionInfo") || has("EncryptedPackage") {
+        FileType::EncryptedOffice
+    } else if has("WordDocument") {
+        FileType::Doc
+    } else if has("Workbook") || has("Book") {
+        FileType::Xls
+    } else if has("PowerPoint Document") {
+        FileType::Ppt
+    } else {
+        FileType::Binary
+    }
+}
+
+fn detect_text(data: &[u8]) -> FileType {
+    let utf16 = data.starts_with(b"\xFF\xFE") || data.starts_with(b"\xFE\xFF");
+    let sample = &data[..data.len().min(SNIFF)];
+    if !utf16 && looks_binary(sample) {
+        return FileType::Binary;
+    }
+    let text = crate::text::decode(sample);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let lower_head: String = trimmed
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .to_lowercase();
+    if lower_head.starts_with('<') {
+        let html = [
+            "<!doctype html",
+            "<html",
+            "<head",
+            "<body",
+            "<div",
+            "<p>",
+            "<table",
+        ]
+        .iter()
+        .any(|m| lower_head.contains(m));
+        return if html { FileType::Html } else { FileType::Xml };
+    }
+    if (trimmed.starts_with('{') || trimmed.starts_with('[')) && is_json_end(data) {
+        return FileType::Json;
+    }
+    if looks_like_email(trimmed) {
+        return FileType::Eml;
+    }
+    if looks_like_csv(trimmed) {
+        return FileType::Csv;
+    }
+    FileType::Text
+}
+
+/// NUL bytes or many control characters mean binary.
+fn looks_binary(sample: &[u8]) -> bool {
+    if sample.contains(&0) {
+        return true;
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
+        .count();
+    controls * 20 > sample.len()
+}
+
+fn is_json_end(data: &[u8]) -> bool {
+    let tail = &data[data.len().saturating_sub(64)..];
+    matches!(
+        tail.iter().rev().find(|b| !b.is_ascii_whitespace()),
+        Some(b'}' | b']')
+    )
+}
+
+/// A header block of `Name: value` lines with at least two well-known e-mail headers.
+fn looks_like_email(text: &str) -> bool {
+    const KNOWN: [&str; 12] = [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "received",
+        "return-path",
+        "content-type",
+        "delivered-to",
+        "reply-to",
+        "cc",
+    ];
+    let mut known = 0;
+    for (i, line) in text.lines().take(60).enumerate() {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            // Only the very first line may be an mbox "From " separator.
+            if i == 0 && line.starts_with("From ") {
+                continue;
+            }
+            return false;
+        }
+        if KNOWN.contains(&name.to_ascii_lowercase().as_str()) {
+            known += 1;
+        }
+    }
+    known >= 2
+}
+
+/// At least two lines with the same non-zero count of one separator.
+fn looks_like_csv(text: &str) -> bool {
+    let lines: Vec<&str> = text.lines().take(6).filter(|l| !l.is_empty()).collect();
+    // The last sampled line may be cut by the sample's end.
+    let lines = if lines.len() > 2 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    if lines.len() < 2 {
+        return false;
+    }
+    [',', ';', '\t', '|'].iter().any(|&sep| {
+        let first = lines[0].matches(sep).count();
+        first > 0 && lines.iter().all(|l| l.matches(sep).count() == first)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_content() {
+        let cases: &[(&[u8], FileType)] = &[
+            (b"hello world", FileType::Text),
+            (b"\xEF\xBB\xBFhello", FileType::Text),
+            (b"\xFF\xFEh\0i\0", FileType::Text),
+            (b"caf\xE9 latin-1", FileType::Text),
+            (b"a,b,c\n1,2,3\n4,5,6\n", FileType::Csv),
+            (b"{\"a\": 1}\n", FileType::Json),
+            (b"[1, 2]", FileType::Json),
+            (
+                b"<!DOCTYPE html><html><body>x</body></html>",
+                FileType::Html,
+            ),
+            (b"<?xml version=\"1.0\"?><a>x</a>", FileType::Xml),
+            (
+                b"From: a@b.c\r\nTo: d@e.f\r\nSubject: hi\r\n\r\nbody",
+                FileType::Eml,
+            ),
+            (b"%PDF-1.4\n", FileType::Pdf),
+            (b"\x1f\x8b\x08\0", FileType::Gzip),
+            (b"{\\rtf1 hi}", FileType::Rtf),
+            (b"\x89PNG\r\n\x1a\n....", FileType::Image),
+            (b"\x7fELF\x02\x01", FileType::Binary),
+            (b"\x01\x02\x03\x00\x05", FileType::Binary),
+            (b"", FileType::Text),
+        ];
+        for (data, want) in cases {
+            assert_eq!(detect(data), *want, "{:?}", String::from_utf8_lossy(data));
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! Process isolation for extraction: a pool of warm, reused worker processes that run
+//! [`walk`](crate::walk) on untrusted bytes under a memory cap and a wall-clock limit, so that
+//! what `catch_unwind` cannot stop (a stack overflow, an abort, an endless loop, a runaway
+//! allocation inside a third-party parser) ends as a skip of that one item instead of taking
+//! the process down.
+//!
+//! The worker is the embedding binary itself, re-executed with an argument that makes it call
+//! [`worker_main`]; the pool is given the [`Command`] that does so:
+//!
+//! ```no_run
+//! use dlp_extract::isolate::WorkerPool;
+//! use dlp_extract::{Event, Filter, Limits};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! // In `main`: if the first argument is `__extract-worker`, run
+//! // `std::process::exit(dlp_extract::isolate::worker_main())`.
+//! let mut command = std::process::Command::new(std::env::current_exe()?);
+//! command.arg("__extract-worker");
+//! let pool = WorkerPool::new(command, 2, Limits::default())?;
+//! pool.walk(b"%PDF-1.4 ...", &Filter::default(), &mut |event| println!("{event:?}"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Which items cross the process boundary: everything whose detected type is read by a
+//! third-party parser or may contain one (PDF, e-mail, OOXML, ODF, archives). Plain text, CSV,
+//! JSON, HTML, XML and RTF are read by this crate's own linear, bounded code and stay
+//! in-process ([`FileType::is_in_process_safe`]), as do items that a filter or size limit
+//! skips without reading them: shipping them to a worker would only cost a copy.
+//!
+//! Protocol, over the worker's stdin/stdout: the worker first writes [`MAGIC`] (anything
+//! written before it, such as a test harness banner, is ignored). A request is a `u32` LE
+//! length and a JSON header (limits and filter), then a `u64` LE length and the bytes. The
+//! worker answers with frames (`u32` LE length + JSON event) ending with an `end` frame. The
+//! worker points its own file descriptor 1 at `/dev/null`, so that a library printing to
+//! stdout cannot corrupt the protocol.
+
+use std::borrow::Cow;
+use std::io::{self, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{detect, walk, Event, FileType, Filter, Limits, SkipReason};
+
+/// The bytes a worker writes when it is ready to serve requests.
+pub const MAGIC: &[u8; 8] = b"DLPXW\x01\r\n";
+
+/// The environment variable through which the pool passes the memory cap to a worker.
+pub const MEMORY_ENV: &str = "DLP_EXTRACT_WORKER_MEMORY";
+
+/// Largest frame accepted from a worker (a text segment is at most
+/// [`Limits::max_text_per_item`]; JSON escaping can at most multiply it by six).
+const MAX_FRAME: u64 = 1 << 31;
+
+/// Extra wall-clock time granted over [`Limits::time_per_item`] before a worker is killed,
+/// so that its own cooperative timeout can report first.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Serialize, Deserialize)]
+struct Request {
+    max_depth: u32,
+    max_entries: u64,
+    max_total_inflated: u64,
+    max_entry_inflated: u64,
+    max_ratio: u64,
+    ratio_threshold: u64,
+    max_text_per_item: u64,
+    max_xml_depth: u32,
+    time_per_item_ms: u64,
+    max_file_size: u64,
+    file_types: Option<Vec<String>>,
+    filter_max_file_size: Option<u64>,
+}
+
+impl Request {
+    fn new(limits: &Limits, filter: &Filter) -> Request {
+        Request {
+            max_depth: limits.max_depth,
+            max_entries: limits.max_entries,
+            max_total_inflated: limits.max_total_inflated,
+            max_entry_inflated: limits.max_entry_inflated,
+            max_ratio: limits.max_ratio,
+            ratio_threshold: limits.ratio_threshold,
+            max_text_per_item: limits.max_text_per_item,
+            max_xml_depth: limits.max_xml_depth,
+            time_per_item_ms: u64::try_from(limits.time_per_item.as_millis()).unwrap_or(u64::MAX),
+            max_file_size: limits.max_file_size,
+            file_types: filter
+                .file_types
+                .as_ref()
+                .map(|types| types.iter().map(|t| t.name().to_string()).collect()),
+            filter_max_file_size: filter.max_file_size,
+        }
+    }
+
+    fn split(self) -> (Limits, Filter) {
+        let limits = Limits {
+            max_depth: self.max_depth,
+            max_entries: self.max_entries,
+            max_total_inflated: self.max_total_inflated,
+            max_entry_inflated: self.max_entry_inflated,
+            max_ratio: self.max_ratio,
+            ratio_threshold: self.ratio_threshold,
+            max_text_per_item: self.max_text_per_item,
+            max_xml_depth: self.max_xml_depth,
+            time_per_item: Duration::from_millis(self.time_per_item_ms),
+            max_file_size: self.max_file_size,
+            ..Limits::default()
+        };
+        let filter = Filter {
+            file_types: self
+                .file_types
+                .map(|names| names.iter().filter_map(|n| n.parse().ok()).collect()),
+            max_file_size: self.filter_max_file_size,
+        };
+        (limits, filter)
+    }
+}
+
+/// One event on the wire.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+enum Wire<'a> {
+    Text {
+        #[serde(borrow)]
+        member: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        location: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    },
+    Skipped {
+        #[serde(borrow)]
+        member: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+        #[serde(borrow)]
+        detail: Cow<'a, str>,
+    },
+    Done {
+        #[serde(borrow)]
+        member: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        file_type: Cow<'a, str>,
+    },
+    End,
+}
+
+impl<'a> Wire<'a> {
+    fn from_event(event: &Event<'a>) -> Wire<'a> {
+        match *event {
+            Event::Text {
+                member,
+                location,
+                text,
+            } => Wire::Text {
+                member: member.map(Cow::Borrowed),
+                location: location.map(Cow::Borrowed),
+                text: Cow::Borrowed(text),
+            },
+            Event::Skipped {
+                member,
+                reason,
+                detail,
+            } => Wire::Skipped {
+                member: member.map(Cow::Borrowed),
+                reason: Cow::Borrowed(reason.as_str()),
+                detail: Cow::Borrowed(detail),
+            },
+            Event::ItemDone { member, file_type } => Wire::Done {
+                member: member.map(Cow::Borrowed),
+                file_type: Cow::Borrowed(file_type.name()),
+            },
+        }
+    }
+
+    /// Hands the event to `sink`; returns false for the end frame.
+    fn deliver(&self, sink: &mut dyn FnMut(Event<'_>)) -> bool {
+        match self {
+            Wire::Text {
+                member,
+                location,
+                text,
+            } => sink(Event::Text {
+                member: member.as_deref(),
+                location: location.as_deref(),
+                text,
+            }),
+            Wire::Skipped {
+                member,
+                reason,
+                detail,
+            } => sink(Event::Skipped {
+                member: member.as_deref(),
+                reason: SkipReason::from_name(reason).unwrap_or(SkipReason::BrokenFile),
+                detail,
+            }),
+            Wire::Done { member, file_type } => sink(Event::ItemDone {
+                member: member.as_deref(),
+                file_type: file_type.parse().unwrap_or(FileType::Binary),
+            }),
+            Wire::End => return false,
+        }
+        true
+    }
+}
+
+fn write_frame(out: &mut dyn Write, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too large"))?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(payload)
+}
+
+fn read_frame(input: &mut dyn Read) -> io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u64::from(u32::from_le_bytes(len));
+    read_exactly(input, len).map(Some)
+}
+
+/// Reads exactly `len` bytes without trusting `len` for the allocation.
+fn read_exactly(input: &mut dyn Read, len: u64) -> io::Result<Vec<u8>> {
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
+    }
+    let mut buf = Vec::new();
+    input.take(len).read_to_end(&mut buf)?;
+    if buf.len() as u64 != len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short frame"));
+    }
+    Ok(buf)
+}
+
+/// The body of a worker process: serves extraction requests on stdin/stdout until stdin
+/// closes, then returns the exit code (0, or 2 on a protocol error). Call it from `main` when
+/// the binary is started as a worker, and exit with its result.
+///
+/// Applies the memory cap given in [`MEMORY_ENV`] (RLIMIT_AS) and disables core dumps first.
+pub fn worker_main() -> i32 {
+    apply_memory_cap();
+    // Panics are caught and reported as events; their default message would only be noise.
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut out = match protocol_stdout() {
+        Ok(out) => io::BufWriter::new(out),
+        Err(_) => return 2,
+    };
+    if out.write_all(MAGIC).and_then(|()| out.flush()).is_err() {
+        return 2;
+    }
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        let header = match read_frame(&mut input) {
+            Ok(Some(header)) => header,
+            Ok(None) => return 0,
+            Err(_) => return 2,
+        };
+        let Ok(request) = serde_json::from_slice::<Request>(&header) else {
+            return 2;
+        };
+        let mut len = [0u8; 8];
+        if input.read_exact(&mut len).is_err() {
+            return 2;
+        }
+        let (limits, filter) = request.split();
+        let len = u64::from_le_bytes(len);
+        if len > limits.max_file_size.saturating_add(1) {
+            return 2;
+        }
+        let mut data = Vec::new();
+        if (&mut input).take(len).read_to_end(&mut data).is_err() || data.len() as u64 != len {
+            return 2;
+        }
+        let mut failed = false;
+        walk(&data, &limits, &filter, &mut |event| {
+            if failed {
+                return;
+            }
+            let wire = Wire::from_event(&event);
+            failed = serde_json::to_vec(&wire)
+                .map_err(io::Error::other)
+                .and_then(|payload| write_frame(&mut out, &payload))
+                .is_err();
+        });
+        drop(data);
+        let end = serde_json::to_vec(&Wire::End).unwrap_or_default();
+        if failed
+            || write_frame(&mut out, &end)
+                .and_then(|()| out.flush())
+                .is_err()
+        {
+            return 2;
+        }
+    }
+}
+
+fn apply_memory_cap() {
+    let cap = std::env::var(MEMORY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    // SAFETY: setrlimit only reads the struct we pass; it has no memory-safety preconditions.
+    unsafe {
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        if let Some(cap) = cap {
+            let limit = libc::rlimit {
+                rlim_cur: cap as libc::rlim_t,
+                rlim_max: cap as libc::rlim_t,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &limit);
+        }
+    }
+}
+
+/// Moves the protocol to a private duplicate of fd 1 and points fd 1 at `/dev/null`.
+fn protocol_stdout() -> io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    io::stdout().flush()?;
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    // SAFETY: dup and dup2 operate on descriptors this process owns; the duplicate is owned
+    // by the File created from it and by nothing else.
+    unsafe {
+        let private = libc::dup(1);
+        if private < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::dup2(null.as_raw_fd(), 1) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(std::fs::File::from_raw_fd(private))
+    }
+}
+
+/// What a worker's reader thread passes on.
+enum Message {
+    Frame(Vec<u8>),
+    Closed,
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    frames: Receiver<Message>,
+    stderr_tail: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Worker {
+    fn spawn(command: &mut Command) -> io::Result<Worker> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let missing = || io::Error::other("worker pipes missing");
+        let stdin = child.stdin.take().ok_or_else(missing)?;
+        let stdout = child.stdout.take().ok_or_else(missing)?;
+        let stderr = child.stderr.take().ok_or_else(missing)?;
+        let stderr_tail = Arc::new(Mutex::new(Vec::new()));
+        let tail = Arc::clone(&stderr_tail);
+        std::thread::Builder::new()
+            .name("dlp-worker-stderr".into())
+            .spawn(move || drain_stderr(stderr, &tail))?;
+        let (send, frames) = mpsc::sync_channel(64);
+        std::thread::Builder::new()
+            .name("dlp-worker-stdout".into())
+            .spawn(move || {
+                let mut reader = BufReader::new(stdout);
+                if skip_to_magic(&mut reader).is_err() {
+                    let _ = send.send(Message::Closed);
+                    return;
+                }
+                loop {
+                    match read_frame(&mut reader) {
+                        Ok(Some(frame)) => {
+                            if send.send(Message::Frame(frame)).is_err() {
+                                return;
+                            }
+                        }
+                        _ => {
+                            let _ = send.send(Message::Closed);
+                            return;
+                        }
+                    }
+                }
+            })?;
+        Ok(Worker {
+            child,
+            stdin,
+            frames,
+            stderr_tail,
+        })
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Why the worker died, for the skip it becomes.
+    fn post_mortem(mut self) -> (SkipReason, String) {
+        let _ = self.child.kill();
+        let status = self.child.wait();
+        // Give the stderr thread a moment to collect the last words.
+        std::thread::sleep(Duration::from_millis(20));
+        let tail = lock(&self.stderr_tail).clone();
+        let tail = String::from_utf8_lossy(&tail);
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        if tail.contains("memory allocation") || tail.contains("out of memory") {
+            (
+                SkipReason::LimitExceeded,
+                format!("extraction worker ran out of memory ({status})"),
+            )
+        } else if tail.contains("overflowed its stack") {
+            (
+                SkipReason::BrokenFile,
+                format!("parser overflowed its stack ({status})"),
+            )
+        } else {
+            (
+                SkipReason::BrokenFile,
+                format!("extraction worker crashed ({status})"),
+            )
+        }
+    }
+}
+
+fn drain_stderr(mut stderr: impl Read, tail: &Mutex<Vec<u8>>) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stderr.read(&mut buf) {
+        if n == 0 {
+            return;
+        }
+        let mut tail = lock(tail);
+        tail.extend_from_slice(&buf[..n]);
+        let excess = tail.len().saturating_sub(8192);
+        tail.drain(..excess);
+    }
+}
+
+fn skip_to_magic(reader: &mut impl Read) -> io::Result<()> {
+    let mut window = [0u8; 8];
+    let mut seen = 0usize;
+    let mut byte = [0u8; 1];
+    // A harness banner is short; give up on a worker that talks too much first.
+    for _ in 0..(1 << 20) {
+        reader.read_exact(&mut byte)?;
+        window.rotate_left(1);
+        window[7] = byte[0];
+        seen += 1;
+        if seen >= 8 && &window == MAGIC {
+            return Ok(());
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "worker never sent its greeting",
+    ))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct PoolState {
+    idle: Vec<Worker>,
+    /// Workers alive, idle or busy.
+    live: usize,
+}
+
+/// A pool of warm worker processes running [`walk`](crate::walk) in isolation.
+///
+/// `Send + Sync`: share one pool between the threads of a scan. Each call to
+/// [`WorkerPool::walk`] borrows one worker (spawning it if fewer than `workers` exist,
+/// waiting otherwise) and returns it when the item is done; a worker that crashed or was
+/// killed is replaced by a fresh one on the next call.
+pub struct WorkerPool {
+    command: Mutex<Command>,
+    limits: Limits,
+    workers: usize,
+    state: Mutex<PoolState>,
+    available: Condvar,
+}
+
+impl WorkerPool {
+    /// Creates a pool of at most `workers` processes (at least one), each started with
+    /// `command`, which must make the process call [`worker_main`]. One worker is started at
+    /// once, so that a command that does not work is an error here rather than a skip later.
+    pub fn new(mut command: Command, workers: usize, limits: Limits) -> io::Result<WorkerPool> {
+        command.env(MEMORY_ENV, limits.max_worker_memory.to_string());
+        let first = Worker::spawn(&mut command)?;
+        let pool = WorkerPool {
+            command: Mutex::new(command),
+            limits,
+            workers: workers.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                live: 1,
+            }),
+            available: Condvar::new(),
+        };
+        // Check the greeting by running an empty request.
+        let mut worker = first;
+        let mut ok = false;
+        pool.run(&mut worker, b"", &Filter::default(), &mut |_| ok = true)
+            .map_err(|(_, detail)| {
+                io::Error::other(format!("extraction worker failed to start: {detail}"))
+            })?;
+        if !ok {
+            return Err(io::Error::other("extraction worker answered nothing"));
+        }
+        lock(&pool.state).idle.push(worker);
+        Ok(pool)
+    }
+
+    /// Like [`WorkerPool::new`], but starts no process until the first item that needs one:
+    /// a scan of plain text then never pays for a worker. A command that does not work shows
+    /// up as a `broken_file` skip of each such item, saying why.
+    pub fn new_lazy(mut command: Command, workers: usize, limits: Limits) -> WorkerPool {
+        command.env(MEMORY_ENV, limits.max_worker_memory.to_string());
+        WorkerPool {
+            command: Mutex::new(command),
+            limits,
+            workers: workers.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                live: 0,
+            }),
+            available: Condvar::new(),
+        }
+    }
+
+    /// The limits every walk of this pool runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Like [`walk`](crate::walk), with the pool's limits: the same events, in the same order,
+    /// but a crash, a kill on timeout or an out-of-memory of the worker becomes a
+    /// [`Event::Skipped`] of the top-level item (`broken_file`, `timeout`, `limit_exceeded`).
+    /// Events already delivered for that item stay valid.
+    pub fn walk(&self, data: &[u8], filter: &Filter, sink: &mut dyn FnMut(Event<'_>)) {
+        let file_type = detect(data);
+        let size = data.len() as u64;
+        let skipped_unread = size > self.limits.max_file_size
+            || filter.max_file_size.is_some_and(|max| size > max)
+            || !filter.allows(file_type);
+        if file_type.is_in_process_safe() || skipped_unread {
+            walk(data, &self.limits, filter, sink);
+            return;
+        }
+        let mut worker = match self.checkout() {
+            Ok(worker) => worker,
+            Err(e) => {
+                sink(Event::Skipped {
+                    member: None,
+                    reason: SkipReason::BrokenFile,
+                    detail: &format!("could not start an extraction worker: {e}"),
+                });
+                return;
+            }
+        };
+        match self.run(&mut worker, data, filter, sink) {
+            Ok(()) => self.checkin(worker),
+            Err((reason, detail)) => {
+                let (reason, detail) = match reason {
+                    // The worker died: find out how.
+                    None => worker.post_mortem(),
+                    Some(reason) => {
+                        worker.kill();
+                        (reason, detail)
+                    }
+                };
+                self.retire();
+                sink(Event::Skipped {
+                    member: None,
+                    reason,
+                    detail: &detail,
+                });
+            }
+        }
+    }
+
+    /// Sends one request and relays its events. On failure, returns the reason when known
+    /// (a timeout) or `None` when the worker died, with a detail.
+    fn run(
+        &self,
+        worker: &mut Worker,
+        data: &[u8],
+        filter: &Filter,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), (Option<SkipReason>, String)> {
+        let deadline = Instant::now() + self.limits.time_per_item + KILL_GRACE;
+        let header = serde_json::to_vec(&Request::new(&self.limits, filter))
+            .map_err(|e| (None, e.to_string()))?;
+        let sent = write_frame(&mut worker.stdin, &header)
+            .and_then(|()| worker.stdin.write_all(&(data.len() as u64).to_le_bytes()))
+            .and_then(|()| worker.stdin.write_all(data))
+            .and_then(|()| worker.stdin.flush());
+        if let Err(e) = sent {
+            return Err((None, format!("sending to the worker: {e}")));
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match worker.frames.recv_timeout(left) {
+                Ok(Message::Frame(frame)) => {
+                    let wire: Wire<'_> = serde_json::from_slice(&frame)
+                        .map_err(|e| (None, format!("bad frame from the worker: {e}")))?;
+                    if !wire.deliver(sink) {
+                        return Ok(());
+                    }
+                }
+                Ok(Message::Closed) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err((None, "worker closed".to_string()));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err((
+                        Some(SkipReason::Timeout),
+                        format!(
+                            "extraction killed after {:?}",
+                            self.limits.time_per_item + KILL_GRACE
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn checkout(&self) -> io::Result<Worker> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(worker) = state.idle.pop() {
+                return Ok(worker);
+            }
+            if state.live < self.workers {
+                state.live += 1;
+                drop(state);
+                let spawned = Worker::spawn(&mut lock(&self.command));
+                if spawned.is_err() {
+                    self.retire();
+                }
+                return spawned;
+            }
+            state = self
+                .available
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    fn checkin(&self, worker: Worker) {
+        lock(&self.state).idle.push(worker);
+        self.available.notify_one();
+    }
+
+    /// Forgets a worker that was killed or died, making room for a new one.
+    fn retire(&self) {
+        let mut state = lock(&self.state);
+        state.live = state.live.saturating_sub(1);
+        drop(state);
+        self.available.notify_one();
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut lock(&self.state).idle);
+        for worker in idle {
+            worker.kill();
+        }
+    }
+}
+
+impl std::fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.workers)
+            .field("live", &state.live)
+            .field("idle", &state.idle.len())
+            .field("limits", &self.limits)
+            .finish()
+    }
+}

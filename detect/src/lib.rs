@@ -31,7 +31,8 @@
 //!
 //! Modules, each using only those before it (no import circle): `error`, `finding`, `sink`,
 //! `literals` and `digits`; `validate`; `rules` (definitions as data); `prefilter` (the literal
-//! first pass, with its own target type); `compile` (the [`DetectorSet`]); `scan`
+//! first pass, with its own target type); `compile` (the [`DetectorSet`]); `confirm` (what a
+//! confirmed match becomes: validation, context, the finding, `min_count`); `scan`
 //! (confirmation, validation, chunking, the [`Scanner`]); `parallel` (one item over several
 //! threads) and `builder` (which definitions; each custom rule's examples are scanned).
 
@@ -39,6 +40,7 @@
 
 mod builder;
 mod compile;
+mod confirm;
 #[cfg(feature = "bench")]
 pub mod corpus;
 mod digits;

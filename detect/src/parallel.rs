@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use crate::compile::DetectorSet;
+use crate::confirm::MinCountGate;
 use crate::error::{Error, ErrorKind};
 use crate::finding::Finding;
-use crate::scan::{MinCountGate, Scanner, DEFAULT_CHUNK_SIZE, OVERLAP};
+use crate::scan::{Scanner, DEFAULT_CHUNK_SIZE, OVERLAP};
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
 
 /// An item that can be read at any offset by several threads at once: bytes in memory, or a

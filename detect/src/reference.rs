@@ -8,8 +8,8 @@
 use regex_automata::Input;
 
 use crate::compile::DetectorSet;
+use crate::confirm::{accept, is_boundary, make_finding, value_span};
 use crate::finding::Finding;
-use crate::scan::{accept, is_boundary, make_finding, value_span};
 
 impl DetectorSet {
     /// Scans `data` the slow, obvious way (each pattern alone, over the whole text) and returns

@@ -14,14 +14,15 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::compile::{DetectorSet, Pattern, MAX_MATCH_LEN, REGION_REACH};
+use crate::confirm::{accept, is_boundary, is_word_byte, make_finding, value_span, MinCountGate};
 use crate::digits::{above, scan_digit_runs, DigitEvent};
 use crate::error::Error;
-use crate::finding::{self, Finding};
+use crate::finding::Finding;
 use crate::literals::is_token_byte;
 use crate::prefilter::HitKind;
 use crate::rules::MAX_CONTEXT_WINDOW;
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
-use crate::validate::{Validator, Verdict};
+use crate::validate::Validator;
 
 /// Default number of bytes each chunk owns.
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
@@ -722,81 +723,6 @@ impl<'e> Scanner<'e> {
     }
 }
 
-/// Holds the findings of patterns with a `min_count` until the pattern reaches it in the item,
-/// then lets them and every later one through; [`MinCountGate::reset`] drops what is still held.
-#[derive(Debug)]
-pub(crate) struct MinCountGate {
-    /// Findings per pattern in the current item.
-    counts: Vec<usize>,
-    held: Vec<(usize, Finding)>,
-}
-
-impl MinCountGate {
-    pub(crate) fn new(patterns: usize) -> Self {
-        MinCountGate {
-            counts: vec![0; patterns],
-            held: Vec::new(),
-        }
-    }
-
-    /// Starts a new item: counts at zero, nothing held.
-    pub(crate) fn reset(&mut self) {
-        self.counts.iter_mut().for_each(|c| *c = 0);
-        self.held.clear();
-    }
-
-    /// Gives `finding` of pattern `p`, which needs `min` findings in the item, to `out` if the
-    /// pattern has reached `min` (with the ones held before it, the first time), else holds it.
-    pub(crate) fn offer(
-        &mut self,
-        p: usize,
-        min: usize,
-        finding: Finding,
-        out: &mut dyn FnMut(Finding),
-    ) {
-        self.counts[p] += 1;
-        if self.counts[p] < min {
-            self.held.push((p, finding));
-            return;
-        }
-        if self.counts[p] == min {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
-                .into_iter()
-                .partition(|(q, _)| *q == p);
-            self.held = rest;
-            mine.into_iter().for_each(|(_, f)| out(f));
-        }
-        out(finding);
-    }
-
-    /// Heap bytes of the counts (held findings belong to the caller's findings).
-    pub(crate) fn memory_usage(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<usize>()
-    }
-}
-
-/// The finding for `value`, found at absolute offset `start`.
-pub(crate) fn make_finding(
-    pattern: &Pattern,
-    value: &[u8],
-    start: usize,
-    confidence: crate::finding::Confidence,
-    line: u64,
-) -> Finding {
-    Finding {
-        detector: pattern.id.to_string(),
-        category: pattern.category,
-        confidence,
-        start,
-        end: start + value.len(),
-        line,
-        member: None,
-        location: None,
-        masked: finding::mask(pattern.mask, value),
-        fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
-    }
-}
-
 /// The match of `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` starting at `p` inside the digit run
 /// ending at `run_end`, as the regex would find it (greedy: the longest of 13 to 19 digits that
 /// ends at a word boundary), or `None`.
@@ -830,57 +756,6 @@ fn next_group(win: &[u8], p: usize, run_end: usize) -> usize {
         .map_or(run_end, |i| p + 1 + i + 1)
 }
 
-/// The span of the value to report: the `secret` group if the pattern has one, else the match.
-pub(crate) fn value_span(
-    regex: &meta::Regex,
-    cache: &mut meta::Cache,
-    captures: &mut Option<&mut Captures>,
-    pattern: &Pattern,
-    input: &Input<'_>,
-    m: regex_automata::Match,
-) -> (usize, usize) {
-    if let (Some(group), Some(caps)) = (pattern.secret_group, captures.as_deref_mut()) {
-        let input = input
-            .clone()
-            .span(m.start()..m.end())
-            .anchored(Anchored::Yes);
-        regex.search_captures_with(cache, &input, caps);
-        if let Some(span) = caps.get_group(group) {
-            return (span.start, span.end);
-        }
-    }
-    (m.start(), m.end())
-}
-
-/// Runs the validator and the context check on a match; the value is `win[vs..ve]`.
-pub(crate) fn accept(
-    pattern: &Pattern,
-    win: &[u8],
-    start: usize,
-    end: usize,
-    vs: usize,
-    ve: usize,
-) -> Option<crate::finding::Confidence> {
-    if vs >= ve {
-        return None;
-    }
-    let mut confidence = pattern.confidence;
-    if let Some(validator) = pattern.validator {
-        match validator.check(&win[vs..ve]) {
-            Verdict::Reject => return None,
-            Verdict::Accept => {}
-            Verdict::AcceptAs(c) => confidence = c,
-        }
-    }
-    if let Some(ctx) = &pattern.context {
-        let from = start.saturating_sub(ctx.window);
-        let to = win.len().min(end + ctx.window);
-        let near = &win[from..to];
-        ctx.words.find(near)?;
-    }
-    Some(confidence)
-}
-
 /// The region a derived-literal hit at `s..e` confirms in: the line around it when the pattern
 /// cannot cross lines, bounded by the pattern's reach either way.
 fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
@@ -898,18 +773,6 @@ fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
 /// Whether `hay` contains every literal of `must`.
 fn contains_all(hay: &[u8], must: &[crate::compile::Must]) -> bool {
     must.iter().all(|m| m.is_in(hay))
-}
-
-#[inline]
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Whether position `i` of `win` is at a word boundary (ASCII).
-pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
-    let before = i > 0 && is_word_byte(win[i - 1]);
-    let after = i < win.len() && is_word_byte(win[i]);
-    before != after || (!before && !after)
 }
 
 /// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.

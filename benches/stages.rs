@@ -40,7 +40,7 @@ fn stages(c: &mut Criterion) {
             b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
             true,
         ),
-        ("entropy:3.0", b"ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d", true),
+        ("entropy:3.0", b"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", true),
     ];
     let mut group = c.benchmark_group("validators");
     for (name, value, want) in cases {

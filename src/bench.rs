@@ -106,12 +106,60 @@ struct Report {
     checks: Checks,
     baseline: Option<Baseline>,
     hyperscan: Option<Value>,
+    /// The built-in library against the twelve original detectors, same corpus (built-ins only).
+    library: Option<Library>,
     adversarial: Vec<Adversarial>,
     /// Peak resident memory of this process (VmHWM), corpus included.
     peak_rss_bytes: Option<u64>,
     /// Whether every check passed.
     ok: bool,
 }
+
+/// The whole built-in library (`--detectors all`) and the default set beside the twelve
+/// original detectors, one thread, same inputs.
+#[derive(Debug, Serialize)]
+struct Library {
+    /// The twelve ids.
+    twelve: Vec<&'static str>,
+    /// The twelve alone on the generated corpus.
+    twelve_mb_per_s: f64,
+    /// The default set over the twelve, on the generated corpus.
+    default_over_twelve: f64,
+    /// Detectors and patterns of the whole library.
+    all_detectors: usize,
+    all_patterns: usize,
+    /// The whole library on the generated corpus, and over the twelve.
+    all_mb_per_s: f64,
+    all_over_twelve: f64,
+    /// The whole library's findings on the generated corpus equal the planted values.
+    all_findings_equal_planted: Option<bool>,
+    /// The whole library's compile time.
+    all_compile_ms: f64,
+    /// Decoy-dense text (`dlp_engine::decoys`): bytes, MB/s of the whole library and of the
+    /// twelve, their ratio, and the library's findings on it (every one a false positive or a
+    /// low-confidence shape).
+    decoy_bytes: usize,
+    decoy_full_mb_per_s: f64,
+    decoy_twelve_mb_per_s: f64,
+    decoy_full_over_twelve: f64,
+    decoy_findings_by_detector: BTreeMap<String, usize>,
+}
+
+/// The detectors the library is compared with: the design's first twelve.
+const TWELVE: [&str; 12] = [
+    "credit_card",
+    "us_ssn",
+    "iban",
+    "email",
+    "aws_access_key_id",
+    "github_token",
+    "openai_api_key",
+    "slack_token",
+    "stripe_secret_key",
+    "google_api_key",
+    "private_key",
+    "jwt",
+];
 
 #[derive(Debug, Serialize)]
 struct Machine {
@@ -327,6 +375,65 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     ));
     let reference = reference_check(&engine, sample);
 
+    // The library beside the twelve original detectors, on the same corpus and on decoys.
+    let twelve = if args.rules.is_none() {
+        let mut b = EngineBuilder::new();
+        b.detectors(TWELVE);
+        Some(
+            b.build()
+                .context("cannot build the twelve-detector engine")?,
+        )
+    } else {
+        None
+    };
+    let library = match &twelve {
+        None => None,
+        Some(twelve_engine) => {
+            progress.say("the twelve original detectors alone, on one thread");
+            let (_, twelve_run) = scan_single(twelve_engine, &text, repeat);
+            let mut b = EngineBuilder::new();
+            b.detectors(["all"]);
+            let (all, all_compile) = timed(|| b.build());
+            let engine = all.context("cannot build the whole library")?;
+            progress.say("the whole library (--detectors all), on one thread");
+            let (all_found, all_run) = scan_single(&engine, &text, repeat);
+            let mut all_by: BTreeMap<String, usize> = BTreeMap::new();
+            for f in &all_found {
+                *all_by.entry(f.detector.clone()).or_default() += 1;
+            }
+            let all_findings_equal_planted = corpus_info.planted.as_ref().map(|p| *p == all_by);
+            let decoy_bytes = usize::try_from(args.adversarial_size)
+                .unwrap_or(usize::MAX)
+                .min(64 << 20);
+            progress.say(&format!("decoy-dense text ({})", human_bytes(decoy_bytes)));
+            let decoys = dlp_engine::decoys::generate(decoy_bytes, 7);
+            let (decoy_found, full_decoys) = scan_single(&engine, &decoys, repeat);
+            let all_detectors = engine.detectors().len();
+            let all_patterns = engine.pattern_sources().len();
+            let (_, twelve_decoys) = scan_single(twelve_engine, &decoys, repeat);
+            let mut by: BTreeMap<String, usize> = BTreeMap::new();
+            for f in &decoy_found {
+                *by.entry(f.detector.clone()).or_default() += 1;
+            }
+            Some(Library {
+                twelve: TWELVE.to_vec(),
+                twelve_mb_per_s: twelve_run.mb_per_s,
+                default_over_twelve: single.mb_per_s / twelve_run.mb_per_s.max(1e-9),
+                all_detectors,
+                all_patterns,
+                all_mb_per_s: all_run.mb_per_s,
+                all_over_twelve: all_run.mb_per_s / twelve_run.mb_per_s.max(1e-9),
+                all_findings_equal_planted,
+                all_compile_ms: ms(all_compile),
+                decoy_bytes: decoys.len(),
+                decoy_full_mb_per_s: full_decoys.mb_per_s,
+                decoy_twelve_mb_per_s: twelve_decoys.mb_per_s,
+                decoy_full_over_twelve: full_decoys.mb_per_s / twelve_decoys.mb_per_s.max(1e-9),
+                decoy_findings_by_detector: by,
+            })
+        }
+    };
+
     let sources = engine.pattern_sources();
     progress.say(&format!(
         "baseline: {} regexes in turn over {}",
@@ -338,8 +445,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let hyperscan = match args.compare {
         None => None,
         Some(Compare::Hyperscan) => {
-            progress.say("Hyperscan on the same corpus and regexes");
-            Some(match hyperscan::run(&text, &sources, repeat) {
+            // With the built-ins, Hyperscan runs the twelve original detectors' regexes: the
+            // comparison the library must hold its lead in.
+            let hs_sources = twelve
+                .as_ref()
+                .map_or_else(|| sources.clone(), |t| t.pattern_sources());
+            progress.say(&format!(
+                "Hyperscan on the same corpus, {} regexes",
+                hs_sources.len()
+            ));
+            Some(match hyperscan::run(&text, &hs_sources, repeat) {
                 Ok(v) => v,
                 Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
             })
@@ -393,6 +508,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         },
         baseline,
         hyperscan,
+        library,
         adversarial,
         peak_rss_bytes: peak_rss(),
         ok,
@@ -892,6 +1008,39 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
                 )?;
             }
         }
+    }
+    if let Some(l) = &r.library {
+        writeln!(
+            out,
+            "twelve ids  {:>9.1} MB/s   the {} original detectors alone; the default set runs at {:.0}% of it",
+            l.twelve_mb_per_s,
+            l.twelve.len(),
+            100.0 * l.default_over_twelve
+        )?;
+        writeln!(
+            out,
+            "library     {:>9.1} MB/s   --detectors all: {} detectors, {} patterns, compile {:.1} ms; {:.0}% of the twelve; findings = planted: {}",
+            l.all_mb_per_s,
+            l.all_detectors,
+            l.all_patterns,
+            l.all_compile_ms,
+            100.0 * l.all_over_twelve,
+            match l.all_findings_equal_planted {
+                Some(true) => "ok",
+                Some(false) => "NO",
+                None => "-",
+            }
+        )?;
+        let decoy_findings: usize = l.decoy_findings_by_detector.values().sum();
+        writeln!(
+            out,
+            "decoys      {:>9.1} MB/s   the library on {} of decoy-dense text ({:.1} MB/s the twelve: {:.0}%); {} findings",
+            l.decoy_full_mb_per_s,
+            human_bytes(l.decoy_bytes),
+            l.decoy_twelve_mb_per_s,
+            100.0 * l.decoy_full_over_twelve,
+            decoy_findings
+        )?;
     }
     for a in &r.adversarial {
         writeln!(

@@ -56,6 +56,8 @@ struct DetectorsArgs {
 enum ListFormat {
     Human,
     Json,
+    /// A Markdown table (the README's detector table is this output).
+    Markdown,
 }
 
 /// Exit code for usage and configuration errors.
@@ -87,7 +89,8 @@ fn main() -> ExitCode {
 }
 
 fn detectors(args: DetectorsArgs) -> anyhow::Result<u8> {
-    let engine = scan::build_engine(&args.rules, None)?;
+    // Every detector, those that run by default marked as such.
+    let engine = scan::build_engine(&args.rules, Some(&["all".to_string()]))?;
     let list = engine.detectors();
     let mut out = std::io::stdout().lock();
     use std::io::Write;
@@ -96,14 +99,17 @@ fn detectors(args: DetectorsArgs) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut out, list)?;
             writeln!(out)?;
         }
+        ListFormat::Markdown => output::write_detector_table(&mut out, list)?,
         ListFormat::Human => {
             for d in list {
                 writeln!(
                     out,
-                    "{:<22} {:<7} {:<7} {}",
+                    "{:<28} {:<9} {:<3} {:<7} {:<7} {}",
                     d.id,
                     d.category.as_str(),
+                    d.country.as_deref().unwrap_or("-"),
                     d.confidence.as_str(),
+                    if d.default { "default" } else { "-" },
                     d.description
                 )?;
             }

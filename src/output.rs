@@ -149,7 +149,7 @@ impl Summary {
         let skipped = t.skipped_total();
         writeln!(
             out,
-            "dlp: {} files, {} items scanned, {} skipped, {:.1} MB in {:.2}s ({:.1} MB/s, {} threads), {} findings",
+            "dlp: {} files, {} items scanned, {} skipped, {:.1} MB in {:.2}s ({:.1} MB/s, {} threads), {} findings{}",
             t.files,
             t.items_scanned,
             skipped,
@@ -157,7 +157,12 @@ impl Summary {
             self.elapsed_s,
             self.throughput_mb_s,
             self.threads,
-            t.findings_total
+            t.findings_total,
+            if t.findings_allowed > 0 {
+                format!(" ({} more accepted by the allow-list or baseline)", t.findings_allowed)
+            } else {
+                String::new()
+            }
         )?;
         if !t.items_skipped.is_empty() {
             let parts: Vec<String> = t
@@ -186,4 +191,34 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The detectors as a Markdown table, grouped by category: id, whether it runs by default,
+/// country, confidence rule, description. The README's detector table is this output, checked by a test.
+pub fn write_detector_table(
+    out: &mut impl Write,
+    list: &[dlp_engine::DetectorInfo],
+) -> std::io::Result<()> {
+    for category in dlp_engine::Category::ALL {
+        let rows: Vec<_> = list.iter().filter(|d| d.category == category).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        writeln!(out, "#### {} ({})\n", category.as_str(), rows.len())?;
+        writeln!(out, "| id | default | country | confidence | description |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for d in rows {
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                d.id,
+                if d.default { "yes" } else { "" },
+                d.country.as_deref().unwrap_or(""),
+                d.confidence_rule.replace('|', "\\|"),
+                d.description.replace('|', "\\|")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

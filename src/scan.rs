@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use dlp_engine::{
-    Batch, Engine, EngineBuilder, Finding, Flow, Isolation, ItemReport, Request, ScanError, Sink,
-    Skipped, WorkerCommand,
+    Batch, Engine, EngineBuilder, Finding, FingerprintKey, Flow, Isolation, ItemReport, Request,
+    ScanError, Sink, Skipped, WorkerCommand,
 };
 
 use crate::output::{self, Format, Summary};
@@ -20,9 +20,33 @@ pub struct ScanArgs {
     /// Custom rules (TOML); may be given more than once.
     #[arg(long, value_name = "FILE")]
     rules: Vec<PathBuf>,
-    /// Run only these detectors (comma-separated ids; see `dlp detectors`).
+    /// Run only these detectors: comma-separated ids, categories (pii, financial, health,
+    /// secret, custom) or countries (country:DE); see `dlp detectors`.
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]
     detectors: Option<Vec<String>>,
+    /// Leave out these detectors (ids, categories or countries, as for --detectors).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    exclude_detectors: Vec<String>,
+    /// Key of the findings' fingerprints (HMAC-SHA-256): a file of 64 hexadecimal digits.
+    /// Default: DLP_FINGERPRINT_KEY, else the installation's key in dlp's home (DLP_HOME),
+    /// created on first use.
+    #[arg(long, value_name = "FILE", conflicts_with = "plain_fingerprints")]
+    fingerprint_key_file: Option<PathBuf>,
+    /// Fingerprint with plain SHA-256 instead of a keyed hash: comparable with other tools,
+    /// but anyone can find a low-entropy value (an SSN) back from its fingerprint.
+    #[arg(long)]
+    plain_fingerprints: bool,
+    /// Accept (count, do not report) the findings recorded in this baseline file, as
+    /// --write-baseline writes it.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings (and of the --baseline's) to this file, to
+    /// accept them in later runs with --baseline.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Report only findings of at least this confidence.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    min_confidence: Option<dlp_engine::Confidence>,
     /// Skip files (and members of archives) larger than this (e.g. 10MB, 512KiB, 1G).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_file_size: Option<u64>,
@@ -57,6 +81,12 @@ pub struct ScanArgs {
     quiet: bool,
 }
 
+/// Parses `low`, `medium` or `high`.
+pub fn parse_confidence(s: &str) -> Result<dlp_engine::Confidence, String> {
+    dlp_engine::Confidence::from_name(&s.trim().to_ascii_lowercase())
+        .ok_or_else(|| format!("`{s}` is not a confidence; use low, medium or high"))
+}
+
 /// Parses `10MB`, `512KiB`, `1G`, `100` (bytes).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -84,9 +114,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((num * mult) as u64)
 }
 
-/// The engine of `dlp detectors` and `dlp chatgpt`: detectors only, default extraction.
+/// The engine of `dlp detectors`: it only lists detectors, so it needs no fingerprint key.
 pub fn build_engine(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<Engine> {
-    Ok(builder(rules, detectors)?.build()?)
+    let mut builder = builder(rules, detectors)?;
+    builder.fingerprint_key(FingerprintKey::Given(dlp_engine::Fingerprints::Sha256));
+    Ok(builder.build()?)
 }
 
 fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<EngineBuilder> {
@@ -104,6 +136,8 @@ fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<En
 /// and the progress line. A write that fails (a closed pipe) stops the scan with its error.
 struct Output<'a, W: Write> {
     out: W,
+    /// The findings to write to a baseline, when asked.
+    baseline: Option<Vec<BaselineEntry>>,
     format: Format,
     report_skipped: bool,
     summary: &'a mut Summary,
@@ -115,6 +149,14 @@ impl<W: Write> Sink for Output<'_, W> {
 
     fn finding(&mut self, item: &Path, finding: Finding) -> std::io::Result<Flow> {
         self.summary.tally.finding(&finding);
+        if let Some(baseline) = &mut self.baseline {
+            baseline.push(BaselineEntry {
+                fingerprint: finding.fingerprint.clone(),
+                detector: finding.detector.clone(),
+                path: output::display_path(item),
+                masked: finding.masked.clone(),
+            });
+        }
         output::write_finding(
             &mut self.out,
             self.format,
@@ -156,6 +198,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let mut builder = builder(&args.rules, args.detectors.as_deref())?;
+    if !args.exclude_detectors.is_empty() {
+        builder.exclude_detectors(args.exclude_detectors.iter().cloned());
+    }
+    if let Some(min) = args.min_confidence {
+        builder.min_confidence(min);
+    }
+    let mut accepted: Vec<BaselineEntry> = Vec::new();
+    if let Some(path) = &args.baseline {
+        accepted = read_baseline(path)?;
+        builder.baseline(accepted.iter().map(|e| e.fingerprint.clone()));
+    }
+    if args.plain_fingerprints {
+        builder.fingerprint_key(FingerprintKey::Given(dlp_engine::Fingerprints::Sha256));
+    } else if let Some(path) = &args.fingerprint_key_file {
+        builder.fingerprint_key(FingerprintKey::File(path.clone()));
+    }
     builder.filter(dlp_engine::Filter {
         file_types: args.file_types.clone(),
         max_file_size: args.max_file_size,
@@ -171,6 +229,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let stdout = std::io::stdout();
     let mut output = Output {
         out: std::io::BufWriter::new(stdout.lock()),
+        baseline: args.write_baseline.as_ref().map(|_| Vec::new()),
         format: args.format,
         report_skipped: args.report_skipped,
         summary: &mut summary,
@@ -196,6 +255,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             .map_err(scan_error)?;
     }
     output.out.flush()?;
+    if let (Some(path), Some(mut found)) = (&args.write_baseline, output.baseline.take()) {
+        found.extend(accepted);
+        write_baseline(path, found)?;
+    }
     drop(output);
     progress.clear();
     summary.finish(started.elapsed());
@@ -214,6 +277,54 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             0
         },
     )
+}
+
+/// One accepted finding in a baseline file: its fingerprint, and what a person needs to know
+/// what it was (never the value).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct BaselineEntry {
+    fingerprint: String,
+    detector: String,
+    path: String,
+    masked: String,
+}
+
+/// A baseline file: accepted findings by fingerprint.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct BaselineFile {
+    /// The format's version.
+    version: u32,
+    findings: Vec<BaselineEntry>,
+}
+
+fn read_baseline(path: &Path) -> anyhow::Result<Vec<BaselineEntry>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    let file: BaselineFile = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a baseline (write one with `dlp scan --write-baseline FILE`)",
+            path.display()
+        )
+    })?;
+    if file.version != 1 {
+        anyhow::bail!(
+            "{}: baseline version {} is not supported (1 is)",
+            path.display(),
+            file.version
+        );
+    }
+    Ok(file.findings)
+}
+
+fn write_baseline(path: &Path, mut findings: Vec<BaselineEntry>) -> anyhow::Result<()> {
+    findings.sort_by(|a, b| (&a.path, &a.fingerprint).cmp(&(&b.path, &b.fingerprint)));
+    findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.path == b.path);
+    let json = serde_json::to_string_pretty(&BaselineFile {
+        version: 1,
+        findings,
+    })?;
+    std::fs::write(path, json + "\n")
+        .with_context(|| format!("cannot write the baseline {}", path.display()))
 }
 
 fn scan_error(e: ScanError<std::io::Error>) -> anyhow::Error {

@@ -91,7 +91,11 @@ fn adversarial_inputs_have_no_findings() {
             "akia",
             "base64-line",
             "pem-begin",
-            "luhn-failing-cards"
+            "luhn-failing-cards",
+            "csv-of-ids",
+            "log-timestamps-ips",
+            "hex-hashes",
+            "upper-case-words"
         ]
     );
     for a in runs {

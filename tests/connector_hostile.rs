@@ -28,6 +28,7 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 fn chatgpt_hostile_files_are_skipped_and_memory_stays_bounded() {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .env("DLP_HOME", crate::util::test_home())
         .args([
             "chatgpt",
             "demo",

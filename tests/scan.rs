@@ -159,7 +159,7 @@ fn summary_file_and_exit_codes() {
     assert!(run.stderr.contains("no-such-file.txt"), "{}", run.stderr);
     assert!(run
         .stdout
-        .contains("a.txt:1: credit_card [pii, high] 4111 **** **** 1111"));
+        .contains("a.txt:1: credit_card [financial, high] 4111 **** **** 1111"));
     assert!(run
         .stdout
         .contains("a.txt:2: aws_access_key_id [secret, high] AKIA************MPLE"));
@@ -429,4 +429,167 @@ fn a_stream_with_many_findings_is_written_in_parts_and_counted_once() {
     assert_eq!(s["findings_total"], 10_000);
     assert_eq!(s["findings"]["aws_access_key_id"], 10_000);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Fingerprints are keyed by default: the same value gives the same fingerprint under the
+/// installation's key (created 0600 on first use), another under another key, and plain SHA-256
+/// only when asked.
+#[test]
+fn fingerprints_are_keyed_by_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("dlp-fp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ssn.txt");
+    std::fs::write(&file, "ssn 536-22-8813\n").unwrap();
+    let path = file.to_str().unwrap();
+    let fingerprint = |extra: &[&str]| -> String {
+        let mut args = vec!["scan", "--format", "jsonl", "-q"];
+        args.extend_from_slice(extra);
+        args.push(path);
+        let run = dlp(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json_lines()[0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let keyed = fingerprint(&[]);
+    assert_eq!(fingerprint(&[]), keyed, "one installation, one key");
+    let key_file = crate::util::test_home().join("fingerprint.key");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // SHA-256 of the digits: what anyone can compute from a guess.
+    let plain = fingerprint(&["--plain-fingerprints"]);
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"536228813")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(plain, sha);
+    assert_ne!(keyed, plain);
+    let other = dir.join("other.key");
+    std::fs::write(&other, "ab".repeat(32)).unwrap();
+    let other_fp = fingerprint(&["--fingerprint-key-file", other.to_str().unwrap()]);
+    assert_ne!(other_fp, keyed);
+    assert_eq!(
+        fingerprint(&["--fingerprint-key-file", other.to_str().unwrap()]),
+        other_fp
+    );
+    std::fs::write(&other, "short").unwrap();
+    let bad = dlp(&[
+        "scan",
+        "--fingerprint-key-file",
+        other.to_str().unwrap(),
+        path,
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("64 hexadecimal digits"),
+        "{}",
+        bad.stderr
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A baseline accepts the findings it records, and only those; `[[allow]]` entries accept
+/// values, patterns and paths; accepted findings are counted, not reported.
+#[test]
+fn baselines_and_allow_entries_accept_known_findings() {
+    let dir = std::env::temp_dir().join(format!("dlp-allow-{}", std::process::id()));
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(
+        docs.join("a.txt"),
+        "card 4111 1111 1111 1111\nkey AKIAIOSFODNN7EXAMPLE\n",
+    )
+    .unwrap();
+    std::fs::write(docs.join("fixtures.txt"), "ssn 536-22-8813\n").unwrap();
+    let baseline = dir.join("baseline.json");
+    let docs_arg = docs.to_str().unwrap();
+    let summary = dir.join("summary.json");
+    let run = dlp(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "-q",
+        "--write-baseline",
+        baseline.to_str().unwrap(),
+        docs_arg,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json_lines().len(), 3);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(written["findings"].as_array().unwrap().len(), 3);
+    assert!(!std::fs::read_to_string(&baseline)
+        .unwrap()
+        .contains("4111 1111 1111 1111"));
+
+    // A new finding beside the accepted ones is the only one reported.
+    std::fs::write(docs.join("b.txt"), "card 5555 5555 5555 4444\n").unwrap();
+    let run = dlp(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "-q",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        docs_arg,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let found = run.json_lines();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0]["path"].as_str().unwrap().ends_with("b.txt"));
+    let totals: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(totals["findings_total"], 1);
+    assert_eq!(totals["findings_allowed"], 3);
+
+    // Allow entries in a rule file: a value (in any grouping), a pattern, a path.
+    let rules = dir.join("allow.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[allow]]
+description = "the documentation's test card"
+detectors = ["credit_card"]
+values = ["4111-1111-1111-1111"]
+
+[[allow]]
+patterns = ['AKIA[A-Z0-9]{9}EXAMPLE']
+
+[[allow]]
+paths = ["**/fixtures.txt"]
+"#,
+    )
+    .unwrap();
+    let run = dlp(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "-q",
+        "--rules",
+        rules.to_str().unwrap(),
+        docs_arg,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let left: Vec<String> = run
+        .json_lines()
+        .iter()
+        .map(|f| f["masked"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["5555 **** **** 4444"]);
+    std::fs::write(&rules, "[[allow]]\ndescription = \"nothing\"\n").unwrap();
+    let bad = dlp(&["scan", "--rules", rules.to_str().unwrap(), docs_arg]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("says nothing to allow"),
+        "{}",
+        bad.stderr
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }

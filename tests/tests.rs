@@ -5,4 +5,5 @@ mod util;
 mod bench;
 mod chatgpt;
 mod connector_hostile;
+mod detectors;
 mod scan;

@@ -20,12 +20,20 @@ impl Run {
     }
 }
 
+/// A `dlp` home for this test process.
+pub fn test_home() -> PathBuf {
+    std::env::temp_dir().join(format!("dlp-test-home-{}", std::process::id()))
+}
+
 pub fn dlp(args: &[&str]) -> Run {
     dlp_with_stdin(args, None)
 }
 
 pub fn dlp_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dlp"));
+    // dlp's home (the fingerprint key) in a directory of the tests, not the user's.
+    cmd.env("DLP_HOME", test_home())
+        .env_remove("DLP_FINGERPRINT_KEY");
     cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(if stdin.is_some() {

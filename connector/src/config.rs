@@ -392,6 +392,14 @@ pub struct ScanConfig {
     pub gpt_files: bool,
     /// Inspect tool-call inputs and outputs (`APP_LOG`). Default true.
     pub app_logs: bool,
+    /// Run only these detectors: ids, categories (`pii`, `financial`, `health`, `secret`) or
+    /// countries (`country:DE`), as `dlp scan --detectors` takes them. Default empty: all.
+    pub detectors: Vec<String>,
+    /// Leave out these detectors (ids, categories or countries). Default empty.
+    pub exclude_detectors: Vec<String>,
+    /// Report only findings of at least this confidence (`low`, `medium`, `high`). Default
+    /// `low`: all.
+    pub min_confidence: dlp_engine::Confidence,
 }
 
 impl Default for ScanConfig {
@@ -406,6 +414,9 @@ impl Default for ScanConfig {
             conversation_files: true,
             gpt_files: true,
             app_logs: true,
+            detectors: Vec::new(),
+            exclude_detectors: Vec::new(),
+            min_confidence: dlp_engine::Confidence::Low,
         }
     }
 }
@@ -416,6 +427,17 @@ impl ScanConfig {
         self.max_last_modified_days
             .unwrap_or(RETENTION_DAYS)
             .clamp(1, RETENTION_DAYS)
+    }
+
+    /// Applies the detector selection and confidence threshold to an engine builder.
+    pub fn select_detectors(&self, engine: &mut dlp_engine::EngineBuilder) {
+        if !self.detectors.is_empty() {
+            engine.detectors(self.detectors.iter().cloned());
+        }
+        if !self.exclude_detectors.is_empty() {
+            engine.exclude_detectors(self.exclude_detectors.iter().cloned());
+        }
+        engine.min_confidence(self.min_confidence);
     }
 
     /// The engine filter of `file_types` and `max_file_size`: the one place where files are
@@ -472,6 +494,27 @@ pub struct EvidenceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detector_selection_and_confidence_reach_the_engine() {
+        let c = Config::from_toml(
+            "[scan]\ndetectors = [\"financial\", \"us_ssn\"]\nmin_confidence = \"high\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.scan.min_confidence, dlp_engine::Confidence::High);
+        let mut builder = dlp_engine::EngineBuilder::new();
+        builder.isolation(dlp_engine::Isolation::InProcess);
+        c.scan.select_detectors(&mut builder);
+        let engine = builder.build().unwrap();
+        let found: Vec<String> = engine
+            .scan_text("4111 1111 1111 1111, SSN 536228813, 536-22-8813, AKIAIOSFODNN7EXAMPLE")
+            .into_iter()
+            .map(|f| f.detector)
+            .collect();
+        // The card and the delimited SSN; not the medium undelimited SSN, not the key.
+        assert_eq!(found, ["credit_card", "us_ssn"]);
+        assert!(Config::from_toml("[scan]\nmin_confidence = \"sure\"\n").is_err());
+    }
 
     #[test]
     fn empty_config_has_documented_defaults() {

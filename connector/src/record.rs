@@ -173,7 +173,8 @@ pub struct FindingRecord {
     pub line: u64,
     /// Masked preview.
     pub masked: String,
-    /// SHA-256 of the normalized value.
+    /// Fingerprint of the normalized value: HMAC-SHA-256 under the installation's key (see
+    /// `dlp_engine::FingerprintKey`), or plain SHA-256 when so configured.
     pub fingerprint: String,
 }
 

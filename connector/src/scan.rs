@@ -208,6 +208,7 @@ impl ConnectorBuilder {
             None => {
                 let mut engine = self.engine.clone();
                 engine.filter(self.config.scan.filter()?);
+                self.config.scan.select_detectors(&mut engine);
                 let engine = engine.build().map_err(|e| {
                     Error::new(
                         ErrorKind::Config,

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use crate::compile::{compile, DetectorSet};
 use crate::error::{Error, ErrorKind};
+use crate::finding::{Category, Confidence};
+use crate::fingerprint::Fingerprints;
 use crate::rules::{self, PatternDef};
 
 /// Configures and builds an [`DetectorSet`].
@@ -24,6 +26,10 @@ pub struct DetectorSetBuilder {
     no_builtins: bool,
     skip_invalid: bool,
     only: Option<Vec<String>>,
+    exclude: Vec<String>,
+    min_confidence: Option<Confidence>,
+    fingerprints: Fingerprints,
+    baseline: Vec<String>,
     rule_sources: Vec<(String, String)>,
 }
 
@@ -47,14 +53,57 @@ impl DetectorSetBuilder {
         self
     }
 
-    /// Keeps only the detectors with these ids (built-in or custom). Unknown ids make
-    /// [`DetectorSetBuilder::build`] fail with [`ErrorKind::UnknownDetector`].
-    pub fn detectors<I, S>(&mut self, ids: I) -> &mut Self
+    /// Keeps only the detectors these selectors name: `all` (every built-in detector and custom
+    /// rule), `default` (the core set, which runs when no selection is given, and custom
+    /// rules), an id (`credit_card`, or a custom rule's), a category (`pii`, `financial`,
+    /// `health`, `secret`, `custom`) or a country (`country:DE`). A selector that names nothing makes [`DetectorSetBuilder::build`] fail
+    /// with [`ErrorKind::UnknownDetector`].
+    pub fn detectors<I, S>(&mut self, selectors: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.only = Some(ids.into_iter().map(Into::into).collect());
+        self.only = Some(selectors.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Leaves out the detectors these selectors name (as for
+    /// [`DetectorSetBuilder::detectors`]); applied after it.
+    pub fn exclude<I, S>(&mut self, selectors: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude = selectors.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How findings are fingerprinted (default [`Fingerprints::Sha256`]; `dlp-engine` gives a
+    /// keyed one).
+    pub fn fingerprints(&mut self, fingerprints: Fingerprints) -> &mut Self {
+        self.fingerprints = fingerprints;
+        self
+    }
+
+    /// Marks as allowed the findings with these fingerprints (a baseline of accepted findings,
+    /// as `dlp scan --write-baseline` writes it). Fingerprints depend on the key: a baseline
+    /// holds only under the key it was written with.
+    pub fn baseline<I, S>(&mut self, fingerprints: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.baseline.extend(
+            fingerprints
+                .into_iter()
+                .map(|f| f.into().to_ascii_lowercase()),
+        );
+        self
+    }
+
+    /// Reports only findings of at least this confidence (default: all).
+    pub fn min_confidence(&mut self, confidence: Confidence) -> &mut Self {
+        self.min_confidence = Some(confidence);
         self
     }
 
@@ -83,8 +132,17 @@ impl DetectorSetBuilder {
             defs.iter().map(|(d, _)| d.id.clone()).collect();
         // Custom rules that state what they must and must not find, to check once compiled.
         let mut with_examples: Vec<PatternDef> = Vec::new();
+        let mut allows = Vec::new();
+        if !self.baseline.is_empty() {
+            allows.push(rules::AllowDef {
+                fingerprints: self.baseline.clone(),
+                ..rules::AllowDef::default()
+            });
+        }
         for (origin, text) in &self.rule_sources {
-            for def in rules::parse_rule_file(text, origin)? {
+            let (file_defs, file_allows) = rules::parse_rule_file(text, origin)?;
+            allows.extend(file_allows);
+            for def in file_defs {
                 if !ids.insert(def.id.clone()) {
                     return Err(Error::new(
                         ErrorKind::Rules,
@@ -101,27 +159,25 @@ impl DetectorSetBuilder {
                 defs.push((def, false));
             }
         }
-        if let Some(only) = &self.only {
-            let unknown: Vec<&str> = only
-                .iter()
-                .filter(|id| !defs.iter().any(|(d, _)| &d.id == *id))
-                .map(String::as_str)
-                .collect();
-            if !unknown.is_empty() {
-                let mut known: Vec<&str> = defs.iter().map(|(d, _)| d.id.as_str()).collect();
-                known.dedup();
-                return Err(Error::new(
-                    ErrorKind::UnknownDetector,
-                    format!(
-                        "unknown detector id(s): {}; known: {}",
-                        unknown.join(", "),
-                        known.join(", ")
-                    ),
-                ));
+        match &self.only {
+            Some(only) => {
+                let keep = select(&defs, only)?;
+                defs.retain(|(d, _)| keep.contains(&d.id));
             }
-            defs.retain(|(d, _)| only.contains(&d.id));
+            // No selection: the core set and the user's rules.
+            None => defs.retain(|(d, _)| d.default_on),
         }
-        let set = compile(defs, self.skip_invalid)?;
+        if !self.exclude.is_empty() {
+            let drop = select(&defs, &self.exclude)?;
+            defs.retain(|(d, _)| !drop.contains(&d.id));
+        }
+        let mut set = compile(defs, self.skip_invalid)?;
+        if let Some(min) = self.min_confidence {
+            set.min_confidence = min;
+        }
+        set.fingerprints = self.fingerprints.clone();
+        set.allow =
+            crate::allow::Allowlist::build(&allows).map_err(|e| Error::new(ErrorKind::Rules, e))?;
         // Hold a user's rule to its examples now rather than let a wrong rule run silently.
         for def in &with_examples {
             if !set.detectors.iter().any(|d| d.id == def.id) {
@@ -136,6 +192,61 @@ impl DetectorSetBuilder {
         }
         Ok(set)
     }
+}
+
+/// The ids of the definitions that `selectors` name: ids, categories, `country:XX`. A selector
+/// that names nothing is an error listing what exists.
+fn select(
+    defs: &[(PatternDef, bool)],
+    selectors: &[String],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let mut ids = std::collections::HashSet::new();
+    let mut unknown = Vec::new();
+    for selector in selectors {
+        let selector = selector.trim();
+        let before = ids.len();
+        let mut named = false;
+        for (d, _) in defs {
+            let hit = if selector == "all" {
+                named = true;
+                true
+            } else if selector == "default" {
+                named = true;
+                d.default_on
+            } else if let Some(country) = selector.strip_prefix("country:") {
+                named = true;
+                d.country
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(country))
+            } else if let Some(category) = Category::from_name(selector) {
+                named = true;
+                d.category == category
+            } else {
+                d.id == selector
+            };
+            if hit {
+                ids.insert(d.id.clone());
+            }
+        }
+        let found = ids.len() > before || defs.iter().any(|(d, _)| d.id == selector);
+        if !found && !named {
+            unknown.push(selector.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        let mut known: Vec<&str> = defs.iter().map(|(d, _)| d.id.as_str()).collect();
+        known.dedup();
+        return Err(Error::new(
+            ErrorKind::UnknownDetector,
+            format!(
+                "unknown detector id(s): {}; give ids, categories (pii, financial, health, \
+                 secret, custom) or countries (country:DE); known ids: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(ids)
 }
 
 /// Runs a definition's examples and negatives; says what is wrong, if anything.
@@ -169,7 +280,10 @@ mod tests {
 
     #[test]
     fn builtin_examples() {
-        let engine = DetectorSetBuilder::new().build().unwrap();
+        let engine = DetectorSetBuilder::new()
+            .detectors(["all"])
+            .build()
+            .unwrap();
         let defs = rules::builtin().unwrap();
         let mut failures = Vec::new();
         for def in &defs {
@@ -183,6 +297,23 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // At least three examples and three negatives per detector id, over its patterns.
+        let mut per_id: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+        for def in &defs {
+            let e = per_id.entry(def.id.as_str()).or_default();
+            e.0 += def.examples.len();
+            e.1 += def.negatives.len();
+        }
+        let thin: Vec<String> = per_id
+            .iter()
+            .filter(|(_, &(e, n))| e < 3 || n < 3)
+            .map(|(id, (e, n))| format!("{id} ({e} examples, {n} negatives)"))
+            .collect();
+        assert!(
+            thin.is_empty(),
+            "fewer than 3 examples or negatives: {}",
+            thin.join(", ")
+        );
         for id in [
             "credit_card",
             "us_ssn",
@@ -209,6 +340,35 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownDetector);
         assert!(err.to_string().contains("nope"));
-        assert!(err.to_string().contains("known: credit_card"));
+        assert!(err.to_string().contains("known ids: credit_card"));
+    }
+
+    /// Every example and negative of every built-in, run together into one text with varied
+    /// separators: context words of one sit near values of another, values cross lines. The fast
+    /// path (literal, digit-run and context-word triggers) must give exactly what each pattern's
+    /// regex alone over the whole text gives.
+    #[test]
+    fn all_examples_together_fast_path_equals_reference() {
+        let set = DetectorSetBuilder::new()
+            .detectors(["all"])
+            .build()
+            .unwrap();
+        let defs = rules::builtin().unwrap();
+        let separators = [" ", "\n", ", ", " and then ", "\n\n", "\t", "; "];
+        let mut text = String::new();
+        let mut k = 0usize;
+        for round in 0..3 {
+            for def in &defs {
+                for s in def.examples.iter().chain(&def.negatives) {
+                    text.push_str(s);
+                    k = k.wrapping_mul(31).wrapping_add(7 + round);
+                    text.push_str(separators[k % separators.len()]);
+                }
+            }
+        }
+        let fast = set.scan_text(&text);
+        let slow = set.scan_reference(text.as_bytes());
+        assert!(fast.len() > 20);
+        assert_eq!(fast, slow);
     }
 }

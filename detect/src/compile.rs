@@ -36,12 +36,18 @@ pub struct DetectorInfo {
     pub id: String,
     /// Category of what it finds.
     pub category: Category,
+    /// ISO 3166-1 alpha-2 code of the issuing country (`EU` for the union's), if any.
+    pub country: Option<String>,
     /// Confidence of its findings (some patterns or validators may report lower).
     pub confidence: Confidence,
+    /// How each of its patterns earns its confidence, e.g. `high: luhn; medium: luhn + context`.
+    pub confidence_rule: String,
     /// What it finds and how it checks it.
     pub description: String,
     /// Whether it ships with the engine (`false` for rules from a rule file).
     pub builtin: bool,
+    /// Whether it runs when no selection is given (the core set, and custom rules).
+    pub default: bool,
 }
 
 /// Hand-written matchers for built-in patterns on hot paths.
@@ -173,6 +179,8 @@ pub(crate) struct Pattern {
     pub line_bounded: bool,
     /// A hand-written matcher giving exactly the regex's matches (built-ins only).
     pub native: Option<Native>,
+    /// A built-in pattern (overlaps between built-ins are settled; users' rules all report).
+    pub builtin: bool,
     /// The regex begins with an ASCII word boundary (`(?-u:\b)`).
     pub starts_with_boundary: bool,
     /// How far a region reaches from its literal.
@@ -219,6 +227,59 @@ pub struct DetectorSet {
     pub(crate) has_min_count: bool,
     /// Custom rules left out because they did not compile (with `skip_invalid_rules`).
     pub(crate) rule_errors: Vec<Error>,
+    /// Findings below this confidence are not reported.
+    pub(crate) min_confidence: Confidence,
+    /// How findings are fingerprinted.
+    pub(crate) fingerprints: crate::fingerprint::Fingerprints,
+    /// Findings known and accepted.
+    pub(crate) allow: crate::allow::Allowlist,
+}
+
+/// The longest match a context-triggered pattern may have: its region is the context window
+/// plus this on either side of each context word.
+const CONTEXT_MATCH_MAX: usize = 256;
+
+/// When a pattern is triggered by its context words rather than by its own shape, how far from a
+/// context word its region reaches: for built-in patterns that need context, whose matches are
+/// short, and that have no literal of their own (they would otherwise run over all text).
+fn context_trigger(
+    def: &PatternDef,
+    pattern: &Pattern,
+    hir: &regex_syntax::hir::Hir,
+) -> Option<usize> {
+    let ctx = pattern.context.as_ref()?;
+    if pattern.max_len > CONTEXT_MATCH_MAX || def.context.iter().any(|w| w.trim().len() < 2) {
+        return None;
+    }
+    // Digit runs and country codes stay their own triggers: cheaper than context words,
+    // which enter the literal first pass and, common or short (`ss #`), slow it for all text.
+    let weak = match def.trigger {
+        Trigger::DigitRun(..) | Trigger::CountryCode => false,
+        Trigger::Derived => literals::required(hir)
+            .filter(|set| set.literals.iter().all(literals::usable))
+            .is_none_or(|set| literals::word_like(&set)),
+        Trigger::Prefixes(_) | Trigger::At | Trigger::Keywords => false,
+    };
+    weak.then_some(ctx.window + pattern.max_len)
+}
+
+/// How a pattern earns its confidence, for people: `high: luhn + context`, `medium: shape`.
+fn confidence_rule(def: &PatternDef) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = &def.validator {
+        parts.push(v.name());
+    }
+    if !def.context.is_empty() {
+        parts.push("context".to_string());
+    }
+    if parts.is_empty() {
+        parts.push(match def.trigger {
+            Trigger::Prefixes(_) => "prefix and shape".to_string(),
+            Trigger::Keywords => "keyword".to_string(),
+            _ => "shape".to_string(),
+        });
+    }
+    format!("{}: {}", def.confidence.as_str(), parts.join(" + "))
 }
 
 pub(crate) fn compile(
@@ -238,6 +299,9 @@ pub(crate) fn compile(
         min_run_digits: usize::MAX,
         has_min_count: false,
         rule_errors: Vec::new(),
+        min_confidence: Confidence::Low,
+        fingerprints: crate::fingerprint::Fingerprints::Sha256,
+        allow: crate::allow::Allowlist::default(),
     };
     let mut prefilter = PrefilterBuilder::default();
     let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -258,14 +322,23 @@ pub(crate) fn compile(
             }
             Err(e) => return Err(e),
         };
+        let rule = confidence_rule(&def);
         if seen_ids.insert(def.id.clone()) {
             engine.detectors.push(DetectorInfo {
                 id: def.id.clone(),
                 category: def.category,
+                country: def.country.clone(),
                 confidence: def.confidence,
+                confidence_rule: rule,
                 description: def.description.clone(),
                 builtin,
+                default: def.default_on,
             });
+        } else if let Some(info) = engine.detectors.iter_mut().find(|d| d.id == def.id) {
+            if !info.confidence_rule.split("; ").any(|r| r == rule) {
+                info.confidence_rule = format!("{}; {rule}", info.confidence_rule);
+            }
+            info.confidence = info.confidence.max(def.confidence);
         }
         let index = engine.patterns.len();
         let mut pattern = Pattern {
@@ -282,6 +355,7 @@ pub(crate) fn compile(
             max_len: MAX_MATCH_LEN,
             line_bounded: false,
             native: None,
+            builtin,
             starts_with_boundary: false,
             reach: REGION_REACH,
             whole_word: def.whole_word,
@@ -328,6 +402,24 @@ pub(crate) fn compile(
         };
         pattern.reach = pattern.max_len.min(REGION_REACH);
         pattern.regex = Some(regex);
+
+        if let Some(reach) = context_trigger(&def, &pattern, &hir) {
+            // A shape too common to trigger on (a bare number) that needs a context word anyway:
+            // the context words are its trigger, so text without them costs nothing.
+            pattern.reach = reach;
+            for word in &def.context {
+                prefilter.add(
+                    word.trim().as_bytes(),
+                    true,
+                    LiteralTarget {
+                        pattern: index,
+                        kind: HitKind::Context,
+                    },
+                );
+            }
+            engine.patterns.push(pattern);
+            continue;
+        }
 
         match &def.trigger {
             Trigger::Prefixes(prefixes) => {
@@ -494,6 +586,13 @@ impl DetectorSet {
             if full.is_empty() { "" } else { ": " },
             full.join(", ")
         )
+    }
+
+    /// The path globs of the allow entries, each with the detector ids it is limited to (empty:
+    /// any): findings in items whose path or archive member matches are accepted. Applied by
+    /// callers that know paths (`dlp-engine`).
+    pub fn allowed_paths(&self) -> &[(Vec<String>, String)] {
+        self.allow.paths()
     }
 
     /// The detectors this engine runs, one entry per id.

@@ -9,7 +9,48 @@ use regex_automata::{Anchored, Input};
 
 use crate::compile::Pattern;
 use crate::finding::{self, Confidence, Finding};
+use crate::fingerprint::Fingerprints;
 use crate::validate::Verdict;
+
+/// A match accepted by its pattern: (pattern, value start, value end, confidence, whether it
+/// starts in the range the current chunk owns).
+pub(crate) type Hit = (usize, usize, usize, Confidence, bool);
+
+/// Where the findings of two different built-in detectors overlap, the more specific one wins
+/// (users' rules all report, each for itself): the one
+/// with the longer value (an IBAN over the card-like digits inside it, a connection string over
+/// the password in it), then the one of higher confidence; at equal length and confidence both
+/// stay. `hits` is sorted by start.
+pub(crate) fn resolve_overlaps(hits: &mut Vec<Hit>, patterns: &[Pattern]) {
+    if hits.len() < 2 {
+        return;
+    }
+    let mut beaten = vec![false; hits.len()];
+    for i in 0..hits.len() {
+        let (pi, si, ei, ci, _) = hits[i];
+        for j in i + 1..hits.len() {
+            let (pj, sj, ej, cj, _) = hits[j];
+            if sj >= ei {
+                break;
+            }
+            if patterns[pi].id == patterns[pj].id || !patterns[pi].builtin || !patterns[pj].builtin
+            {
+                continue;
+            }
+            let (a, b) = ((ei - si, ci), (ej - sj, cj));
+            if a > b {
+                beaten[j] = true;
+            } else if b > a {
+                beaten[i] = true;
+            }
+        }
+    }
+    let mut k = 0;
+    hits.retain(|_| {
+        k += 1;
+        !beaten[k - 1]
+    });
+}
 
 /// Holds the findings of patterns with a `min_count` until the pattern reaches it in the item,
 /// then lets them and every later one through; [`MinCountGate::reset`] drops what is still held.
@@ -71,6 +112,7 @@ pub(crate) fn make_finding(
     start: usize,
     confidence: Confidence,
     line: u64,
+    fingerprints: &Fingerprints,
 ) -> Finding {
     Finding {
         detector: pattern.id.to_string(),
@@ -82,7 +124,8 @@ pub(crate) fn make_finding(
         member: None,
         location: None,
         masked: finding::mask(pattern.mask, value),
-        fingerprint: finding::fingerprint(&pattern.normalize.apply(value)),
+        fingerprint: fingerprints.of(&pattern.normalize.apply(value)),
+        allowed: false,
     }
 }
 
@@ -131,8 +174,9 @@ pub(crate) fn accept(
     if let Some(ctx) = &pattern.context {
         let from = start.saturating_sub(ctx.window);
         let to = win.len().min(end + ctx.window);
-        let near = &win[from..to];
-        ctx.words.find(near)?;
+        if !has_context_word(ctx, win, from, to) {
+            return None;
+        }
     }
     Some(confidence)
 }
@@ -147,4 +191,22 @@ pub(crate) fn is_boundary(win: &[u8], i: usize) -> bool {
     let before = i > 0 && is_word_byte(win[i - 1]);
     let after = i < win.len() && is_word_byte(win[i]);
     before != after || (!before && !after)
+}
+
+/// Whether a context word stands, as a whole word, in `win[from..to]`: case-insensitive, and a
+/// word that begins (ends) with a letter or digit must not have one just before (after) it, so
+/// that `lic` inside `public` is not context. Bytes of non-ASCII letters count as letters.
+pub(crate) fn has_context_word(
+    ctx: &crate::compile::Context,
+    win: &[u8],
+    from: usize,
+    to: usize,
+) -> bool {
+    let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    ctx.words.find_overlapping_iter(&win[from..to]).any(|m| {
+        let (s, e) = (from + m.start(), from + m.end());
+        let open = !letter(win[s]) || s == 0 || !letter(win[s - 1]);
+        let close = !letter(win[e - 1]) || e == win.len() || !letter(win[e]);
+        open && close
+    })
 }

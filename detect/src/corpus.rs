@@ -34,7 +34,7 @@ pub const PLANTS: &[(&str, &str)] = &[
     ("iban", "DE89 3704 0044 0532 0130 00"),
     ("email", "jane.doe@example.com"),
     ("aws_access_key_id", "AKIAZ3MSJV4FTQ6UE2PB"),
-    ("github_token", "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d"),
+    ("github_token", "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"),
     ("openai_api_key", "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"),
     ("slack_token", "xoxb-395486205798-6828288072902-ljENUhJduRHHJEYXg4Jdpmrc"),
     ("stripe_secret_key", "sk_live_h6Yo4gfqrc5XlrWi0B26R08q"),

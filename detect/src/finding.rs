@@ -1,18 +1,21 @@
 //! Findings: what a detector reports, with a masked preview and a fingerprint.
 //!
 //! This module owns the only code that turns a matched value into something that leaves the engine.
-//! It must never let the whole value out: previews are masked, and correlation uses a SHA-256
-//! fingerprint of the normalized value.
+//! It must never let the whole value out: previews are masked, and correlation uses a
+//! fingerprint of the normalized value (see `fingerprint`).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The kind of data a detector looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
-    /// Personal data: card numbers, national ids, bank accounts, e-mail addresses.
+    /// Personal data: people, contact details, national and tax ids.
     Pii,
+    /// Financial data: payment cards, bank accounts, securities, crypto-currency keys.
+    Financial,
+    /// Health data: health ids and codes.
+    Health,
     /// Credentials: API keys, tokens, private keys, passwords.
     Secret,
     /// Anything a user's own rule looks for.
@@ -20,10 +23,26 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in the order of their names in rule files.
+    pub const ALL: [Category; 5] = [
+        Category::Pii,
+        Category::Financial,
+        Category::Health,
+        Category::Secret,
+        Category::Custom,
+    ];
+
+    /// The category named `name` (`pii`, `financial`, `health`, `secret`, `custom`).
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The lower-case name used in output and rule files.
     pub fn as_str(&self) -> &'static str {
         match self {
             Category::Pii => "pii",
+            Category::Financial => "financial",
+            Category::Health => "health",
             Category::Secret => "secret",
             Category::Custom => "custom",
         }
@@ -43,6 +62,13 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// The confidence named `name` (`low`, `medium`, `high`).
+    pub fn from_name(name: &str) -> Option<Confidence> {
+        [Confidence::Low, Confidence::Medium, Confidence::High]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+
     /// The lower-case name used in output and rule files.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -78,8 +104,13 @@ pub struct Finding {
     pub location: Option<String>,
     /// A preview of the value that never contains all of it.
     pub masked: String,
-    /// SHA-256 (lower-case hex) of the normalized value, to correlate the same value across items.
+    /// Fingerprint (lower-case hex) of the normalized value, to correlate the same value across
+    /// items: HMAC-SHA-256 under a key, or SHA-256 (see `Fingerprints`).
     pub fingerprint: String,
+    /// Accepted by an allow-list entry (a known value, pattern, fingerprint or baseline): the
+    /// finding is real but known. `dlp-engine` counts such findings instead of reporting them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allowed: bool,
 }
 
 /// How a value is normalized before it is fingerprinted, so that `4111-1111-1111-1111` and
@@ -119,19 +150,6 @@ impl Normalize {
         }
     }
 }
-
-/// The SHA-256 of `value`, as lower-case hex.
-pub(crate) fn fingerprint(value: &[u8]) -> String {
-    let digest = Sha256::digest(value);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// How a value is masked for its preview.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
@@ -271,13 +289,10 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_is_sha256_hex_of_normalized_value() {
-        let a = fingerprint(&Normalize::Digits.apply(b"4111-1111-1111-1111"));
-        let b = fingerprint(&Normalize::Digits.apply(b"4111 1111 1111 1111"));
+    fn normalized_values_share_a_fingerprint() {
+        let f = crate::fingerprint::Fingerprints::Sha256;
+        let a = f.of(&Normalize::Digits.apply(b"4111-1111-1111-1111"));
+        let b = f.of(&Normalize::Digits.apply(b"4111 1111 1111 1111"));
         assert_eq!(a, b);
-        assert_eq!(
-            fingerprint(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

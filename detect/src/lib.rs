@@ -27,7 +27,8 @@
 //! that only runs in a bounded region around each trigger, followed by the detector's validator
 //! (Luhn, mod-97, SSN rules, JWT header, PEM body, entropy) and context-word check. Text in
 //! which no trigger fires costs one pass of each trigger scan. Findings never hold the value:
-//! they carry a masked preview and a SHA-256 fingerprint of the normalized value.
+//! they carry a masked preview and a fingerprint of the normalized value (SHA-256, or
+//! HMAC-SHA-256 under a key: see [`Fingerprints`]).
 //!
 //! Modules, each using only those before it (no import circle): `error`, `finding`, `sink`,
 //! `literals` and `digits`; `validate`; `rules` (definitions as data); `prefilter` (the literal
@@ -38,14 +39,19 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod allow;
 mod builder;
+mod checks;
 mod compile;
 mod confirm;
 #[cfg(feature = "bench")]
 pub mod corpus;
+#[cfg(feature = "bench")]
+pub mod decoys;
 mod digits;
 mod error;
 mod finding;
+mod fingerprint;
 mod literals;
 mod parallel;
 mod prefilter;
@@ -60,6 +66,7 @@ pub use crate::builder::DetectorSetBuilder;
 pub use crate::compile::{DetectorInfo, DetectorSet};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::finding::{Category, Confidence, Finding};
+pub use crate::fingerprint::{Fingerprints, KEY_LEN};
 pub use crate::parallel::ChunkSource;
 pub use crate::scan::{Scanner, DEFAULT_CHUNK_SIZE};
 pub use crate::sink::{FindingSink, Flow, ScanError};

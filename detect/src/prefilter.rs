@@ -27,6 +27,9 @@ pub(crate) enum HitKind {
     Region,
     /// The literal is a keyword and the keyword is the match.
     Keyword,
+    /// The literal is one of the pattern's context words: the pattern runs over the text within
+    /// its context window (and a match's length) on either side, across lines.
+    Context,
 }
 
 /// One pattern a literal of the shared automaton serves.
@@ -477,6 +480,14 @@ fn set(bits: &mut [u64], i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
 
+/// Every byte OR 0x20: `A`-`Z` become `a`-`z` (and a few symbols their neighbours). Keys and
+/// text are folded alike, so a folded match is necessary for a real one; the literal is then
+/// compared exactly.
+#[inline(always)]
+fn fold(x: u64) -> u64 {
+    x | 0x2020_2020_2020_2020
+}
+
 /// The little-endian `u64` of up to eight bytes (missing ones are zero).
 fn window_u64(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
@@ -542,23 +553,26 @@ impl HashedFilter {
             };
             let width = WIDTHS[slot];
             let offset = rarest_window(&entry.literal, width, entry.case_insensitive);
-            let window = &entry.literal[offset..offset + width];
-            let variants = if entry.case_insensitive {
-                case_variants(window)
-            } else {
-                vec![window.to_vec()]
-            };
-            for v in variants {
-                let key = window_u64(&v);
-                windows[slot]
-                    .entry(key)
-                    .or_default()
-                    .push((entry.clone(), offset));
-                match width {
-                    8 => set(&mut bits[..], hash8(key)),
-                    4 => set(&mut bits[..], hash4(key as u32)),
-                    _ => (0..=255u32).for_each(|b| set(&mut bits[..], hash4(key as u32 | b << 24))),
-                }
+            // Windows are folded (every byte OR 0x20, which maps A-Z to a-z): one key serves
+            // every case of a case-insensitive literal, instead of one per case variant, and
+            // the text is folded the same way; each literal is then compared exactly.
+            let key = low_bytes(
+                fold(window_u64(&entry.literal[offset..offset + width])),
+                width,
+            );
+            windows[slot]
+                .entry(key)
+                .or_default()
+                .push((entry.clone(), offset));
+            match width {
+                8 => set(&mut bits[..], hash8(key)),
+                4 => set(&mut bits[..], hash4(key as u32)),
+                _ => (0..=255u32).for_each(|b| {
+                    set(
+                        &mut bits[..],
+                        hash4(fold(u64::from(key as u32 | b << 24)) as u32),
+                    )
+                }),
             }
         }
         for map in &mut windows {
@@ -603,11 +617,11 @@ impl HashedFilter {
             // four-byte one, for four and three-byte literals), gathered without branches.
             let mut mask = 0u32;
             for k in 0..8 {
-                let x = if k == 0 {
+                let x = fold(if k == 0 {
                     lo
                 } else {
                     (lo >> (8 * k)) | (hi << (64 - 8 * k))
-                };
+                });
                 let mut p = 0u32;
                 if EIGHT {
                     p |= u32::from(test(bits, hash8(x)));
@@ -647,7 +661,7 @@ impl HashedFilter {
             if map.is_empty() || passed & test == 0 {
                 continue;
             }
-            if let Some(list) = map.get(&low_bytes(x, width)) {
+            if let Some(list) = map.get(&low_bytes(fold(x), width)) {
                 for (entry, offset) in list {
                     if let Some(start) = at.checked_sub(*offset) {
                         entry.report(hay, start, hit);

@@ -8,7 +8,7 @@
 use regex_automata::Input;
 
 use crate::compile::DetectorSet;
-use crate::confirm::{accept, is_boundary, make_finding, value_span};
+use crate::confirm::{accept, is_boundary, make_finding, resolve_overlaps, value_span, Hit};
 use crate::finding::Finding;
 
 impl DetectorSet {
@@ -20,7 +20,7 @@ impl DetectorSet {
     /// cannot span lines; an e-mail local part is at most 64 bytes) the two can differ;
     /// nowhere else.
     pub fn scan_reference(&self, data: &[u8]) -> Vec<Finding> {
-        let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+        let mut found: Vec<Hit> = Vec::new();
         for (p, pattern) in self.patterns.iter().enumerate() {
             let Some(regex) = &pattern.regex else {
                 self.reference_keywords(p, data, &mut found);
@@ -30,7 +30,7 @@ impl DetectorSet {
             let mut caps = regex.create_captures();
             let mut captures = pattern.secret_group.map(|_| &mut caps);
             let mut pos = 0;
-            let mut accepted: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+            let mut accepted: Vec<Hit> = Vec::new();
             while pos <= data.len() {
                 let input = Input::new(data).span(pos..data.len());
                 let Some(m) = regex.search_with(&mut cache, &input) else {
@@ -39,35 +39,46 @@ impl DetectorSet {
                 let (vs, ve) = value_span(regex, &mut cache, &mut captures, pattern, &input, m);
                 match accept(pattern, data, m.start(), m.end(), vs, ve) {
                     Some(conf) => {
-                        accepted.push((p, vs, ve, conf));
+                        accepted.push((p, vs, ve, conf, true));
                         pos = m.end().max(m.start() + 1);
                     }
                     None => pos = m.start() + 1,
                 }
             }
-            if accepted.len() >= pattern.min_count {
-                found.extend(accepted);
-            }
+            found.extend(accepted);
         }
-        found.sort_unstable_by_key(|&(p, s, e, _)| (s, e, p));
+        found.sort_unstable_by_key(|&(p, s, e, _, _)| (s, e, p));
+        resolve_overlaps(&mut found, &self.patterns);
+        found.retain(|&(_, _, _, c, _)| c >= self.min_confidence);
+        let mut counts = vec![0usize; self.patterns.len()];
+        for &(p, ..) in &found {
+            counts[p] += 1;
+        }
+        found.retain(|&(p, ..)| counts[p] >= self.patterns[p].min_count);
         let mut line = 1u64;
         let mut at = 0;
         found
             .into_iter()
-            .map(|(p, s, e, conf)| {
+            .map(|(p, s, e, conf, _)| {
                 line += bytecount::count(&data[at..s], b'\n') as u64;
                 at = s;
-                make_finding(&self.patterns[p], &data[s..e], s, conf, line)
+                let mut f = make_finding(
+                    &self.patterns[p],
+                    &data[s..e],
+                    s,
+                    conf,
+                    line,
+                    &self.fingerprints,
+                );
+                f.allowed = self
+                    .allow
+                    .allows(&self.patterns[p], &data[s..e], &f.fingerprint);
+                f
             })
             .collect()
     }
 
-    fn reference_keywords(
-        &self,
-        p: usize,
-        data: &[u8],
-        found: &mut Vec<(usize, usize, usize, crate::finding::Confidence)>,
-    ) {
+    fn reference_keywords(&self, p: usize, data: &[u8], found: &mut Vec<Hit>) {
         let pattern = &self.patterns[p];
         let mut hits: Vec<(usize, usize)> = Vec::new();
         for word in &pattern.keywords {
@@ -97,11 +108,9 @@ impl DetectorSet {
             }
             if let Some(conf) = accept(pattern, data, s, e, s, e) {
                 last_end = e;
-                accepted.push((p, s, e, conf));
+                accepted.push((p, s, e, conf, true));
             }
         }
-        if accepted.len() >= pattern.min_count {
-            found.extend(accepted);
-        }
+        found.extend(accepted);
     }
 }

@@ -10,8 +10,18 @@ use crate::error::{Error, ErrorKind};
 use crate::finding::{Category, Confidence, Mask, Normalize};
 use crate::validate::Validator;
 
-/// The built-in detectors, embedded in the binary.
-pub(crate) const BUILTIN_TOML: &str = include_str!("detectors/builtin.toml");
+/// The file of the core set: the detectors that run when no selection is given.
+pub(crate) const CORE_FILE: &str = "builtin.toml";
+
+/// The built-in detectors, embedded in the binary: one file per area.
+pub(crate) const BUILTIN_FILES: [(&str, &str); 6] = [
+    ("builtin.toml", include_str!("detectors/builtin.toml")),
+    ("contact.toml", include_str!("detectors/contact.toml")),
+    ("national.toml", include_str!("detectors/national.toml")),
+    ("financial.toml", include_str!("detectors/financial.toml")),
+    ("health.toml", include_str!("detectors/health.toml")),
+    ("secrets.toml", include_str!("detectors/secrets.toml")),
+];
 
 /// Default number of bytes on each side of a match in which a context word must appear.
 pub(crate) const DEFAULT_CONTEXT_WINDOW: usize = 64;
@@ -48,6 +58,8 @@ pub(crate) struct PatternDef {
     pub origin: String,
     pub description: String,
     pub category: Category,
+    /// ISO 3166-1 alpha-2 code of the issuing country (`EU` for the union's), when there is one.
+    pub country: Option<String>,
     pub confidence: Confidence,
     pub trigger: Trigger,
     /// The regular expression; empty for keyword rules.
@@ -65,6 +77,10 @@ pub(crate) struct PatternDef {
     pub negatives: Vec<String>,
     /// A built-in's hand-written matcher that gives exactly its pattern's matches, faster.
     pub native: Option<String>,
+    /// Whether the detector runs when no selection is given: the core set (`builtin.toml`) and
+    /// users' rules do; the rest of the library (`national.toml`, ...) is selected by
+    /// `all`, a category, a country or an id.
+    pub default_on: bool,
 }
 
 /// A definition as written in TOML, before checking. Built-ins and users' rules share it; the
@@ -76,6 +92,7 @@ struct RawRule {
     #[serde(default)]
     description: String,
     category: Option<Category>,
+    country: Option<String>,
     confidence: Option<Confidence>,
     pattern: Option<String>,
     keywords: Option<Vec<String>>,
@@ -106,6 +123,7 @@ struct RawRule {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BuiltinFile {
+    #[serde(default)]
     detector: Vec<RawRule>,
 }
 
@@ -114,25 +132,64 @@ struct BuiltinFile {
 struct RuleFile {
     #[serde(default)]
     rule: Vec<RawRule>,
+    #[serde(default)]
+    allow: Vec<RawAllow>,
+}
+
+/// An `[[allow]]` entry as written: findings it matches are known and accepted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    description: String,
+    /// Only findings of these detectors (ids); empty: any.
+    #[serde(default)]
+    detectors: Vec<String>,
+    /// Exact values (compared after the detector's normalization).
+    #[serde(default)]
+    values: Vec<String>,
+    /// Regular expressions a whole value must match.
+    #[serde(default)]
+    patterns: Vec<String>,
+    /// Fingerprints, as findings carry them.
+    #[serde(default)]
+    fingerprints: Vec<String>,
+    /// Globs of the paths (or archive members) whose findings are accepted.
+    #[serde(default)]
+    paths: Vec<String>,
+}
+
+/// A checked `[[allow]]` entry.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AllowDef {
+    pub detectors: Vec<String>,
+    pub values: Vec<String>,
+    pub patterns: Vec<String>,
+    pub fingerprints: Vec<String>,
+    pub paths: Vec<String>,
 }
 
 /// Parses the embedded built-in detectors.
 pub(crate) fn builtin() -> Result<Vec<PatternDef>, Error> {
-    let file: BuiltinFile = toml::from_str(BUILTIN_TOML).map_err(|e| {
-        Error::new(
-            ErrorKind::Rules,
-            format!("built-in detectors: {}", e.message()),
-        )
-    })?;
-    file.detector
-        .into_iter()
-        .enumerate()
-        .map(|(i, raw)| check(raw, i, "built-in detectors", true))
-        .collect()
+    let mut defs = Vec::new();
+    for (name, text) in BUILTIN_FILES {
+        let origin = format!("built-in detectors ({name})");
+        let file: BuiltinFile = toml::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Rules, format!("{origin}: {}", e.message())))?;
+        for (i, raw) in file.detector.into_iter().enumerate() {
+            let mut def = check(raw, i, &origin, true)?;
+            def.default_on = name == CORE_FILE;
+            defs.push(def);
+        }
+    }
+    Ok(defs)
 }
 
 /// Parses a user's rule file. `origin` names it in errors (usually its path).
-pub(crate) fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<PatternDef>, Error> {
+pub(crate) fn parse_rule_file(
+    text: &str,
+    origin: &str,
+) -> Result<(Vec<PatternDef>, Vec<AllowDef>), Error> {
     let file: RuleFile = toml::from_str(text).map_err(|e| {
         let place = e
             .span()
@@ -146,11 +203,52 @@ pub(crate) fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<PatternDef
             format!("{origin}{place}: {}", e.message().trim_end()),
         )
     })?;
-    if file.rule.is_empty() {
+    if file.rule.is_empty() && file.allow.is_empty() {
         return Err(Error::new(
             ErrorKind::Rules,
-            format!("{origin}: no rules; a rule file holds [[rule]] tables (see the README)"),
+            format!(
+                "{origin}: no rules; a rule file holds [[rule]] and [[allow]] tables (see the \
+                 README)"
+            ),
         ));
+    }
+    let mut allows = Vec::with_capacity(file.allow.len());
+    for (i, raw) in file.allow.into_iter().enumerate() {
+        let _ = raw.description;
+        if raw.values.is_empty()
+            && raw.patterns.is_empty()
+            && raw.fingerprints.is_empty()
+            && raw.paths.is_empty()
+        {
+            return Err(Error::new(
+                ErrorKind::Rules,
+                format!(
+                    "{origin}: allow #{}: says nothing to allow; give `values`, `patterns`, \
+                     `fingerprints` or `paths`",
+                    i + 1
+                ),
+            ));
+        }
+        if let Some(bad) = raw
+            .fingerprints
+            .iter()
+            .find(|f| f.len() != 64 || !f.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(Error::new(
+                ErrorKind::Rules,
+                format!(
+                    "{origin}: allow #{}: `{bad}` is not a fingerprint (64 hexadecimal digits)",
+                    i + 1
+                ),
+            ));
+        }
+        allows.push(AllowDef {
+            detectors: raw.detectors,
+            values: raw.values,
+            patterns: raw.patterns,
+            fingerprints: raw.fingerprints,
+            paths: raw.paths,
+        });
     }
     let mut defs = Vec::with_capacity(file.rule.len());
     let mut ids = std::collections::HashSet::new();
@@ -164,7 +262,7 @@ pub(crate) fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<PatternDef
         }
         defs.push(def);
     }
-    Ok(defs)
+    Ok((defs, allows))
 }
 
 fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<PatternDef, Error> {
@@ -255,6 +353,13 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
             "`context_window` must be between 1 and {MAX_CONTEXT_WINDOW} bytes"
         )));
     }
+    if let Some(country) = &raw.country {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(fail(format!(
+                "`country` must be an ISO 3166-1 alpha-2 code in capitals (`GB`, `DE`), not `{country}`"
+            )));
+        }
+    }
     let min_count = raw.min_count.unwrap_or(1);
     if min_count == 0 {
         return Err(fail("`min_count` must be at least 1".into()));
@@ -264,6 +369,7 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
         origin: origin.to_string(),
         description: raw.description,
         category: raw.category.unwrap_or(Category::Custom),
+        country: raw.country,
         confidence: raw.confidence.unwrap_or(Confidence::Medium),
         trigger,
         pattern,
@@ -279,6 +385,7 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
         examples: raw.examples,
         negatives: raw.negatives,
         native: raw.native,
+        default_on: true,
     })
 }
 

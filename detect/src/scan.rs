@@ -14,7 +14,10 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::compile::{DetectorSet, Pattern, MAX_MATCH_LEN, REGION_REACH};
-use crate::confirm::{accept, is_boundary, is_word_byte, make_finding, value_span, MinCountGate};
+use crate::confirm::{
+    accept, is_boundary, is_word_byte, make_finding, resolve_overlaps, value_span, Hit,
+    MinCountGate,
+};
 use crate::digits::{above, scan_digit_runs, DigitEvent};
 use crate::error::Error;
 use crate::finding::Finding;
@@ -168,6 +171,25 @@ impl<'e> Scanner<'e> {
             self.buckets[p].clear();
         }
         n
+    }
+
+    /// Runs only the first pass over `data` and returns, per pattern that has any, its id, the
+    /// number of candidate regions and their total bytes. For tuning detector sets.
+    #[cfg(feature = "bench")]
+    pub fn first_pass_by_pattern(&mut self, data: &[u8]) -> Vec<(String, usize, usize)> {
+        self.collect_candidates(data);
+        let mut out = Vec::new();
+        for p in std::mem::take(&mut self.touched) {
+            let bytes = self.buckets[p].iter().map(|c| c.end - c.start).sum();
+            out.push((
+                self.engine.patterns[p].id.to_string(),
+                self.buckets[p].len(),
+                bytes,
+            ));
+            self.buckets[p].clear();
+        }
+        out.sort_by_key(|&(_, _, bytes)| std::cmp::Reverse(bytes));
+        out
     }
 
     /// The detectors this scanner scans with.
@@ -347,7 +369,7 @@ impl<'e> Scanner<'e> {
             );
         }
 
-        let mut found: Vec<(usize, usize, usize, crate::finding::Confidence)> = Vec::new();
+        let mut found: Vec<Hit> = Vec::new();
         let touched = std::mem::take(&mut self.touched);
         for &p in &touched {
             let bucket = std::mem::take(&mut self.buckets[p]);
@@ -358,15 +380,33 @@ impl<'e> Scanner<'e> {
         self.touched = touched;
         self.touched.clear();
 
-        found.sort_unstable_by_key(|&(p, s, e, _)| (s, e, p));
+        // Matches outside the chunk's own range are kept until here so that an overlap across
+        // a chunk border is settled as in one pass over the whole text.
+        found.sort_unstable_by_key(|&(p, s, e, _, _)| (s, e, p));
+        resolve_overlaps(&mut found, &engine.patterns);
+        let min = engine.min_confidence;
+        found.retain(|&(_, _, _, c, mine)| mine && c >= min);
         // Count lines up to each finding, then to the chunk's end, so every finding knows its line.
         let mut line = self.line;
         let mut at = owned.start;
-        for (p, start, end, confidence) in found {
+        for (p, start, end, confidence, _) in found {
             line += bytecount::count(&win[at..start], b'\n') as u64;
             at = start;
             let pattern = &engine.patterns[p];
-            let finding = make_finding(pattern, &win[start..end], base + start, confidence, line);
+            let mut finding = make_finding(
+                pattern,
+                &win[start..end],
+                base + start,
+                confidence,
+                line,
+                &engine.fingerprints,
+            );
+            if !engine.allow.is_empty() {
+                finding.allowed =
+                    engine
+                        .allow
+                        .allows(pattern, &win[start..end], &finding.fingerprint);
+            }
             if pattern.min_count > 1 && !self.defer_min_count {
                 self.gate.offer(p, pattern.min_count, finding, sink);
             } else {
@@ -431,6 +471,20 @@ impl<'e> Scanner<'e> {
                     )
                 }
                 HitKind::Region => region(win, s, e, pattern),
+                HitKind::Context => {
+                    // Context words count as whole words only (`tin` is not in `setting`):
+                    // a hit inside a word opens no region.
+                    let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+                    if (letter(win[s]) && s > 0 && letter(win[s - 1]))
+                        || (letter(win[e - 1]) && e < win.len() && letter(win[e]))
+                    {
+                        return;
+                    }
+                    (
+                        s.saturating_sub(pattern.reach),
+                        win.len().min(e + pattern.reach),
+                    )
+                }
             };
             let bucket = &mut buckets[target.pattern];
             if bucket.is_empty() {
@@ -615,7 +669,7 @@ impl<'e> Scanner<'e> {
         candidates: &[Candidate],
         win: &[u8],
         owned: &Range<usize>,
-        found: &mut Vec<(usize, usize, usize, crate::finding::Confidence)>,
+        found: &mut Vec<Hit>,
     ) {
         let pattern = &self.engine.patterns[p];
         let Some(regex) = &pattern.regex else {
@@ -627,9 +681,7 @@ impl<'e> Scanner<'e> {
                 }
                 if let Some(conf) = accept(pattern, win, c.start, c.end, c.start, c.end) {
                     last_end = c.end;
-                    if owned.contains(&c.start) {
-                        found.push((p, c.start, c.end, conf));
-                    }
+                    found.push((p, c.start, c.end, conf, owned.contains(&c.start)));
                 }
             }
             return;
@@ -654,9 +706,7 @@ impl<'e> Scanner<'e> {
                         continue;
                     };
                     if let Some(conf) = accept(pattern, win, pos, end, pos, end) {
-                        if owned.contains(&pos) {
-                            found.push((p, pos, end, conf));
-                        }
+                        found.push((p, pos, end, conf, owned.contains(&pos)));
                         pos = end;
                     } else {
                         pos = next_group(win, pos, c.end);
@@ -686,9 +736,7 @@ impl<'e> Scanner<'e> {
                     let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
                     if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
                         next = m.end();
-                        if owned.contains(&m.start()) {
-                            found.push((p, vs, ve, conf));
-                        }
+                        found.push((p, vs, ve, conf, owned.contains(&m.start())));
                     }
                 }
                 continue;
@@ -710,9 +758,7 @@ impl<'e> Scanner<'e> {
                 };
                 let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
                 if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
-                    if owned.contains(&m.start()) {
-                        found.push((p, vs, ve, conf));
-                    }
+                    found.push((p, vs, ve, conf, owned.contains(&m.start())));
                     pos = m.end().max(m.start() + 1);
                     next = pos;
                 } else {

@@ -41,6 +41,9 @@ pub enum Validator {
     Entropy(f64),
     /// A Stripe key: live keys at the rule's confidence, test keys at low confidence.
     StripeKey,
+    /// A named check of the detector library (checksums, letter tables, dates of national ids,
+    /// financial and health identifiers, tokens), by its name in the data.
+    Named(&'static crate::checks::Check),
 }
 
 impl FromStr for Validator {
@@ -66,17 +69,37 @@ impl FromStr for Validator {
             "pem_private_key" => Validator::PemPrivateKey,
             "email" => Validator::Email,
             "stripe_key" => Validator::StripeKey,
-            _ => {
-                return Err(format!(
-                    "unknown validator `{s}`; known: luhn, credit_card, us_ssn, iban (mod97), \
-                     jwt, pem_private_key, email, stripe_key, entropy:<bits>"
-                ))
-            }
+            other => match crate::checks::by_name(other) {
+                Some(check) => Validator::Named(check),
+                None => {
+                    return Err(format!(
+                        "unknown validator `{s}`; known: luhn, credit_card, us_ssn, iban (mod97), \
+                         jwt, pem_private_key, email, stripe_key, entropy:<bits>, {}",
+                        crate::checks::names().join(", ")
+                    ))
+                }
+            },
         })
     }
 }
 
 impl Validator {
+    /// The name rule files use for this check.
+    pub fn name(&self) -> String {
+        match self {
+            Validator::CreditCard => "credit_card".into(),
+            Validator::Luhn => "luhn".into(),
+            Validator::UsSsn => "us_ssn".into(),
+            Validator::Iban => "iban".into(),
+            Validator::Jwt => "jwt".into(),
+            Validator::PemPrivateKey => "pem_private_key".into(),
+            Validator::Email => "email".into(),
+            Validator::Entropy(bits) => format!("entropy:{bits}"),
+            Validator::StripeKey => "stripe_key".into(),
+            Validator::Named(check) => check.name.into(),
+        }
+    }
+
     /// Whether `value` passes this check (at any confidence).
     pub fn accepts(self, value: &[u8]) -> bool {
         self.check(value) != Verdict::Reject
@@ -95,6 +118,7 @@ impl Validator {
             Validator::PemPrivateKey => pem_private_key(value),
             Validator::Email => email(value),
             Validator::Entropy(bits) => entropy(value) >= bits,
+            Validator::Named(check) => (check.run)(value),
             Validator::StripeKey => {
                 if value.windows(6).any(|w| w == b"_test_") {
                     return Verdict::AcceptAs(Confidence::Low);
@@ -161,14 +185,14 @@ fn credit_card(value: &[u8]) -> bool {
     !d.iter().all(|x| *x == d[0])
 }
 
-/// Known issuer identification number ranges and the lengths each issues.
 /// Whether a card number beginning with the ASCII digit `first` can pass the issuer test: every
-/// issuer range starts with 2 to 6. Lets the card scan skip a start without parsing the number.
+/// issuer range starts with 1 to 6. Lets the card scan skip a start without parsing the number.
 pub(crate) fn card_may_start_with(first: u8) -> bool {
-    (b'2'..=b'6').contains(&first)
+    (b'1'..=b'6').contains(&first)
 }
 
-fn issuer_accepts(d: &[u8]) -> bool {
+/// Known issuer identification number ranges and the lengths each issues.
+pub(crate) fn issuer_accepts(d: &[u8]) -> bool {
     let n = d.len();
     let prefix = |k: usize| -> u32 {
         d.iter()
@@ -180,9 +204,11 @@ fn issuer_accepts(d: &[u8]) -> bool {
     let p3 = prefix(3);
     let p4 = prefix(4);
     let p6 = prefix(6);
-    // Visa
+    // Visa. The 13-digit numbers of old are not issued any more, and a random 13-digit number
+    // (a millisecond timestamp, an id) starts with 4 one time in ten: those are left to the
+    // low-confidence pattern, which needs a card word.
     if p1 == 4 {
-        return matches!(n, 13 | 16 | 19);
+        return matches!(n, 16 | 19);
     }
     // Mastercard: 51-55 and 2221-2720
     if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
@@ -196,9 +222,12 @@ fn issuer_accepts(d: &[u8]) -> bool {
     if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622_126..=622_925).contains(&p6) {
         return (16..=19).contains(&n);
     }
-    // JCB 3528-3589
+    // JCB 3528-3589, and its legacy 15-digit numbers 1800 and 2131
     if (3528..=3589).contains(&p4) {
         return (16..=19).contains(&n);
+    }
+    if p4 == 1800 || p4 == 2131 {
+        return n == 15;
     }
     // Diners Club: 300-305, 36, 38-39
     if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 {
@@ -208,9 +237,9 @@ fn issuer_accepts(d: &[u8]) -> bool {
     if p2 == 62 {
         return (16..=19).contains(&n);
     }
-    // Maestro: 50, 56-58, 6304, 67
+    // Maestro: 50, 56-58, 6304, 67 (the rare 12- to 15-digit numbers, as 13-digit Visa)
     if p2 == 50 || (56..=58).contains(&p2) || p4 == 6304 || p2 == 67 {
-        return (12..=19).contains(&n);
+        return (16..=19).contains(&n);
     }
     // Mir 2200-2204
     if (2200..=2204).contains(&p4) {
@@ -357,7 +386,86 @@ fn iban(value: &[u8]) -> bool {
             (rem * 10 + v) % 97
         };
     }
-    rem == 1
+    rem == 1 && bban_accepts(&s[..2], &s[4..])
+}
+
+/// The national account number inside an IBAN (upper case, no separators), checked where the
+/// country's format is cheap to check: its shape, and its own check digits in FR, ES, IT and BE.
+fn bban_accepts(country: &[u8], bban: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let letters = |s: &[u8]| s.iter().all(u8::is_ascii_uppercase);
+    let num = |s: &[u8]| s.iter().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    match country {
+        // Bankleitzahl (8 digits, never starting with 0 or 9) and a 10-digit account.
+        b"DE" => digits(bban) && !matches!(bban[0], b'0' | b'9'),
+        // Bank code (4 letters), sort code (6 digits), account (8 digits).
+        b"GB" => letters(&bban[..4]) && digits(&bban[4..]),
+        // Bank code (4 letters), account (10 digits).
+        b"NL" => letters(&bban[..4]) && digits(&bban[4..]),
+        // Bank (3), account (7), check: the first ten digits mod 97 (97 for 0).
+        b"BE" => {
+            let (body, check) = bban.split_at(10);
+            digits(bban) && {
+                let r = num(body) % 97;
+                (if r == 0 { 97 } else { r }) == num(check)
+            }
+        }
+        // Bank (5), branch (5), account (11, letters allowed), clé RIB (2).
+        b"FR" => {
+            if !digits(&bban[..10]) || !digits(&bban[21..]) {
+                return false;
+            }
+            let mut account = 0u64;
+            for &b in &bban[10..21] {
+                let v = match b {
+                    b'0'..=b'9' => u64::from(b - b'0'),
+                    // A/J = 1, B/K/S = 2, ..., I/R/Z = 9 (S counts from 2).
+                    b'A'..=b'I' => u64::from(b - b'A') + 1,
+                    b'J'..=b'R' => u64::from(b - b'J') + 1,
+                    b'S'..=b'Z' => u64::from(b - b'S') + 2,
+                    _ => return false,
+                };
+                account = account * 10 + v;
+            }
+            let sum = 89 * num(&bban[..5]) + 15 * num(&bban[5..10]) + 3 * account;
+            97 - sum % 97 == num(&bban[21..])
+        }
+        // Bank (4), branch (4), two check digits (bank+branch, account), account (10).
+        b"ES" => {
+            const W: [u64; 10] = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6];
+            let dc = |ds: &[u8]| {
+                let sum: u64 = ds.iter().zip(W).map(|(b, w)| u64::from(b - b'0') * w).sum();
+                match 11 - sum % 11 {
+                    11 => 0,
+                    10 => 1,
+                    d => d,
+                }
+            };
+            let mut head = [b'0'; 10];
+            head[2..].copy_from_slice(&bban[..8]);
+            digits(bban)
+                && dc(&head) == u64::from(bban[8] - b'0')
+                && dc(&bban[10..]) == u64::from(bban[9] - b'0')
+        }
+        // CIN (check letter), ABI (5), CAB (5), account (12, letters allowed).
+        b"IT" | b"SM" => {
+            const ODD: [u8; 26] = [
+                1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22,
+                25, 24, 23,
+            ];
+            let mut sum = 0u32;
+            for (i, &b) in bban[1..].iter().enumerate() {
+                let k = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'A'..=b'Z' => b - b'A',
+                    _ => return false,
+                };
+                sum += u32::from(if i % 2 == 0 { ODD[usize::from(k)] } else { k });
+            }
+            digits(&bban[1..11]) && u32::from(bban[0]) == u32::from(b'A') + sum % 26
+        }
+        _ => true,
+    }
 }
 
 fn base64url_decode(input: &[u8]) -> Option<Vec<u8>> {
@@ -461,7 +569,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_numbers_starting_with_2_to_6_pass_the_issuer_test() {
+    fn only_numbers_starting_with_1_to_6_pass_the_issuer_test() {
         for first in 0u8..=9 {
             // Every prefix of six digits (the longest the issuer ranges use), at three lengths.
             let passes = (0..100_000u32).any(|rest| {
@@ -470,7 +578,7 @@ mod tests {
                 for (i, slot) in d[1..6].iter_mut().enumerate() {
                     *slot = (rest / 10u32.pow(4 - i as u32) % 10) as u8;
                 }
-                [13, 16, 19].iter().any(|&n| issuer_accepts(&d[..n]))
+                [13, 15, 16, 19].iter().any(|&n| issuer_accepts(&d[..n]))
             });
             assert_eq!(
                 card_may_start_with(b'0' + first),
@@ -501,6 +609,15 @@ mod tests {
             ("378282246310005", true),
             ("6011111111111117", true),
             ("3530111333300000", true),
+            ("180000000000002", true),      // JCB legacy 15-digit
+            ("213100000000001", true),      // JCB legacy 15-digit
+            ("36227206271667", true),       // Diners 14-digit
+            ("6212345678901265", true),     // UnionPay
+            ("6759649826438453", true),     // Maestro
+            ("2200000000000004", true),     // Mir
+            ("3528000000000007", true),     // JCB, first of the range
+            ("1800000000000018", false),    // JCB legacy prefix, 16 digits
+            ("4222222222222", false),       // 13-digit Visa: the low-confidence pattern's
             ("4111 1111-1111 1111", false), // mixed separators
             ("4111111111111112", false),    // Luhn
             ("1234567812345670", false),    // Luhn-valid, no issuer
@@ -534,7 +651,17 @@ mod tests {
             ("GB82WEST12345698765432", true),
             ("NL91ABNA0417164300", true),
             ("FR1420041010050500013M02606", true),
+            ("de89 3704 0044 0532 0130 00", true),
+            ("ES9121000418450200051332", true),
+            ("IT60X0542811101000000123456", true),
+            ("BE68539007547034", true),
             ("DE89 3704 0044 0532 0130 01", false),
+            // Right mod 97, wrong national check (clé RIB, DC, CIN, Belgian mod 97).
+            ("FR8420041010050500013M02607", false),
+            ("ES2921000418460200051332", false),
+            ("IT64Y0542811101000000123456", false),
+            ("BE41539007547035", false),
+            ("DE44 9704 0044 0532 0130 00", false),
             ("DE89370400440532013", false),
             ("XX82WEST12345698765432", false),
         ] {

@@ -17,7 +17,7 @@ const PLANTS: &[(&str, &str)] = &[
     ("DE89 3704 0044 0532 0130 00", "iban"),
     ("jane.doe@example.com", "email"),
     ("AKIAIOSFODNN7EXAMPLE", "aws_access_key_id"),
-    ("ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d", "github_token"),
+    ("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", "github_token"),
     ("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", "openai_api_key"),
     ("xoxb-395486205798-6828288072902-ljENUhJduRHHJEYXg4Jdpmrc", "slack_token"),
     ("sk_live_h6Yo4gfqrc5XlrWi0B26R08q", "stripe_secret_key"),
@@ -559,5 +559,32 @@ fn a_failing_or_dying_scan_thread_is_an_error() {
         };
         assert_eq!(err.kind(), want, "{err}");
         assert!(found.len() < corpus.planted_total());
+    }
+}
+
+/// Where findings of two detectors overlap, the more specific (longer) one wins: the digits of
+/// a German IBAN are also a Luhn-valid card-like number, and only the IBAN is reported; however
+/// the text is cut into chunks, and as the reference path says.
+#[test]
+fn the_more_specific_of_overlapping_findings_wins() {
+    let engine = engine();
+    let alone = engine.scan_text("number 3019 9750 5617 4894 84 here");
+    assert_eq!(
+        alone
+            .iter()
+            .map(|f| f.detector.as_str())
+            .collect::<Vec<_>>(),
+        ["credit_card"],
+        "the digits alone pass the card checks"
+    );
+    let text = "pay to DE87 3019 9750 5617 4894 84 today, card 4111 1111 1111 1111";
+    let found = engine.scan_text(text);
+    let ids: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    assert_eq!(ids, ["iban", "credit_card"]);
+    assert_eq!(found, engine.scan_reference(text.as_bytes()));
+    for chunk in 1..text.len() {
+        let mut scanner = engine.scanner();
+        scanner.set_chunk_size(chunk);
+        assert_eq!(scanner.scan(text.as_bytes()), found, "chunk size {chunk}");
     }
 }

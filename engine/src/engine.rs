@@ -10,6 +10,8 @@ use dlp_detect::{DetectorInfo, DetectorSet, DetectorSetBuilder, Error, Finding};
 use dlp_extract::isolate::WorkerPool;
 use dlp_extract::{Filter, Limits};
 
+use crate::keys::FingerprintKey;
+
 /// The argument that makes a program built on `dlp-engine` serve as an extraction worker; see
 /// [`serve_worker_if_requested`].
 pub const WORKER_ARG: &str = "__extract-worker";
@@ -118,6 +120,8 @@ pub struct Engine {
     pub(crate) filter: Filter,
     /// `None`: documents are parsed in-process.
     pub(crate) pool: Option<Arc<WorkerPool>>,
+    /// The allow entries' path globs.
+    pub(crate) allow_paths: PathAllow,
     pub(crate) large_item: u64,
 }
 
@@ -137,6 +141,7 @@ pub struct EngineBuilder {
     limits: Limits,
     filter: Filter,
     isolation: Isolation,
+    fingerprint_key: FingerprintKey,
     large_item: Option<u64>,
 }
 
@@ -159,13 +164,42 @@ impl EngineBuilder {
         self
     }
 
-    /// Keeps only the detectors with these ids; unknown ids make [`EngineBuilder::build`] fail.
-    pub fn detectors<I, S>(&mut self, ids: I) -> &mut Self
+    /// Keeps only the detectors these selectors name: ids, categories (`financial`) or
+    /// countries (`country:DE`); a selector that names nothing makes [`EngineBuilder::build`]
+    /// fail.
+    pub fn detectors<I, S>(&mut self, selectors: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.detectors.detectors(ids);
+        self.detectors.detectors(selectors);
+        self
+    }
+
+    /// Leaves out the detectors these selectors name (as for [`EngineBuilder::detectors`]).
+    pub fn exclude_detectors<I, S>(&mut self, selectors: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.detectors.exclude(selectors);
+        self
+    }
+
+    /// Accepts (counts, does not report) the findings with these fingerprints: a baseline of
+    /// known findings. It holds only under the fingerprint key it was written with.
+    pub fn baseline<I, S>(&mut self, fingerprints: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.detectors.baseline(fingerprints);
+        self
+    }
+
+    /// Reports only findings of at least this confidence (default: all).
+    pub fn min_confidence(&mut self, confidence: dlp_detect::Confidence) -> &mut Self {
+        self.detectors.min_confidence(confidence);
         self
     }
 
@@ -199,6 +233,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Where the key of fingerprints comes from (default: the installation's key, see
+    /// [`FingerprintKey::Installation`]).
+    pub fn fingerprint_key(&mut self, key: FingerprintKey) -> &mut Self {
+        self.fingerprint_key = key;
+        self
+    }
+
     /// The size from which a plain file is scanned by all threads of a batch together
     /// (default 64 MiB). For tests.
     #[doc(hidden)]
@@ -210,7 +251,10 @@ impl EngineBuilder {
     /// Compiles the detectors and sets up isolation (no worker starts until a document needs
     /// one).
     pub fn build(&self) -> Result<Engine, Error> {
-        let detectors = self.detectors.build()?;
+        let mut detectors = self.detectors.clone();
+        detectors.fingerprints(self.fingerprint_key.resolve()?);
+        let detectors = detectors.build()?;
+        let allow_paths = PathAllow::build(detectors.allowed_paths())?;
         let pool = match &self.isolation {
             Isolation::InProcess => None,
             Isolation::Workers { command, workers } => Some(Arc::new(WorkerPool::new_lazy(
@@ -224,7 +268,43 @@ impl EngineBuilder {
             limits: self.limits.clone(),
             filter: self.filter.clone(),
             pool,
+            allow_paths,
             large_item: self.large_item.unwrap_or(LARGE_ITEM),
+        })
+    }
+}
+
+/// The path globs of allow entries: findings in items (or archive members) whose path matches
+/// are accepted, for the detectors an entry names (any when it names none).
+#[derive(Debug, Default)]
+pub(crate) struct PathAllow {
+    globs: Vec<(Vec<String>, globset::GlobMatcher)>,
+}
+
+impl PathAllow {
+    fn build(paths: &[(Vec<String>, String)]) -> Result<PathAllow, Error> {
+        let mut globs = Vec::with_capacity(paths.len());
+        for (detectors, glob) in paths {
+            let matcher = globset::GlobBuilder::new(glob)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| {
+                    Error::new(
+                        dlp_detect::ErrorKind::Rules,
+                        format!("allow path `{glob}`: {e}"),
+                    )
+                })?
+                .compile_matcher();
+            globs.push((detectors.clone(), matcher));
+        }
+        Ok(PathAllow { globs })
+    }
+
+    /// Whether a finding of `detector` in `item` (and `member` inside it) is accepted.
+    pub(crate) fn allows(&self, item: &Path, member: Option<&str>, detector: &str) -> bool {
+        self.globs.iter().any(|(detectors, glob)| {
+            (detectors.is_empty() || detectors.iter().any(|d| d == detector))
+                && (glob.is_match(item) || member.is_some_and(|m| glob.is_match(m)))
         })
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use dlp_detect::{FindingSink, Flow, ScanError};
 use dlp_extract::{Event, FileType, SkipReason};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, PathAllow};
 use crate::request::{Request, Source};
 use crate::sink::{ItemReport, Sink, Skipped};
 use crate::source::FileSource;
@@ -47,12 +47,19 @@ struct Place<'a, S: Sink + ?Sized> {
     member: Option<&'a str>,
     location: Option<&'a str>,
     count: &'a mut u64,
+    allowed: &'a mut u64,
+    paths: &'a PathAllow,
 }
 
 impl<S: Sink + ?Sized> FindingSink for Place<'_, S> {
     type Error = S::Error;
 
     fn finding(&mut self, mut f: dlp_detect::Finding) -> Result<Flow, S::Error> {
+        if f.allowed || self.paths.allows(self.item, self.member, &f.detector) {
+            // Known and accepted: counted, not reported.
+            *self.allowed += 1;
+            return Ok(Flow::Continue);
+        }
         f.start += self.offset;
         f.end += self.offset;
         f.line += self.lines;
@@ -116,7 +123,10 @@ impl<'e> Scanner<'e> {
         sink: &mut S,
     ) -> Result<Flow, ScanError<S::Error>> {
         self.detect
-            .scan_into(data, &mut place(sink, item, &mut report.findings))
+            .scan_into(
+                data,
+                &mut place(sink, item, report, &self.engine.allow_paths),
+            )
             .map_err(ScanError::Sink)
     }
 
@@ -166,7 +176,7 @@ impl<'e> Scanner<'e> {
             // A stream has no size to check first: read one byte past the maximum, and refuse
             // the item (after scanning what the maximum allows) when that byte came.
             let mut counted = Counted::new(stream, max);
-            let mut sink_for_text = place(sink, item, &mut report.findings);
+            let mut sink_for_text = place(sink, item, report, &self.engine.allow_paths);
             let scanned = self.detect.scan_reader(&mut counted, &mut sink_for_text);
             let over = counted.over;
             match scanned {
@@ -269,7 +279,7 @@ impl<'e> Scanner<'e> {
         report.items_scanned = 1;
         report.bytes = size;
         let parallel = size >= self.engine.large_item;
-        let mut out = place(sink, item, &mut report.findings);
+        let mut out = place(sink, item, report, &self.engine.allow_paths);
         let scanned = if parallel {
             // Chunks are read by positioned reads (not mapped, so that resident memory stays a
             // few chunks per thread) and shared between the threads.
@@ -336,6 +346,8 @@ impl<'e> Scanner<'e> {
                         member,
                         location,
                         count: &mut report.findings,
+                        allowed: &mut report.allowed,
+                        paths: &self.engine.allow_paths,
                     };
                     outcome = detect.scan_into(text.as_bytes(), &mut out);
                     *cursor = (
@@ -441,7 +453,8 @@ impl Engine {
 fn place<'a, S: Sink + ?Sized>(
     sink: &'a mut S,
     item: &'a Path,
-    count: &'a mut u64,
+    report: &'a mut ItemReport,
+    paths: &'a PathAllow,
 ) -> Place<'a, S> {
     Place {
         sink,
@@ -450,7 +463,9 @@ fn place<'a, S: Sink + ?Sized>(
         lines: 0,
         member: None,
         location: None,
-        count,
+        count: &mut report.findings,
+        allowed: &mut report.allowed,
+        paths,
     }
 }
 

@@ -45,6 +45,7 @@
 mod batch;
 mod engine;
 mod inspect;
+mod keys;
 mod request;
 mod sink;
 mod source;
@@ -54,11 +55,14 @@ pub use crate::engine::{
     serve_worker_if_requested, Engine, EngineBuilder, Isolation, WorkerCommand, WORKER_ARG,
 };
 pub use crate::inspect::Scanner;
+pub use crate::keys::{
+    home_dir, installation_key, read_key_file, FingerprintKey, HOME_ENV, KEY_ENV, KEY_FILE,
+};
 pub use crate::request::Request;
 pub use crate::sink::{Collect, ItemReport, Sink, Skipped, Tally};
 pub use dlp_detect::{
-    Category, Confidence, DetectorInfo, DetectorSet, Error, ErrorKind, Finding, FindingSink, Flow,
-    ScanError, Validator,
+    Category, Confidence, DetectorInfo, DetectorSet, Error, ErrorKind, Finding, FindingSink,
+    Fingerprints, Flow, ScanError, Validator,
 };
 pub use dlp_extract::{FileType, Filter, Limits, SkipReason};
 
@@ -71,4 +75,4 @@ pub use dlp_extract as extract;
 /// The benchmark corpus generator (deterministic text with planted values), with the `bench`
 /// feature: for tests, benchmarks and `dlp bench`, not product API.
 #[cfg(feature = "bench")]
-pub use dlp_detect::corpus;
+pub use dlp_detect::{corpus, decoys};

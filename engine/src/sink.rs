@@ -32,6 +32,8 @@ pub struct ItemReport {
     pub items_scanned: u64,
     /// Findings given to the sink.
     pub findings: u64,
+    /// Findings accepted by the allow-list or the baseline: counted, not given to the sink.
+    pub allowed: u64,
     /// Skips given to the sink (the item's own and its members').
     pub skipped: u64,
     /// The item's detected type, when it was read.
@@ -133,8 +135,10 @@ pub struct Tally {
     pub bytes: u64,
     /// Findings by detector id.
     pub findings: std::collections::BTreeMap<String, u64>,
-    /// All findings.
+    /// All findings reported.
     pub findings_total: u64,
+    /// Findings accepted by the allow-list or the baseline, not reported.
+    pub findings_allowed: u64,
 }
 
 impl Tally {
@@ -154,6 +158,7 @@ impl Tally {
         self.files += 1;
         self.items_scanned += report.items_scanned;
         self.bytes += report.bytes;
+        self.findings_allowed += report.allowed;
     }
 
     /// All skips.

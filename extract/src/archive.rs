@@ -1,11 +1,33 @@
-//! gzip streams and tar archives. A gzip stream's content is one nested item (named by the
-//! name stored in its header, or `content`); every regular file of a tar archive is one.
+//! The archive readers: ZIP (on this crate's ZIP access, `zip`), gzip streams and tar
+//! archives. Every file entry of a ZIP or tar archive is one nested item, named by its
+//! sanitised path; a gzip stream's content is one nested item (named by the name stored in its
+//! header, or `content`).
 
-use crate::zip::sanitize;
-use crate::{member_path, read_capped, Outcome, Skip, Walker};
+use crate::types::{member_path, read_capped, Outcome, Skip};
+use crate::visit::Visit;
+use crate::zip::{sanitize, Archive};
+
+/// Reads a ZIP archive: every file entry becomes a nested item.
+pub(crate) fn read_zip(
+    walker: &mut dyn Visit,
+    data: &[u8],
+    member: Option<&str>,
+    depth: u32,
+) -> Outcome {
+    let archive = Archive::parse(data, walker.limits().max_entries)?;
+    for entry in archive.entries.iter().filter(|e| !e.is_dir()) {
+        walker.check_time()?;
+        let path = member_path(member, &sanitize(&entry.raw_name));
+        match archive.read(walker, entry) {
+            Ok(bytes) => walker.child(&bytes, &path, depth + 1),
+            Err(skip) => walker.skip_child(&path, skip),
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn read_gzip(
-    walker: &mut Walker<'_>,
+    walker: &mut dyn Visit,
     data: &[u8],
     member: Option<&str>,
     depth: u32,
@@ -20,7 +42,7 @@ pub(crate) fn read_gzip(
         .unwrap_or_else(|| "content".to_string());
     let inflated = inflated?;
     walker.add_inflated(inflated.len() as u64);
-    let limits = walker.limits;
+    let limits = walker.limits();
     if inflated.len() as u64 > limits.ratio_threshold
         && inflated.len() as u64 / (data.len() as u64).max(1) > limits.max_ratio
     {
@@ -34,7 +56,7 @@ pub(crate) fn read_gzip(
 }
 
 pub(crate) fn read_tar(
-    walker: &mut Walker<'_>,
+    walker: &mut dyn Visit,
     data: &[u8],
     member: Option<&str>,
     depth: u32,
@@ -48,10 +70,10 @@ pub(crate) fn read_tar(
         walker.check_time()?;
         let mut entry = entry.map_err(|e| Skip::broken(format!("tar: {e}")))?;
         count += 1;
-        if count > walker.limits.max_entries {
+        if count > walker.limits().max_entries {
             return Err(Skip::limit(format!(
                 "tar: more than {} entries",
-                walker.limits.max_entries
+                walker.limits().max_entries
             )));
         }
         if !entry.header().entry_type().is_file() {
@@ -64,7 +86,7 @@ pub(crate) fn read_tar(
         let path = member_path(member, &name);
         // A tar member's bytes are a slice of the input: reading them costs no inflation,
         // but the declared size is still not trusted beyond what the input holds.
-        match read_capped(&mut entry, walker.limits.max_file_size, "tar entry") {
+        match read_capped(&mut entry, walker.limits().max_file_size, "tar entry") {
             Ok(bytes) => walker.child(&bytes, &path, depth + 1),
             Err(skip) => walker.skip_child(&path, skip),
         }

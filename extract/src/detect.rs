@@ -1,10 +1,12 @@
-//! Type detection from content: magic bytes first, then container structure (the names inside
-//! a ZIP, the streams of an OLE file), then a look at the text itself.
+//! Type detection from content ([`detect`]): magic bytes first, then container structure (the
+//! names inside a ZIP, through `zip`; the streams of an OLE file), then a look at the text
+//! itself (decoded through `decode`). Also [`is_plain_text`], the streaming shortcut built on it.
 
 use memchr::memmem;
 
+use crate::decode::decode;
+use crate::types::FileType;
 use crate::zip::Archive;
-use crate::FileType;
 
 /// How much of a text-like file is looked at to classify it.
 const SNIFF: usize = 8 * 1024;
@@ -16,6 +18,16 @@ pub fn detect(data: &[u8]) -> FileType {
         return t;
     }
     detect_text(data)
+}
+
+/// Whether content, judged by its first bytes, is plain text that the detectors can read as it
+/// lies (UTF-8, ASCII or Latin-1 text or CSV): no NUL byte, no UTF-16 byte-order mark, and no
+/// markup or container that [`walk`](crate::walk) would read better. Such content can be
+/// streamed.
+pub fn is_plain_text(head: &[u8]) -> bool {
+    matches!(detect(head), FileType::Text | FileType::Csv)
+        && !head.starts_with(&[0xFF, 0xFE])
+        && !head.starts_with(&[0xFE, 0xFF])
 }
 
 fn detect_magic(data: &[u8]) -> Option<FileType> {
@@ -138,7 +150,7 @@ fn detect_text(data: &[u8]) -> FileType {
     if !utf16 && looks_binary(sample) {
         return FileType::Binary;
     }
-    let text = crate::text::decode(sample);
+    let text = decode(sample);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let lower_head: String = trimmed
         .chars()

@@ -1,17 +1,18 @@
-//! E-mail (RFC 5322 / MIME) through `mail-parser`: the addressing headers and subject
-//! (location `headers`, RFC 2047 decoded), every text part (charset, base64 and
-//! quoted-printable decoded; HTML parts stripped to text), and every attachment or attached
-//! message as a nested item named by its file name.
+//! The e-mail reader (RFC 5322 / MIME), through `mail-parser`: the addressing headers and
+//! subject (location `headers`, RFC 2047 decoded), every text part (charset, base64 and
+//! quoted-printable decoded; HTML parts stripped to text through `decode`), and every
+//! attachment or attached message as a nested item named by its file name.
 
 use std::collections::HashMap;
 
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
-use crate::text::html_to_text;
-use crate::{member_path, Outcome, Skip, Walker};
+use crate::decode::html_to_text;
+use crate::types::{member_path, Outcome, Skip};
+use crate::visit::Visit;
 
 pub(crate) fn read(
-    walker: &mut Walker<'_>,
+    walker: &mut dyn Visit,
     data: &[u8],
     member: Option<&str>,
     depth: u32,

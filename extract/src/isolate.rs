@@ -1,5 +1,5 @@
 //! Process isolation for extraction: a pool of warm, reused worker processes that run
-//! [`walk`](crate::walk) on untrusted bytes under a memory cap and a wall-clock limit, so that
+//! [`walk`] on untrusted bytes under a memory cap and a wall-clock limit, so that
 //! what `catch_unwind` cannot stop (a stack overflow, an abort, an endless loop, a runaway
 //! allocation inside a third-party parser) ends as a skip of that one item instead of taking
 //! the process down.
@@ -44,7 +44,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{detect, walk, Event, FileType, Filter, Limits, SkipReason};
+use crate::detect::detect;
+use crate::types::{Event, FileType, Filter, Limits, SkipReason};
+use crate::walker::walk;
 
 /// The bytes a worker writes when it is ready to serve requests.
 pub const MAGIC: &[u8; 8] = b"DLPXW\x01\r\n";
@@ -484,7 +486,7 @@ struct PoolState {
     live: usize,
 }
 
-/// A pool of warm worker processes running [`walk`](crate::walk) in isolation.
+/// A pool of warm worker processes running [`walk`] in isolation.
 ///
 /// `Send + Sync`: share one pool between the threads of a scan. Each call to
 /// [`WorkerPool::walk`] borrows one worker (spawning it if fewer than `workers` exist,
@@ -551,7 +553,7 @@ impl WorkerPool {
         &self.limits
     }
 
-    /// Like [`walk`](crate::walk), with the pool's limits: the same events, in the same order,
+    /// Like [`walk`], with the pool's limits: the same events, in the same order,
     /// but a crash, a kill on timeout or an out-of-memory of the worker becomes a
     /// [`Event::Skipped`] of the top-level item (`broken_file`, `timeout`, `limit_exceeded`).
     /// Events already delivered for that item stay valid.

@@ -1,23 +1,25 @@
-//! OpenDocument (ODT, ODS, ODP): the text of `content.xml` (paragraphs, headings, lists,
-//! tables, annotations) and the headers and footers of `styles.xml`.
+//! The OpenDocument reader (ODT, ODS, ODP), on this crate's ZIP access (`zip`) and bounded XML
+//! pull (`xml`): the text of `content.xml` (paragraphs, headings, lists, tables, annotations)
+//! and the headers and footers of `styles.xml`.
 //!
 //! Spreadsheet cells with a numeric value are written from `office:value` (integral values
 //! without exponent), not from their formatted display, so that numbers stay findable. Each
 //! sheet is a segment `sheet NAME`; each slide `slide N`, its speaker notes `notes slide N`.
 
-use crate::ooxml::number_display;
+use crate::number::number_display;
+use crate::types::{FileType, Outcome, Skip, SkipReason};
+use crate::visit::Visit;
 use crate::xml::{self, Node};
 use crate::zip::Archive;
-use crate::{FileType, Outcome, Skip, SkipReason, Walker};
 
 pub(crate) fn read(
-    walker: &mut Walker<'_>,
+    walker: &mut dyn Visit,
     file_type: FileType,
     data: &[u8],
     member: Option<&str>,
     _depth: u32,
 ) -> Outcome {
-    let archive = Archive::parse(data, walker.limits.max_entries)?;
+    let archive = Archive::parse(data, walker.limits().max_entries)?;
     if let Some(manifest) = archive.find("META-INF/manifest.xml") {
         let manifest = archive.read(walker, manifest)?;
         if memchr::memmem::find(&manifest, b"encryption-data").is_some() {
@@ -48,12 +50,12 @@ pub(crate) fn read(
 type Segment = (Option<String>, String);
 
 fn segments(
-    walker: &Walker<'_>,
+    walker: &dyn Visit,
     part: &str,
     data: &[u8],
     file_type: FileType,
 ) -> Outcome<Vec<Segment>> {
-    let max_text = walker.limits.max_text_per_item;
+    let max_text = walker.limits().max_text_per_item;
     let mut done: Vec<Segment> = Vec::new();
     let mut location: Option<String> = None;
     let mut out = String::new();

@@ -1,6 +1,6 @@
-//! Office Open XML: DOCX, XLSX and PPTX, read with this crate's ZIP reader and the bounded XML
-//! pull. Parts are found through the package relationships, as Office does, so that documents
-//! whose parts have unusual names are still read.
+//! The Office Open XML reader: DOCX, XLSX and PPTX, read with this crate's ZIP access (`zip`)
+//! and the bounded XML pull (`xml`). Parts are found through the package relationships, as
+//! Office does, so that documents whose parts have unusual names are still read.
 //!
 //! - DOCX: body (with tables and text boxes, tracked deletions included), then headers,
 //!   footers, footnotes, endnotes and comments. The runs of a paragraph are joined without
@@ -14,9 +14,11 @@
 
 use std::borrow::Cow;
 
+use crate::number::number_display;
+use crate::types::{member_path, FileType, Outcome, Skip};
+use crate::visit::Visit;
 use crate::xml::{self, Node};
 use crate::zip::Archive;
-use crate::{member_path, FileType, Outcome, Skip, Walker};
 
 /// A package relationship: its type (last path segment of the Type URI) and resolved target.
 struct Rel {
@@ -26,13 +28,13 @@ struct Rel {
 }
 
 pub(crate) fn read(
-    walker: &mut Walker<'_>,
+    walker: &mut dyn Visit,
     file_type: FileType,
     data: &[u8],
     member: Option<&str>,
     depth: u32,
 ) -> Outcome {
-    let archive = Archive::parse(data, walker.limits.max_entries)?;
+    let archive = Archive::parse(data, walker.limits().max_entries)?;
     let pkg = Package {
         archive: &archive,
         member,
@@ -67,7 +69,7 @@ struct Package<'p, 'a> {
 }
 
 impl Package<'_, '_> {
-    fn part(&self, walker: &mut Walker<'_>, name: &str) -> Outcome<Option<Cow<'_, [u8]>>> {
+    fn part(&self, walker: &mut dyn Visit, name: &str) -> Outcome<Option<Cow<'_, [u8]>>> {
         match self.archive.find(name) {
             Some(entry) => self.archive.read(walker, entry).map(Some),
             None => Ok(None),
@@ -75,7 +77,7 @@ impl Package<'_, '_> {
     }
 
     /// The relationships of a part (`""` for the package itself).
-    fn rels(&self, walker: &mut Walker<'_>, part: &str) -> Outcome<Vec<Rel>> {
+    fn rels(&self, walker: &mut dyn Visit, part: &str) -> Outcome<Vec<Rel>> {
         let (dir, file) = match part.rfind('/') {
             Some(slash) => (&part[..slash], &part[slash + 1..]),
             None => ("", part),
@@ -110,7 +112,7 @@ impl Package<'_, '_> {
     }
 
     /// The main part of the package, through `_rels/.rels`, or the conventional name.
-    fn main_part(&self, walker: &mut Walker<'_>, fallback: &str) -> Outcome<String> {
+    fn main_part(&self, walker: &mut dyn Visit, fallback: &str) -> Outcome<String> {
         let rels = self.rels(walker, "")?;
         Ok(rels
             .into_iter()
@@ -121,7 +123,7 @@ impl Package<'_, '_> {
     /// Extracts the text of a part and emits it as one segment.
     fn emit(
         &self,
-        walker: &mut Walker<'_>,
+        walker: &mut dyn Visit,
         name: &str,
         location: Option<&str>,
         spec: &Spec,
@@ -133,7 +135,7 @@ impl Package<'_, '_> {
         walker.text(self.member, location, &text)
     }
 
-    fn docx(&self, walker: &mut Walker<'_>) -> Outcome {
+    fn docx(&self, walker: &mut dyn Visit) -> Outcome {
         let main = self.main_part(walker, "word/document.xml")?;
         if !self.archive.has(&main) {
             return Err(Skip::broken("docx without a document part"));
@@ -153,7 +155,7 @@ impl Package<'_, '_> {
         Ok(())
     }
 
-    fn pptx(&self, walker: &mut Walker<'_>) -> Outcome {
+    fn pptx(&self, walker: &mut dyn Visit) -> Outcome {
         let main = self.main_part(walker, "ppt/presentation.xml")?;
         let rels = self.rels(walker, &main)?;
         // Slide order is the order of sldIdLst, not the order of the files.
@@ -201,7 +203,7 @@ impl Package<'_, '_> {
         Ok(())
     }
 
-    fn xlsx(&self, walker: &mut Walker<'_>) -> Outcome {
+    fn xlsx(&self, walker: &mut dyn Visit) -> Outcome {
         let main = self.main_part(walker, "xl/workbook.xml")?;
         let rels = self.rels(walker, &main)?;
         let shared = match rels.iter().find(|r| r.kind == "sharedStrings") {
@@ -242,11 +244,11 @@ impl Package<'_, '_> {
         Ok(())
     }
 
-    fn shared_strings(&self, walker: &mut Walker<'_>, name: &str) -> Outcome<Vec<String>> {
+    fn shared_strings(&self, walker: &mut dyn Visit, name: &str) -> Outcome<Vec<String>> {
         let Some(data) = self.part(walker, name)? else {
             return Ok(Vec::new());
         };
-        let max_text = walker.limits.max_text_per_item;
+        let max_text = walker.limits().max_text_per_item;
         let mut strings = Vec::new();
         let mut current = String::new();
         let mut total = 0u64;
@@ -298,8 +300,8 @@ const COMMENTS: Spec = Spec {
     paragraph: &[b"p", b"comment", b"cm", b"threadedComment"],
 };
 
-fn part_text(walker: &Walker<'_>, name: &str, data: &[u8], spec: &Spec) -> Outcome<String> {
-    let max_text = walker.limits.max_text_per_item;
+fn part_text(walker: &dyn Visit, name: &str, data: &[u8], spec: &Spec) -> Outcome<String> {
+    let max_text = walker.limits().max_text_per_item;
     let mut out = String::new();
     let mut in_text = 0u32;
     xml::pull(walker, name, data, |node| {
@@ -336,8 +338,8 @@ fn part_text(walker: &Walker<'_>, name: &str, data: &[u8], spec: &Spec) -> Outco
     Ok(out)
 }
 
-fn sheet_text(walker: &Walker<'_>, name: &str, data: &[u8], shared: &[String]) -> Outcome<String> {
-    let max_text = walker.limits.max_text_per_item;
+fn sheet_text(walker: &dyn Visit, name: &str, data: &[u8], shared: &[String]) -> Outcome<String> {
+    let max_text = walker.limits().max_text_per_item;
     let mut out = String::new();
     let mut row = String::new();
     let mut cell_type = String::new();
@@ -403,20 +405,6 @@ fn sheet_text(walker: &Walker<'_>, name: &str, data: &[u8], shared: &[String]) -
     Ok(out)
 }
 
-/// A numeric cell as the user sees it in the common case: integral values without exponent
-/// or decimals (`4.111111111111111E+15` → `4111111111111111`), others as stored.
-pub(crate) fn number_display(raw: &str) -> Cow<'_, str> {
-    let t = raw.trim();
-    if t.contains(['E', 'e', '.']) {
-        if let Ok(f) = t.parse::<f64>() {
-            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
-                return Cow::Owned(format!("{f:.0}"));
-            }
-        }
-    }
-    Cow::Borrowed(t)
-}
-
 /// Resolves a relationship target against the directory of its source part.
 fn resolve(dir: &str, target: &str) -> String {
     if let Some(absolute) = target.strip_prefix('/') {
@@ -442,20 +430,6 @@ fn resolve(dir: &str, target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_as_shown() {
-        for (raw, want) in [
-            ("4111111111111111", "4111111111111111"),
-            ("4.111111111111111E+15", "4111111111111111"),
-            ("123456789", "123456789"),
-            ("1.5", "1.5"),
-            ("2.0", "2"),
-            ("abc", "abc"),
-        ] {
-            assert_eq!(number_display(raw), want);
-        }
-    }
 
     #[test]
     fn resolves_targets() {

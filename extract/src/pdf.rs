@@ -1,4 +1,4 @@
-//! PDF: every page's text through `pdf-extract` (on `lopdf`), one segment per page
+//! The PDF reader: every page's text through `pdf-extract` (on `lopdf`), one segment per page
 //! (`page N`). Documents encrypted with an empty user password (owner restrictions only) are
 //! decrypted and read; others are `encrypted` skips.
 //!
@@ -10,9 +10,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use lopdf::Document;
 
-use crate::{Outcome, Skip, SkipReason, Walker};
+use crate::types::{Outcome, Skip, SkipReason};
+use crate::visit::Visit;
 
-pub(crate) fn read(walker: &mut Walker<'_>, data: &[u8], member: Option<&str>) -> Outcome {
+pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) -> Outcome {
     let loaded = catch_unwind(AssertUnwindSafe(|| Document::load_mem(data)))
         .map_err(|_| Skip::broken("pdf: parser panicked while loading"))?;
     let mut doc = loaded.map_err(|e| Skip::broken(format!("pdf: {e}")))?;

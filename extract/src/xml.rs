@@ -1,11 +1,14 @@
-//! A bounded pull over the XML parts of office documents: element depth is limited, DTDs are
+//! A bounded pull over the XML parts of office documents, shared by the OOXML and OpenDocument
+//! readers (this module is not a reader itself): element depth is limited, DTDs are
 //! refused (no entity expansion, so no "billion laughs"), and only the five predefined and
 //! numeric character references are decoded.
 
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::Reader;
 
-use crate::{Outcome, Skip, Walker};
+use crate::decode::push_decoded;
+use crate::types::{Outcome, Skip};
+use crate::visit::Visit;
 
 /// What the caller sees of an XML part.
 pub(crate) enum Node<'x, 'e> {
@@ -39,7 +42,7 @@ pub(crate) fn attr(start: &BytesStart<'_>, name: &[u8]) -> Option<String> {
         }
         let raw = String::from_utf8_lossy(&a.value).into_owned();
         let mut out = String::new();
-        crate::text::push_decoded(&mut out, &raw);
+        push_decoded(&mut out, &raw);
         Some(out)
     })
 }
@@ -54,9 +57,10 @@ pub(crate) fn attr_exact(start: &BytesStart<'_>, name: &[u8]) -> Option<String> 
 }
 
 /// Walks one XML part, calling `f` for every node. Fails with `limit_exceeded` past
-/// [`crate::Limits::max_xml_depth`] or on a DTD, and with `broken_file` on malformed XML.
+/// [`Limits::max_xml_depth`](crate::types::Limits::max_xml_depth) or on a DTD, and with
+/// `broken_file` on malformed XML.
 pub(crate) fn pull(
-    walker: &Walker<'_>,
+    walker: &dyn Visit,
     part: &str,
     data: &[u8],
     mut f: impl FnMut(Node<'_, '_>) -> Outcome,
@@ -65,7 +69,7 @@ pub(crate) fn pull(
     let config = reader.config_mut();
     config.check_end_names = false;
     config.allow_unmatched_ends = true;
-    let max_depth = walker.limits.max_xml_depth;
+    let max_depth = walker.limits().max_xml_depth;
     let mut depth: u32 = 0;
     let mut events: u32 = 0;
     loop {
@@ -141,12 +145,31 @@ pub(crate) fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Filter, Limits, SkipReason};
+    use crate::types::{Limits, SkipReason};
+
+    /// Just enough of a walk for `pull`: the limits, and a deadline that never passes.
+    struct Stub(Limits);
+
+    impl Visit for Stub {
+        fn limits(&self) -> &Limits {
+            &self.0
+        }
+        fn text(&mut self, _: Option<&str>, _: Option<&str>, _: &str) -> Outcome {
+            Ok(())
+        }
+        fn check_time(&self) -> Outcome {
+            Ok(())
+        }
+        fn child(&mut self, _: &[u8], _: &str, _: u32) {}
+        fn skip_child(&mut self, _: &str, _: Skip) {}
+        fn inflate_cap(&self) -> u64 {
+            0
+        }
+        fn add_inflated(&mut self, _: u64) {}
+    }
 
     fn run(xml: &str, limits: &Limits) -> Outcome<String> {
-        let mut sink = |_: crate::Event<'_>| {};
-        let filter = Filter::default();
-        let walker = Walker::new(limits, &filter, &mut sink);
+        let walker = Stub(limits.clone());
         let mut out = String::new();
         pull(&walker, "part", xml.as_bytes(), |node| {
             if let Node::Text(t) = node {

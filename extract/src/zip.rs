@@ -1,6 +1,8 @@
-//! A ZIP reader written for hostile input: it parses the central directory itself, refuses
-//! overlapping entries (the "better zip bomb" trick), never trusts declared sizes (inflation is
-//! capped by what is actually produced), and never allocates from a declared size.
+//! ZIP access ([`Archive`], [`sanitize`]) written for hostile input, shared by the archive,
+//! OOXML and OpenDocument readers and by type detection; not a reader itself (the ZIP reader is
+//! `archive::read_zip`). It parses the central directory itself, refuses overlapping entries
+//! (the "better zip bomb" trick), never trusts declared sizes (inflation is capped by what is
+//! actually produced), and never allocates from a declared size.
 //!
 //! Members are returned as bytes; nothing is ever written to disk, so a member name such as
 //! `../../etc/passwd` cannot escape anywhere. Names are still normalised (see [`sanitize`])
@@ -10,7 +12,8 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use crate::{member_path, Outcome, Skip, SkipReason, Walker};
+use crate::types::{Outcome, Skip, SkipReason};
+use crate::visit::Visit;
 
 const EOCD_SIG: &[u8] = b"PK\x05\x06";
 const ZIP64_LOCATOR_SIG: &[u8] = b"PK\x06\x07";
@@ -190,7 +193,7 @@ impl<'a> Archive<'a> {
     }
 
     /// Reads the content of an entry within the walk's limits.
-    pub(crate) fn read(&self, walker: &mut Walker<'_>, entry: &Entry) -> Outcome<Cow<'a, [u8]>> {
+    pub(crate) fn read(&self, walker: &mut dyn Visit, entry: &Entry) -> Outcome<Cow<'a, [u8]>> {
         if entry.flags & 1 != 0 || entry.method == 99 {
             return Err(Skip::new(SkipReason::Encrypted, "encrypted zip entry"));
         }
@@ -215,8 +218,9 @@ impl<'a> Archive<'a> {
         }
     }
 
-    fn inflate(&self, walker: &mut Walker<'_>, entry: &Entry, raw: &[u8]) -> Outcome<Vec<u8>> {
-        let limits = walker.limits;
+    fn inflate(&self, walker: &mut dyn Visit, entry: &Entry, raw: &[u8]) -> Outcome<Vec<u8>> {
+        let (ratio_threshold, max_ratio) =
+            (walker.limits().ratio_threshold, walker.limits().max_ratio);
         let cap = walker.inflate_cap();
         // Declared sizes are only ever used to refuse early, never to allocate.
         if entry.declared_size > cap {
@@ -226,14 +230,10 @@ impl<'a> Archive<'a> {
             )));
         }
         let ratio_limit = |produced: u64| {
-            produced > limits.ratio_threshold
-                && produced / (raw.len() as u64).max(1) > limits.max_ratio
+            produced > ratio_threshold && produced / (raw.len() as u64).max(1) > max_ratio
         };
         if ratio_limit(entry.declared_size) {
-            return Err(Skip::limit(format!(
-                "compression ratio over {}:1",
-                limits.max_ratio
-            )));
+            return Err(Skip::limit(format!("compression ratio over {max_ratio}:1")));
         }
         let mut decoder = flate2::read::DeflateDecoder::new(raw);
         let mut out = Vec::with_capacity(raw.len().min(1 << 20) * 2);
@@ -259,10 +259,7 @@ impl<'a> Archive<'a> {
             }
             if ratio_limit(produced) {
                 walker.add_inflated(produced);
-                return Err(Skip::limit(format!(
-                    "compression ratio over {}:1",
-                    limits.max_ratio
-                )));
+                return Err(Skip::limit(format!("compression ratio over {max_ratio}:1")));
             }
             walker.check_time()?;
         }
@@ -325,25 +322,6 @@ fn check_overlaps(entries: &[Entry]) -> Outcome {
             return Err(Skip::limit(
                 "zip: overlapping entries (a zip-bomb construction) are refused",
             ));
-        }
-    }
-    Ok(())
-}
-
-/// Reads a ZIP archive: every file entry becomes a nested item.
-pub(crate) fn read_archive(
-    walker: &mut Walker<'_>,
-    data: &[u8],
-    member: Option<&str>,
-    depth: u32,
-) -> Outcome {
-    let archive = Archive::parse(data, walker.limits.max_entries)?;
-    for entry in archive.entries.iter().filter(|e| !e.is_dir()) {
-        walker.check_time()?;
-        let path = member_path(member, &sanitize(&entry.raw_name));
-        match archive.read(walker, entry) {
-            Ok(bytes) => walker.child(&bytes, &path, depth + 1),
-            Err(skip) => walker.skip_child(&path, skip),
         }
     }
     Ok(())

@@ -51,10 +51,109 @@ pub const INPUTS: &[Input] = &[
         description: "card-shaped numbers (Visa, Mastercard, Amex prefixes) that all fail Luhn",
         generate: luhn_failing_cards,
     },
+    Input {
+        name: "csv-of-ids",
+        description: "a CSV of 9 to 11 digit numbers, the shape of many national ids",
+        generate: csv_of_ids,
+    },
+    Input {
+        name: "log-timestamps-ips",
+        description: "log lines of timestamps and IPv4 addresses",
+        generate: log_lines,
+    },
+    Input {
+        name: "hex-hashes",
+        description: "a file of hex hashes (SHA-256, SHA-1, MD5)",
+        generate: hex_hashes,
+    },
+    Input {
+        name: "upper-case-words",
+        description: "a page of upper-case words (the shape of codes and ids of letters)",
+        generate: upper_case_words,
+    },
 ];
+
+/// Lines of comma-separated numbers of 9 to 11 digits.
+fn csv_of_ids(n: usize) -> Vec<u8> {
+    let mut rng = SplitMix(17);
+    let mut out = Vec::with_capacity(n + 64);
+    while out.len() < n {
+        for col in 0..6 {
+            let len = 9 + (rng.next() % 3) as usize;
+            for _ in 0..len {
+                out.push(b'0' + (rng.next() % 10) as u8);
+            }
+            out.push(if col == 5 { b'\n' } else { b',' });
+        }
+    }
+    out
+}
+
+/// Access-log lines: an ISO timestamp, an IPv4 address, a status and a size.
+fn log_lines(n: usize) -> Vec<u8> {
+    let mut rng = SplitMix(23);
+    let mut out = Vec::with_capacity(n + 128);
+    while out.len() < n {
+        let r = rng.next();
+        let line = format!(
+            "2024-{:02}-{:02}T{:02}:{:02}:{:02}Z {}.{}.{}.{} GET /api/v1/items 200 {}\n",
+            1 + r % 12,
+            1 + (r >> 8) % 28,
+            (r >> 16) % 24,
+            (r >> 24) % 60,
+            (r >> 32) % 60,
+            10 + (r >> 40) % 200,
+            (r >> 48) % 256,
+            (r >> 56) % 256,
+            1 + r % 254,
+            r % 100_000
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+/// Hex hashes of three lengths, one per line.
+fn hex_hashes(n: usize) -> Vec<u8> {
+    let mut rng = SplitMix(29);
+    let mut out = Vec::with_capacity(n + 80);
+    let mut k = 0;
+    while out.len() < n {
+        let len = [64, 40, 32][k % 3];
+        k += 1;
+        for _ in 0..len {
+            out.push(b"0123456789abcdef"[(rng.next() % 16) as usize]);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Upper-case words of 2 to 12 letters, separated by spaces.
+fn upper_case_words(n: usize) -> Vec<u8> {
+    let mut rng = SplitMix(31);
+    let mut out = Vec::with_capacity(n + 16);
+    while out.len() < n {
+        let len = 2 + (rng.next() % 11) as usize;
+        for _ in 0..len {
+            out.push(b'A' + (rng.next() % 26) as u8);
+        }
+        out.push(if rng.next() % 12 == 0 { b'\n' } else { b' ' });
+    }
+    out
+}
 
 fn repeat(unit: &[u8], n: usize) -> Vec<u8> {
     unit.iter().copied().cycle().take(n).collect()
+}
+
+/// A SplitMix64 state, for the generators that hold one.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        next(&mut self.0)
+    }
 }
 
 /// SplitMix64: deterministic, so every run scans the same bytes.

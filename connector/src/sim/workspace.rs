@@ -342,17 +342,28 @@ fn plant_value(rng: &mut Rng, detector: &str) -> (String, String) {
             )
         }
         "github_token" => {
-            let v = format!(
-                "ghp_{}",
-                rng.chars(
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-                    36
-                )
+            // 30 random characters and the base62 CRC32 of them, as GitHub issues tokens (36
+            // are drawn, as before checksums, so that the rest of the workspace is unchanged).
+            let mut body = rng.chars(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                36,
             );
+            body.truncate(30);
+            let mut crc = flate2::Crc::new();
+            crc.update(body.as_bytes());
+            let mut sum = u64::from(crc.sum());
+            let mut check = [b'0'; 6];
+            for slot in check.iter_mut().rev() {
+                *slot = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    [(sum % 62) as usize];
+                sum /= 62;
+            }
+            let v = format!("ghp_{body}{}", String::from_utf8_lossy(&check));
             (format!("use token {v} for the bot"), v)
         }
         "iban" => {
-            let bban = rng.digits(18);
+            // A Bankleitzahl starts with a clearing area 1-8, then a 10-digit account.
+            let bban = format!("{}{}", 1 + rng.below(8), rng.digits(17));
             // ISO 13616: check digits make (bban + "DE00" as digits) mod 97 == 1.
             let numeric = format!("{bban}131400");
             let rem = numeric.chars().fold(0u64, |acc, c| {

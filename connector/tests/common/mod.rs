@@ -74,6 +74,7 @@ impl Inspector for PlantedFormats {
                     location: None,
                     masked: format!("{}****", &m.as_str()[..4]),
                     fingerprint: fingerprint(m.as_str()),
+                    allowed: false,
                 });
             }
         }

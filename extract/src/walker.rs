@@ -1,0 +1,241 @@
+//! The walk: [`walk`] and the [`Walker`] that carries one top-level walk's state (limits,
+//! filter, deadline, inflation and text budgets, the sink). It checks each item against the
+//! limits and the filter, detects its type, dispatches to the format reader, turns a reader's
+//! panic into a `broken_file` skip, and emits every item's terminal event. Readers call back
+//! through [`Visit`], which the walker implements.
+//!
+//! This is the only module that imports the format readers.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::detect::detect;
+use crate::types::{Event, FileType, Filter, Limits, Outcome, Skip, SkipReason};
+use crate::visit::Visit;
+use crate::{archive, email, odf, ooxml, pdf, text};
+
+/// Extracts the text of `data` and of everything nested in it, pushing [`Event`]s into `sink`.
+///
+/// Never panics and never fails: every problem becomes a [`Event::Skipped`] of the item
+/// concerned. Runs in the calling thread; for untrusted input prefer
+/// [`isolate::WorkerPool::walk`](crate::isolate::WorkerPool::walk), which runs this in a
+/// killable, memory-capped process.
+pub fn walk(data: &[u8], limits: &Limits, filter: &Filter, sink: &mut dyn FnMut(Event<'_>)) {
+    Walker::new(limits, filter, sink).item(data, None, 0);
+}
+
+/// The state of one top-level walk: limits, shared budgets, and the sink.
+struct Walker<'w> {
+    limits: &'w Limits,
+    filter: &'w Filter,
+    sink: &'w mut dyn FnMut(Event<'_>),
+    deadline: Instant,
+    /// Bytes inflated so far over the whole walk (all members).
+    inflated: u64,
+    /// Bytes of text emitted so far for the item being read.
+    text_used: u64,
+}
+
+impl<'w> Walker<'w> {
+    fn new(
+        limits: &'w Limits,
+        filter: &'w Filter,
+        sink: &'w mut dyn FnMut(Event<'_>),
+    ) -> Walker<'w> {
+        Walker {
+            limits,
+            filter,
+            sink,
+            deadline: Instant::now() + limits.time_per_item,
+            inflated: 0,
+            text_used: 0,
+        }
+    }
+
+    /// Reads one item and emits its terminal event. `depth` is its nesting depth.
+    fn item(&mut self, data: &[u8], member: Option<&str>, depth: u32) {
+        let outcome = self.item_inner(data, member, depth);
+        match outcome {
+            Ok(file_type) => (self.sink)(Event::ItemDone { member, file_type }),
+            Err(skip) => (self.sink)(Event::Skipped {
+                member,
+                reason: skip.reason,
+                detail: &skip.detail,
+            }),
+        }
+    }
+
+    fn item_inner(&mut self, data: &[u8], member: Option<&str>, depth: u32) -> Outcome<FileType> {
+        if depth > self.limits.max_depth {
+            return Err(Skip::limit(format!(
+                "nested deeper than {} levels",
+                self.limits.max_depth
+            )));
+        }
+        let size = data.len() as u64;
+        if size > self.limits.max_file_size {
+            return Err(Skip::limit(format!(
+                "{size} bytes, over the {}-byte limit",
+                self.limits.max_file_size
+            )));
+        }
+        if let Some(max) = self.filter.max_file_size {
+            if size > max {
+                return Err(Skip::new(
+                    SkipReason::TooLarge,
+                    format!("{size} bytes, over the {max}-byte maximum"),
+                ));
+            }
+        }
+        self.check_time()?;
+        let file_type = detect(data);
+        if !self.filter.allows(file_type) {
+            return Err(Skip::new(
+                SkipReason::FilteredType,
+                format!("type {file_type} is not in the allow-list"),
+            ));
+        }
+        // Each item has its own text budget; restore the parent's when done.
+        let parent_text = std::mem::replace(&mut self.text_used, 0);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.read(file_type, data, member, depth)
+        }));
+        self.text_used = parent_text;
+        match result {
+            Ok(Ok(())) => Ok(file_type),
+            Ok(Err(skip)) => Err(skip),
+            Err(panic) => Err(Skip::broken(format!(
+                "{file_type} parser panicked: {}",
+                panic_message(&panic)
+            ))),
+        }
+    }
+
+    fn read(
+        &mut self,
+        file_type: FileType,
+        data: &[u8],
+        member: Option<&str>,
+        depth: u32,
+    ) -> Outcome {
+        match file_type {
+            FileType::Text => text::read_text(self, data, member),
+            FileType::Csv => text::read_text(self, data, member),
+            FileType::Json => text::read_json(self, data, member),
+            FileType::Html => text::read_html(self, data, member),
+            FileType::Xml => text::read_xml(self, data, member),
+            FileType::Rtf => text::read_rtf(self, data, member),
+            FileType::Eml => email::read(self, data, member, depth),
+            FileType::Pdf => pdf::read(self, data, member),
+            FileType::Docx | FileType::Xlsx | FileType::Pptx => {
+                ooxml::read(self, file_type, data, member, depth)
+            }
+            FileType::Odt | FileType::Ods | FileType::Odp => {
+                odf::read(self, file_type, data, member, depth)
+            }
+            FileType::Zip => archive::read_zip(self, data, member, depth),
+            FileType::Gzip => archive::read_gzip(self, data, member, depth),
+            FileType::Tar => archive::read_tar(self, data, member, depth),
+            FileType::EncryptedOffice => Err(Skip::new(
+                SkipReason::Encrypted,
+                "password-protected Office document",
+            )),
+            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Xlsb => Err(Skip::new(
+                SkipReason::UnsupportedFormat,
+                format!("legacy or binary Office format ({file_type}) is not read"),
+            )),
+            FileType::Image => Err(Skip::new(SkipReason::UnsupportedFormat, "image (no OCR)")),
+            FileType::Binary => Err(Skip::new(
+                SkipReason::UnsupportedFormat,
+                "unrecognised binary content",
+            )),
+        }
+    }
+}
+
+impl Visit for Walker<'_> {
+    fn limits(&self) -> &Limits {
+        self.limits
+    }
+
+    /// Reads a nested item (archive member, attachment, embedded object) at `depth`.
+    fn child(&mut self, data: &[u8], member: &str, depth: u32) {
+        self.item(data, Some(member), depth);
+    }
+
+    /// Reports a nested item that could not even be read out of its container.
+    fn skip_child(&mut self, member: &str, skip: Skip) {
+        (self.sink)(Event::Skipped {
+            member: Some(member),
+            reason: skip.reason,
+            detail: &skip.detail,
+        });
+    }
+
+    /// Emits one text segment, enforcing [`Limits::max_text_per_item`]: the part over the
+    /// budget is cut (at a character boundary) and the item ends as `limit_exceeded`.
+    fn text(&mut self, member: Option<&str>, location: Option<&str>, text: &str) -> Outcome {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let room = self.limits.max_text_per_item.saturating_sub(self.text_used);
+        let (part, cut) = if (text.len() as u64) > room {
+            let mut end = usize::try_from(room).unwrap_or(usize::MAX).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            (&text[..end], true)
+        } else {
+            (text, false)
+        };
+        self.text_used += part.len() as u64;
+        if !part.is_empty() {
+            (self.sink)(Event::Text {
+                member,
+                location,
+                text: part,
+            });
+        }
+        if cut {
+            return Err(Skip::limit(format!(
+                "extracted text exceeds {} bytes; the rest was not inspected",
+                self.limits.max_text_per_item
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fails with a timeout once the walk's deadline has passed.
+    fn check_time(&self) -> Outcome {
+        if Instant::now() > self.deadline {
+            return Err(Skip::new(
+                SkipReason::Timeout,
+                format!("took longer than {:?}", self.limits.time_per_item),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Room left in the walk's inflation budget, capped by the per-entry limit.
+    fn inflate_cap(&self) -> u64 {
+        self.limits
+            .max_total_inflated
+            .saturating_sub(self.inflated)
+            .min(self.limits.max_entry_inflated)
+    }
+
+    /// Records `n` bytes inflated.
+    fn add_inflated(&mut self, n: u64) {
+        self.inflated = self.inflated.saturating_add(n);
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}

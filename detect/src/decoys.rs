@@ -7,19 +7,17 @@
 //! that is sensitive-shaped by design and reported at low confidence (a test key such as
 //! `sk_test_...`).
 
-/// A small, fast, deterministic generator (SplitMix64).
-struct Rng(u64);
+use crate::corpus::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// Random digits and hex for the decoy lines.
+trait Draw {
+    fn below64(&mut self, n: u64) -> u64;
+    fn digits(&mut self, n: usize) -> String;
+    fn hex(&mut self, n: usize) -> String;
+}
 
-    fn below(&mut self, n: u64) -> u64 {
+impl Draw for Rng {
+    fn below64(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
@@ -31,12 +29,8 @@ impl Rng {
 
     fn hex(&mut self, n: usize) -> String {
         (0..n)
-            .map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize]))
+            .map(|_| char::from(b"0123456789abcdef"[self.below(16)]))
             .collect()
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
     }
 }
 
@@ -90,26 +84,26 @@ fn ean13(body: &str) -> char {
 /// One decoy line.
 fn line(rng: &mut Rng) -> String {
     let w = |rng: &mut Rng| rng.pick(WORDS);
-    match rng.below(20) {
+    match rng.below64(20) {
         0 => format!(
             "2024-{:02}-{:02}T{:02}:{:02}:{:02}.{}Z INFO {} {} took {} ms",
-            1 + rng.below(12),
-            1 + rng.below(28),
-            rng.below(24),
-            rng.below(60),
-            rng.below(60),
+            1 + rng.below64(12),
+            1 + rng.below64(28),
+            rng.below64(24),
+            rng.below64(60),
+            rng.below64(60),
             rng.digits(3),
             w(rng),
             w(rng),
-            rng.below(5000)
+            rng.below64(5000)
         ),
         1 => format!(
             "{} order #{} invoice INV-{} total {}.{:02} EUR",
             w(rng),
             rng.digits(9),
             rng.digits(10),
-            rng.below(100_000),
-            rng.below(100)
+            rng.below64(100_000),
+            rng.below64(100)
         ),
         2 => format!(
             "{},{},{},{},{}",
@@ -132,10 +126,10 @@ fn line(rng: &mut Rng) -> String {
         5 => format!("commit {} {}", rng.hex(40), w(rng)),
         6 => format!(
             "version {}.{}.{}.{} build {}",
-            rng.below(20),
-            rng.below(50),
-            rng.below(100),
-            rng.below(10_000),
+            rng.below64(20),
+            rng.below64(50),
+            rng.below64(100),
+            rng.below64(10_000),
             rng.digits(8)
         ),
         7 => {
@@ -147,19 +141,19 @@ fn line(rng: &mut Rng) -> String {
         8 => format!(
             "{} at {}.{:06}, {}.{:06}",
             w(rng),
-            rng.below(90),
-            rng.below(1_000_000),
-            rng.below(180),
-            rng.below(1_000_000)
+            rng.below64(90),
+            rng.below64(1_000_000),
+            rng.below64(180),
+            rng.below64(1_000_000)
         ),
         9 => format!(
             "{}.{}.{}.{} - - [10/Oct/2024:13:55:36 +0000] \"GET /{} HTTP/1.1\" 200 {}",
-            10 + rng.below(200),
-            rng.below(256),
-            rng.below(256),
-            1 + rng.below(254),
+            10 + rng.below64(200),
+            rng.below64(256),
+            rng.below64(256),
+            1 + rng.below64(254),
             w(rng),
-            rng.below(100_000)
+            rng.below64(100_000)
         ),
         10 => format!(
             "SKU {}-{}-{} product code {}{} serial SN{}",
@@ -179,7 +173,7 @@ fn line(rng: &mut Rng) -> String {
             "call +1 ext {} or room {} floor {} ref {}",
             rng.digits(4),
             rng.digits(3),
-            rng.below(40),
+            rng.below64(40),
             rng.digits(7)
         ),
         13 => format!(
@@ -201,8 +195,8 @@ fn line(rng: &mut Rng) -> String {
             "tracking 1Z{} package {} weight {}.{} kg",
             rng.digits(16),
             rng.digits(12),
-            rng.below(50),
-            rng.below(10)
+            rng.below64(50),
+            rng.below64(10)
         ),
         16 => format!(
             "{} phone-like serial {}-{}-{} lot {}",
@@ -214,7 +208,7 @@ fn line(rng: &mut Rng) -> String {
         ),
         17 => format!(
             "epoch {} ms {} {}",
-            1_600_000_000 + rng.below(200_000_000),
+            1_600_000_000 + rng.below64(200_000_000),
             rng.digits(13),
             w(rng)
         ),
@@ -223,7 +217,7 @@ fn line(rng: &mut Rng) -> String {
             (0..44)
                 .map(|_| char::from(
                     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                        [rng.below(64) as usize]
+                        [rng.below64(64) as usize]
                 ))
                 .collect::<String>(),
             w(rng)

@@ -468,38 +468,13 @@ fn bban_accepts(country: &[u8], bban: &[u8]) -> bool {
     }
 }
 
-fn base64url_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for &c in input {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 fn jwt(value: &[u8]) -> bool {
     let mut parts = value.split(|b| *b == b'.');
     let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
         return false;
     };
     let decode_object = |part: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
-        let bytes = base64url_decode(part)?;
+        let bytes = crate::checks::algo::base64_decode(part)?;
         match serde_json::from_slice::<serde_json::Value>(&bytes).ok()? {
             serde_json::Value::Object(map) => Some(map),
             _ => None,

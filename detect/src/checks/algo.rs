@@ -87,6 +87,34 @@ fn digits_or_x(value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Bytes of standard or URL-safe base64, whitespace skipped; `None` on any other byte. Stops at
+/// the first `=`.
+pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &c in input {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// The Luhn check over digits (the last one is the check digit).
 pub(crate) fn luhn(digits: &[u8]) -> bool {
     let mut sum = 0u32;

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+#[cfg(feature = "phone")]
 use phonenumber::country::Id;
 
 use super::algo::{digits, icao_check, luhn, valid_date};
@@ -81,6 +82,7 @@ fn phone_digit_count(value: &[u8]) -> Option<usize> {
     (7..=15).contains(&n).then_some(n)
 }
 
+#[cfg(feature = "phone")]
 fn phone_number(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return false;
@@ -91,8 +93,34 @@ fn phone_number(value: &[u8]) -> bool {
     phonenumber::parse(None, text).is_ok_and(|n| phonenumber::is_valid(&n))
 }
 
+/// Without the `phone` feature (libphonenumber's metadata), an international number is checked
+/// by its shape alone: `+`, a country code that does not start with 0, 8 to 15 digits.
+#[cfg(not(feature = "phone"))]
+fn phone_number(value: &[u8]) -> bool {
+    value.first() == Some(&b'+')
+        && value.get(1).is_some_and(|b| (b'1'..=b'9').contains(b))
+        && phone_digit_count(value).is_some_and(|n| (8..=15).contains(&n))
+}
+
+/// Without the `phone` feature: ten digits of the North American plan (area code and exchange
+/// not starting with 0 or 1), or a trunk 0 and 10 or 11 digits.
+#[cfg(not(feature = "phone"))]
+fn phone_number_national(value: &[u8]) -> bool {
+    let digits: Vec<u8> = value
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    match digits.first() {
+        Some(b'0') => (10..=11).contains(&digits.len()),
+        Some(b'2'..=b'9') => digits.len() == 10 && digits.get(3).is_some_and(|d| *d >= b'2'),
+        _ => false,
+    }
+}
+
 /// Regions tried for a national number with a trunk prefix 0, most populous and most likely in
 /// text first.
+#[cfg(feature = "phone")]
 const TRUNK_ZERO_REGIONS: [Id; 10] = [
     Id::GB,
     Id::DE,
@@ -106,6 +134,7 @@ const TRUNK_ZERO_REGIONS: [Id; 10] = [
     Id::JP,
 ];
 
+#[cfg(feature = "phone")]
 fn phone_number_national(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return false;

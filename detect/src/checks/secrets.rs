@@ -7,6 +7,7 @@
 //! documentation placeholders (`<your-token>`, `${TOKEN}`, `xxxx`, `changeme`) where a pattern
 //! cannot, and it never panics: values are sliced with `get`, never indexed past their length.
 
+use super::algo::base64_decode;
 use super::Check;
 use crate::validate::entropy;
 
@@ -303,34 +304,6 @@ fn age_bech32(value: &[u8]) -> bool {
 
 // ---------------------------------------------------------------------------------------------
 // Keys in files.
-
-/// Bytes of standard or URL-safe base64, whitespace skipped; `None` on any other byte. Stops at
-/// the first `=`.
-fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for &c in input {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
 
 fn json_object(b64: &[u8]) -> bool {
     base64_decode(b64)

@@ -6,6 +6,7 @@
 
 use std::str::FromStr;
 
+use crate::checks::algo::luhn;
 use crate::finding::Confidence;
 
 /// What a validator says of a candidate.
@@ -110,7 +111,7 @@ impl Validator {
             Validator::CreditCard => credit_card(value),
             Validator::Luhn => {
                 let digits: Vec<u8> = digits(value);
-                !digits.is_empty() && luhn(&digits)
+                luhn(&digits)
             }
             Validator::UsSsn => us_ssn(value),
             Validator::Iban => iban(value),
@@ -140,18 +141,6 @@ fn digits(value: &[u8]) -> Vec<u8> {
         .filter(|b| b.is_ascii_digit())
         .map(|b| b - b'0')
         .collect()
-}
-
-/// The Luhn checksum over digit values (0..=9).
-pub(crate) fn luhn(digits: &[u8]) -> bool {
-    // Each doubled digit's contribution, without a branch.
-    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
-    let mut sum = 0u32;
-    for (i, &d) in digits.iter().rev().enumerate() {
-        let d = usize::from(d.min(9));
-        sum += if i % 2 == 1 { DOUBLED[d] } else { d as u32 };
-    }
-    sum % 10 == 0
 }
 
 fn credit_card(value: &[u8]) -> bool {
@@ -372,21 +361,16 @@ fn iban(value: &[u8]) -> bool {
     if want != Some(s.len()) {
         return false;
     }
-    // Move the first four characters to the end, letters become 10..35, remainder mod 97 is 1.
-    let mut rem: u32 = 0;
-    for &b in s[4..].iter().chain(&s[..4]) {
-        let v = match b {
-            b'0'..=b'9' => u32::from(b - b'0'),
-            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+    // The first four characters moved to the end, letters as 10..35: ISO 7064 MOD 97-10.
+    let mut values = [0u8; 34];
+    for (v, &b) in values.iter_mut().zip(s[4..].iter().chain(&s[..4])) {
+        *v = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
             _ => return false,
         };
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
     }
-    rem == 1 && bban_accepts(&s[..2], &s[4..])
+    crate::checks::algo::mod97_10(&values[..s.len()]) && bban_accepts(&s[..2], &s[4..])
 }
 
 /// The national account number inside an IBAN (upper case, no separators), checked where the

@@ -2,9 +2,6 @@
 //! sums, ICAO 9303 check digits and calendar dates. Each function takes values already mapped
 //! (digits 0-9, letters 10-35 where the scheme says so) and never panics.
 
-// The shared primitives; not every area uses every one.
-#![allow(dead_code)]
-
 use super::Check;
 
 /// Generic checks any rule can name.
@@ -115,21 +112,14 @@ pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The Luhn check over digits (the last one is the check digit).
+/// The Luhn check over digits (the last one is the check digit); false for none. It runs on
+/// every card-shaped number, so each doubled digit's contribution comes from a table.
 pub(crate) fn luhn(digits: &[u8]) -> bool {
+    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
     let mut sum = 0u32;
     for (i, &d) in digits.iter().rev().enumerate() {
-        let d = u32::from(d);
-        sum += if i % 2 == 1 {
-            let x = d * 2;
-            if x > 9 {
-                x - 9
-            } else {
-                x
-            }
-        } else {
-            d
-        };
+        let d = usize::from(d.min(9));
+        sum += if i % 2 == 1 { DOUBLED[d] } else { d as u32 };
     }
     !digits.is_empty() && sum % 10 == 0
 }
@@ -186,21 +176,26 @@ pub(crate) fn mod97_10(values: &[u8]) -> bool {
 
 /// ISO 7064 MOD 11,10 (hybrid) over digits, the last one the check digit.
 pub(crate) fn mod11_10(digits: &[u8]) -> bool {
-    let Some((&check, body)) = digits.split_last() else {
+    hybrid(digits, 10)
+}
+
+/// An ISO 7064 hybrid system MOD M+1,M over values 0..M, the last one the check character.
+fn hybrid(values: &[u8], m: u32) -> bool {
+    let Some((&check, body)) = values.split_last() else {
         return false;
     };
-    let mut p = 10u32;
-    for &d in body {
-        if d > 9 {
+    let mut p = m;
+    for &v in body {
+        if u32::from(v) >= m {
             return false;
         }
-        let mut s = (p + u32::from(d)) % 10;
+        let mut s = (p + u32::from(v)) % m;
         if s == 0 {
-            s = 10;
+            s = m;
         }
-        p = (2 * s) % 11;
+        p = (2 * s) % (m + 1);
     }
-    check <= 9 && (p + u32::from(check)) % 10 == 1
+    u32::from(check) < m && (p + u32::from(check)) % m == 1
 }
 
 /// ISO 7064 MOD 11-2 (pure) over values 0-10 (10 for X), the last one the check character.
@@ -217,33 +212,7 @@ pub(crate) fn mod11_2(values: &[u8]) -> bool {
 
 /// ISO 7064 MOD 37,36 (hybrid) over values 0-35, the last one the check character.
 pub(crate) fn mod37_36(values: &[u8]) -> bool {
-    let Some((&check, body)) = values.split_last() else {
-        return false;
-    };
-    let mut p = 36u32;
-    for &v in body {
-        if v > 35 {
-            return false;
-        }
-        let mut s = (p + u32::from(v)) % 36;
-        if s == 0 {
-            s = 36;
-        }
-        p = (2 * s) % 37;
-    }
-    check <= 35 && (p + u32::from(check)) % 36 == 1
-}
-
-/// Σ value × weight (weights cycle when shorter than the values).
-pub(crate) fn weighted_sum(values: &[u8], weights: &[u32]) -> u32 {
-    if weights.is_empty() {
-        return 0;
-    }
-    values
-        .iter()
-        .zip(weights.iter().cycle())
-        .map(|(&v, &w)| u32::from(v) * w)
-        .sum()
+    hybrid(values, 36)
 }
 
 /// The ICAO 9303 check digit (weights 7, 3, 1) of MRZ characters: digits, `A`-`Z` as 10-35, `<`
@@ -273,14 +242,6 @@ pub(crate) fn valid_date(year: u32, month: u32, day: u32) -> bool {
         _ => return false,
     };
     (1..=days).contains(&day)
-}
-
-/// The number written by `digits` (at most 18 of them).
-pub(crate) fn number(digits: &[u8]) -> u64 {
-    digits
-        .iter()
-        .take(18)
-        .fold(0u64, |n, &d| n * 10 + u64::from(d))
 }
 
 /// The ISO 3166-1 alpha-2 country codes (all 249, from the ISO 3166 maintenance agency's list as

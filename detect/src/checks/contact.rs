@@ -498,9 +498,7 @@ fn passport_mrz(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A check, a value, and whether the check must accept it.
-    type Case = (fn(&[u8]) -> bool, &'static str, bool);
+    use crate::checks::{assert_cases, Case};
 
     #[test]
     fn published_examples() {
@@ -577,9 +575,7 @@ mod tests {
                 true,
             ),
         ];
-        for (check, value, want) in cases {
-            assert_eq!(check(value.as_bytes()), *want, "{value}");
-        }
+        assert_cases(cases);
     }
 
     #[test]

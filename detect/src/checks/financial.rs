@@ -529,9 +529,7 @@ fn bip39_mnemonic(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A check, a value, and whether the check must accept it.
-    type Case = (fn(&[u8]) -> bool, &'static str, bool);
+    use crate::checks::{assert_cases, Case};
 
     #[test]
     fn published_examples() {
@@ -620,9 +618,7 @@ mod tests {
                 false,
             ),
         ];
-        for (check, value, want) in cases {
-            assert_eq!(check(value.as_bytes()), *want, "{value}");
-        }
+        assert_cases(cases);
     }
 
     #[test]

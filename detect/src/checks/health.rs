@@ -252,9 +252,7 @@ fn ndc_code(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A check, a value, and whether the check must accept it.
-    type Case = (fn(&[u8]) -> bool, &'static str, bool);
+    use crate::checks::{assert_cases, Case};
 
     #[test]
     fn published_examples() {
@@ -294,8 +292,6 @@ mod tests {
             (ndc_code, "0000-0000-00", false),
             (ndc_code, "000-3227-30", false),
         ];
-        for (check, value, want) in cases {
-            assert_eq!(check(value.as_bytes()), *want, "{value}");
-        }
+        assert_cases(cases);
     }
 }

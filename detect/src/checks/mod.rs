@@ -59,6 +59,18 @@ pub(crate) fn names() -> Vec<&'static str> {
         .collect()
 }
 
+/// A check, a value, and whether the check must accept it: the rows of the areas' tests.
+#[cfg(test)]
+pub(crate) type Case = (fn(&[u8]) -> bool, &'static str, bool);
+
+/// Runs a table of [`Case`]s.
+#[cfg(test)]
+pub(crate) fn assert_cases(cases: &[Case]) {
+    for &(check, value, want) in cases {
+        assert_eq!(check(value.as_bytes()), want, "{value}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,9 +1,13 @@
 //! Prints how the built-in detectors are triggered and what each one costs on the generated
-//! corpus and on decoys (`cargo run --release -p dlp-detect --example plan [ids to leave out]`).
+//! corpus and on decoys (`cargo run --release -p dlp-detect --example plan [--only=SELECTORS] [ids to leave out]`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 fn main() {
-    let exclude: Vec<String> = std::env::args().skip(1).collect();
+    let mut exclude: Vec<String> = std::env::args().skip(1).collect();
     let mut b = dlp_detect::DetectorSetBuilder::new();
+    if let Some(only) = exclude.first().and_then(|a| a.strip_prefix("--only=")) {
+        b.detectors(only.split(',').map(str::to_string));
+        exclude.remove(0);
+    }
     if !exclude.is_empty() {
         b.exclude(exclude.iter().cloned());
     }
@@ -27,7 +31,19 @@ fn main() {
             "  first pass {:.1} MB/s",
             text.len() as f64 / 1e6 / t.elapsed().as_secs_f64()
         );
-        for (id, n, bytes) in by.iter().take(12) {
+        for (stage, secs) in scanner.first_pass_stages(text) {
+            println!("  {stage:<12} {:.1} MB/s", text.len() as f64 / 1e6 / secs);
+        }
+        let confirm = scanner.confirm_by_pattern(text);
+        let total: f64 = confirm.iter().map(|c| c.2).sum();
+        println!(
+            "  confirmation {:.1} MB/s; slowest:",
+            text.len() as f64 / 1e6 / total
+        );
+        for (id, n, secs) in confirm.iter().take(15) {
+            println!("    {id:<28} {n:>8} candidates {:>8.1} ms", secs * 1e3);
+        }
+        for (id, n, bytes) in by.iter().take(0) {
             println!("    {id:<28} {n:>8} candidates {bytes:>12} bytes");
         }
     }

@@ -15,11 +15,15 @@ use crate::finding::{Category, Confidence, Mask, Normalize};
 use crate::literals;
 use crate::prefilter::{HitKind, LiteralTarget, Prefilter, PrefilterBuilder};
 use crate::rules::{PatternDef, Trigger};
+use crate::run_context::RunContext;
 use crate::validate::Validator;
 
 /// The shortest run of token bytes that triggers a pattern: runs this long are rare in prose
 /// and code (but for hashes, keys and encoded data).
 const RUN_TRIGGER: usize = 20;
+
+/// The shortest run a built-in may ask to be triggered by (`trigger = "token_run"`).
+const MIN_TOKEN_RUN: usize = 12;
 
 /// How far from its literal a custom rule's match may reach, in bytes, and so how much of a long
 /// line around the literal the confirming regex sees.
@@ -210,7 +214,7 @@ pub struct DetectorSet {
     /// The first pass over every literal of every pattern.
     pub(crate) literals: Option<Prefilter>,
     /// Patterns over digit runs, with the least and most digits a match has.
-    pub(crate) digit_runs: Vec<(usize, usize, usize)>,
+    pub(crate) digit_runs: Vec<(usize, usize, usize, usize)>,
     /// Patterns that start two letters before a digit run.
     pub(crate) country_codes: Vec<usize>,
     /// Patterns around `@`.
@@ -219,6 +223,8 @@ pub struct DetectorSet {
     pub(crate) class_runs: Vec<(usize, usize)>,
     /// Which run-triggered patterns have their required literal near a run.
     pub(crate) run_filter: Option<RunFilter>,
+    /// Which digit-run patterns that need a context word have one near a run.
+    pub(crate) run_context: Option<RunContext>,
     /// Patterns without a usable literal: their regex runs over all text.
     pub(crate) full_scans: Vec<usize>,
     /// The smallest digit count any digit-run pattern needs.
@@ -258,7 +264,11 @@ fn context_trigger(
         Trigger::Derived => literals::required(hir)
             .filter(|set| set.literals.iter().all(literals::usable))
             .is_none_or(|set| literals::word_like(&set)),
-        Trigger::Prefixes(_) | Trigger::At | Trigger::Keywords => false,
+        Trigger::Prefixes(_)
+        | Trigger::Contains(_)
+        | Trigger::TokenRun
+        | Trigger::At
+        | Trigger::Keywords => false,
     };
     weak.then_some(ctx.window + pattern.max_len)
 }
@@ -295,6 +305,7 @@ pub(crate) fn compile(
         at_signs: Vec::new(),
         class_runs: Vec::new(),
         run_filter: None,
+        run_context: None,
         full_scans: Vec::new(),
         min_run_digits: usize::MAX,
         has_min_count: false,
@@ -306,6 +317,8 @@ pub(crate) fn compile(
     let mut prefilter = PrefilterBuilder::default();
     let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
 
+    // Each pattern's context words, for the gate of digit-run patterns.
+    let mut context_words: Vec<Vec<String>> = Vec::new();
     for (def, builtin) in defs {
         let fail = |msg: String| {
             Error::new(
@@ -341,6 +354,7 @@ pub(crate) fn compile(
             info.confidence = info.confidence.max(def.confidence);
         }
         let index = engine.patterns.len();
+        context_words.push(def.context.clone());
         let mut pattern = Pattern {
             id: def.id.clone().into_boxed_str(),
             category: def.category,
@@ -368,7 +382,14 @@ pub(crate) fn compile(
 
         if def.trigger == Trigger::Keywords {
             for word in &def.keywords {
-                prefilter.add(
+                // A whole-word keyword counts only where a word starts.
+                let add = if def.whole_word {
+                    PrefilterBuilder::add_at_word_start
+                } else {
+                    PrefilterBuilder::add
+                };
+                add(
+                    &mut prefilter,
                     word.trim().as_bytes(),
                     !def.case_sensitive,
                     LiteralTarget {
@@ -408,7 +429,8 @@ pub(crate) fn compile(
             // the context words are its trigger, so text without them costs nothing.
             pattern.reach = reach;
             for word in &def.context {
-                prefilter.add(
+                // Context words count as whole words only.
+                prefilter.add_at_word_start(
                     word.trim().as_bytes(),
                     true,
                     LiteralTarget {
@@ -425,8 +447,15 @@ pub(crate) fn compile(
             Trigger::Prefixes(prefixes) => {
                 // A built-in's prefixes have the case its pattern gives them.
                 let case_insensitive = def.pattern.starts_with("(?i)");
+                // After a `\b`, a prefix that begins with a word byte begins a word.
+                let add = if pattern.starts_with_boundary {
+                    PrefilterBuilder::add_at_word_start
+                } else {
+                    PrefilterBuilder::add
+                };
                 for prefix in prefixes {
-                    prefilter.add(
+                    add(
+                        &mut prefilter,
                         prefix.as_bytes(),
                         case_insensitive,
                         LiteralTarget {
@@ -470,8 +499,14 @@ pub(crate) fn compile(
                             };
                             HitKind::Region
                         };
+                        let add = if kind == HitKind::Anchored && pattern.starts_with_boundary {
+                            PrefilterBuilder::add_at_word_start
+                        } else {
+                            PrefilterBuilder::add
+                        };
                         for lit in set.literals {
-                            prefilter.add(
+                            add(
+                                &mut prefilter,
                                 &lit.bytes,
                                 lit.case_insensitive,
                                 LiteralTarget {
@@ -484,17 +519,63 @@ pub(crate) fn compile(
                     (None, _) => engine.full_scans.push(index),
                 }
             }
-            Trigger::DigitRun(min, max) => {
-                engine.digit_runs.push((index, *min, *max));
+            Trigger::Contains(literals) => {
+                pattern.must = literals::all_required(&hir)
+                    .into_iter()
+                    .map(Must::new)
+                    .collect();
+                // Region searches must see a match whole even if it is unbounded.
+                pattern.reach = if pattern.line_bounded {
+                    REGION_REACH
+                } else {
+                    pattern.max_len.min(REGION_REACH)
+                };
+                let case_insensitive = def.pattern.starts_with("(?i)");
+                for literal in literals {
+                    prefilter.add(
+                        literal.as_bytes(),
+                        case_insensitive,
+                        LiteralTarget {
+                            pattern: index,
+                            kind: HitKind::Region,
+                        },
+                    );
+                }
+            }
+            Trigger::DigitRun(min, max, reach) => {
+                engine.digit_runs.push((index, *min, *max, *reach));
                 engine.min_run_digits = engine.min_run_digits.min(*min);
             }
             Trigger::CountryCode => engine.country_codes.push(index),
+            Trigger::TokenRun => {
+                let n = literals::token_run(&hir);
+                if n < MIN_TOKEN_RUN {
+                    return Err(fail(format!(
+                        "`trigger = \"token_run\"` needs every match to hold a run of at least \
+                         {MIN_TOKEN_RUN} token bytes; this pattern's shortest is {n}"
+                    )));
+                }
+                pattern.must = literals::all_required(&hir)
+                    .into_iter()
+                    .map(Must::new)
+                    .collect();
+                pattern.reach = pattern.max_len.min(REGION_REACH);
+                engine.class_runs.push((index, n));
+            }
             Trigger::At => engine.at_signs.push(index),
             Trigger::Keywords => {}
         }
         engine.patterns.push(pattern);
     }
 
+    engine.run_context = RunContext::build(&engine.digit_runs, &engine.patterns, |p| {
+        context_words[p].clone()
+    });
+    if let Some(gate) = &engine.run_context {
+        for (id, word) in gate.list.iter().enumerate() {
+            prefilter.add_gate_word(word, id);
+        }
+    }
     engine.literals = prefilter.build()?;
     engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
     Ok(engine)
@@ -574,10 +655,13 @@ impl DetectorSet {
             .map(|&p| &*self.patterns[p].id)
             .collect();
         format!(
-            "{} patterns: {} literal keys in the first pass, {} on runs of token bytes, {} on \
-             digit runs, {} on country codes, {} around @, {} over the whole text{}{}",
+            "{} patterns: {} literal keys in the first pass ({}), {} on runs of token bytes, {} \
+             on digit runs, {} on country codes, {} around @, {} over the whole text{}{}",
             self.patterns.len(),
             self.literals.as_ref().map_or(0, Prefilter::keys),
+            self.literals
+                .as_ref()
+                .map_or_else(String::new, Prefilter::layout),
             self.class_runs.len(),
             self.digit_runs.len(),
             self.country_codes.len(),

@@ -202,11 +202,17 @@ pub(crate) fn has_context_word(
     from: usize,
     to: usize,
 ) -> bool {
+    ctx.words
+        .find_overlapping_iter(&win[from..to])
+        .any(|m| is_whole_context_word(win, from + m.start(), from + m.end()))
+}
+
+/// Whether the context word found at `s..e` of `win` stands as a whole word (see
+/// [`has_context_word`]).
+#[inline]
+pub(crate) fn is_whole_context_word(win: &[u8], s: usize, e: usize) -> bool {
     let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    ctx.words.find_overlapping_iter(&win[from..to]).any(|m| {
-        let (s, e) = (from + m.start(), from + m.end());
-        let open = !letter(win[s]) || s == 0 || !letter(win[s - 1]);
-        let close = !letter(win[e - 1]) || e == win.len() || !letter(win[e]);
-        open && close
-    })
+    let open = !letter(win[s]) || s == 0 || !letter(win[s - 1]);
+    let close = !letter(win[e - 1]) || e == win.len() || !letter(win[e]);
+    open && close
 }

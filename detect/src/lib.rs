@@ -58,6 +58,7 @@ mod prefilter;
 #[cfg(feature = "bench")]
 mod reference;
 mod rules;
+mod run_context;
 mod scan;
 mod sink;
 mod validate;

@@ -695,13 +695,25 @@ fn runs(hir: &Hir) -> Runs {
     }
 }
 
-/// Whether a trigger set is made of short words of prose (`graph`, `line`, `rev`): such a
+/// Whether a trigger set is weak: short words of prose (`graph`, `line`, `rev`), pieces of
+/// numbers (`18`, `2A`), three bytes or fewer (`-us`), or the start of every URL (`https://`). Such a
 /// literal fires on many lines, and a rare run of token bytes is the better trigger.
 pub(crate) fn word_like(set: &Required) -> bool {
     set.literals.iter().any(|l| {
-        (l.bytes.len() <= 8 && l.bytes.iter().all(u8::is_ascii_lowercase)) || is_common(&l.bytes)
+        let b = &l.bytes;
+        (b.len() <= 8 && b.iter().all(u8::is_ascii_lowercase))
+            || is_common(b)
+            || b.len() <= 3
+            || b.iter().all(|c| !c.is_ascii_alphabetic())
+            || b.len() <= 3 && b.iter().filter(|c| c.is_ascii_digit()).count() >= 2
+            || URL_STARTS
+                .iter()
+                .any(|u| b.eq_ignore_ascii_case(u.as_bytes()))
     })
 }
+
+/// The starts of URLs, each on every link of a page.
+const URL_STARTS: [&str; 4] = ["http://", "https://", "www.", "://"];
 
 /// Whether every match of `hir` starts at an ASCII word boundary (`(?-u:\b)` first).
 pub(crate) fn starts_with_ascii_boundary(hir: &Hir) -> bool {

@@ -18,6 +18,9 @@ use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Sp
 
 use crate::error::{Error, ErrorKind};
 
+mod word_start;
+use word_start::WordStartFilter;
+
 /// How a literal hit turns into a candidate region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HitKind {
@@ -30,6 +33,9 @@ pub(crate) enum HitKind {
     /// The literal is one of the pattern's context words: the pattern runs over the text within
     /// its context window (and a match's length) on either side, across lines.
     Context,
+    /// The literal is a context word of the digit-run gate (`run_context`), numbered by the
+    /// target's `pattern`: its hits are recorded, not confirmed.
+    Gate,
 }
 
 /// One pattern a literal of the shared automaton serves.
@@ -66,6 +72,8 @@ struct Entry {
     target: LiteralTarget,
     /// Where the automaton's key begins in the literal.
     key_offset: usize,
+    /// The literal counts only where a word starts (see [`PrefilterBuilder::add_at_word_start`]).
+    word_start: bool,
 }
 
 /// Collects literals, then builds a [`Prefilter`].
@@ -76,6 +84,9 @@ pub(crate) struct PrefilterBuilder {
     entries: Vec<Vec<Entry>>,
     /// Every literal added, once.
     all: Vec<Entry>,
+    /// The context words of the digit-run gate, each with its number there: searched with the
+    /// other literals when they are many (see [`Prefilter::gates`]).
+    gate_words: Vec<(String, usize)>,
 }
 
 impl PrefilterBuilder {
@@ -117,6 +128,7 @@ impl PrefilterBuilder {
             case_insensitive,
             target: target.clone(),
             key_offset,
+            word_start: false,
         });
         for key in keys {
             let next = self.keys.len();
@@ -130,7 +142,33 @@ impl PrefilterBuilder {
                 case_insensitive,
                 target: target.clone(),
                 key_offset,
+                word_start: false,
             });
+        }
+    }
+
+    /// Adds a context word of the digit-run gate, numbered `id` there.
+    pub(crate) fn add_gate_word(&mut self, word: &str, id: usize) {
+        if word.len() >= 2 {
+            self.gate_words.push((word.to_ascii_lowercase(), id));
+        }
+    }
+
+    /// Adds a literal for `target` that counts only where a word starts: where it is not
+    /// preceded by a word byte (`[A-Za-z0-9_]`). Such hits may be left out elsewhere, which
+    /// lets a large set be searched at word starts only.
+    pub(crate) fn add_at_word_start(
+        &mut self,
+        literal: &[u8],
+        case_insensitive: bool,
+        target: LiteralTarget,
+    ) {
+        let before = self.all.len();
+        self.add(literal, case_insensitive, target);
+        if let Some(entry) = self.all.get_mut(before) {
+            // The filter tests word starts, so the literal must begin one; it finds literals
+            // by their first two bytes or more.
+            entry.word_start = literal.len() >= 2 && word_start::is_word_byte(literal[0]);
         }
     }
 
@@ -142,6 +180,76 @@ impl PrefilterBuilder {
             return Ok(Some(Prefilter {
                 short: Some(self.build_ac(true)?),
                 long: None,
+                words: None,
+                pairs: None,
+                gates: false,
+            }));
+        }
+        // Many keys: the literals that count only at word starts are searched there; the rest
+        // as a set of their own. The gate's words join them: among so many, they cost little
+        // more, while searched apart they would cost a pass of their own.
+        let gates = !self.gate_words.is_empty();
+        let mut all = self.all;
+        for (word, id) in self.gate_words {
+            all.push(Entry {
+                word_start: word_start::is_word_byte(word.as_bytes()[0]),
+                literal: word.into_bytes().into(),
+                case_insensitive: true,
+                target: LiteralTarget {
+                    pattern: id,
+                    kind: HitKind::Gate,
+                },
+                key_offset: 0,
+            });
+        }
+        let (words, rest): (Vec<Entry>, Vec<Entry>) = all.into_iter().partition(|e| e.word_start);
+        let words = (!words.is_empty()).then(|| WordStartFilter::new(words));
+        let mut others = PrefilterBuilder::default();
+        for entry in rest {
+            others.add(&entry.literal, entry.case_insensitive, entry.target);
+        }
+        let Some(mut prefilter) = others.build_all_positions()? else {
+            return Ok(words.map(|words| Prefilter {
+                short: None,
+                long: None,
+                words: Some(words),
+                pairs: None,
+                gates,
+            }));
+        };
+        prefilter.words = words;
+        prefilter.gates = gates;
+        Ok(Some(prefilter))
+    }
+
+    /// The prefilter of literals that count at every position.
+    fn build_all_positions(self) -> Result<Option<Prefilter>, Error> {
+        if self.keys.is_empty() {
+            return Ok(None);
+        }
+        if self.keys.len() <= PACKED_KEYS {
+            return Ok(Some(Prefilter {
+                short: Some(self.build_ac(true)?),
+                long: None,
+                words: None,
+                pairs: None,
+                gates: false,
+            }));
+        }
+        // Many keys, but perhaps few once case is folded: Teddy over a folded copy of the text.
+        // Two-byte literals get their own: Teddy tells keys apart by as many bytes as the
+        // shortest has, and three tell far better than two.
+        let (two, longer): (Vec<Entry>, Vec<Entry>) =
+            self.all.iter().cloned().partition(|e| e.literal.len() <= 2);
+        let main = Self::folded(&longer)?;
+        let pairs = Self::folded(&two)?;
+        if (main.is_some() || longer.is_empty()) && (pairs.is_some() || two.is_empty()) {
+            return Ok(Some(Prefilter {
+                short: main,
+                long: None,
+                words: None,
+                pairs,
+                gates: false,
             }));
         }
         // Many keys: the hashed filter, but for two-byte literals, which would cost it a third
@@ -159,7 +267,106 @@ impl PrefilterBuilder {
                 Some(short.build_ac(true)?)
             },
             long: Some(HashedFilter::new(rest)),
+            words: None,
+            pairs: None,
+            gates: false,
         }))
+    }
+
+    /// Teddy over folded keys (see [`fold_byte`]), searched in a folded copy of the text, when
+    /// the folded keys are few enough for it; `None` otherwise. A case-insensitive literal
+    /// then costs one key instead of one per case variant, and `+1` to `+9` one key. The text
+    /// is folded as the keys are, so a literal's occurrence is always a folded key's; each
+    /// literal is then compared with the text itself.
+    fn folded(all: &[Entry]) -> Result<Option<Automaton>, Error> {
+        if all.is_empty() {
+            return Ok(None);
+        }
+        // Each literal's few rarest windows are its candidate keys; keys are then chosen
+        // greedily, the one that serves the most literals first, so that literals share keys
+        // (Teddy holds 64) without entering by a common window.
+        const CANDIDATES: usize = 8;
+        let candidates: Vec<Vec<(Vec<u8>, usize)>> = all
+            .iter()
+            .map(|entry| {
+                let literal = &entry.literal;
+                let width = literal.len().min(KEY_WINDOW);
+                let mut windows: Vec<(u32, Vec<u8>, usize)> = (0..=literal.len() - width)
+                    .map(|i| {
+                        let window = &literal[i..i + width];
+                        let rank = window_rank(&window.to_ascii_lowercase(), false);
+                        (rank, fold_bytes(window), i)
+                    })
+                    .collect();
+                windows.sort();
+                let mut out: Vec<(Vec<u8>, usize)> = Vec::new();
+                for (_, key, offset) in windows {
+                    if out.len() < CANDIDATES && !out.iter().any(|(k, _)| *k == key) {
+                        out.push((key, offset));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut chosen: Vec<Option<(Vec<u8>, usize)>> = vec![None; all.len()];
+        let mut left = all.len();
+        while left > 0 {
+            // The key that serves the most literals not yet served (the rarer on a tie: each
+            // literal's candidates come rarest first).
+            let mut count: HashMap<&[u8], (usize, usize)> = HashMap::new();
+            for (i, list) in candidates.iter().enumerate() {
+                if chosen[i].is_some() {
+                    continue;
+                }
+                for (rank, (key, _)) in list.iter().enumerate() {
+                    let c = count.entry(key.as_slice()).or_insert((0, 0));
+                    c.0 += 1;
+                    c.1 += rank;
+                }
+            }
+            let Some((best, _)) = count
+                .into_iter()
+                .max_by_key(|&(key, (n, ranks))| (n, std::cmp::Reverse(ranks), key.to_vec()))
+            else {
+                break;
+            };
+            let best = best.to_vec();
+            for (i, list) in candidates.iter().enumerate() {
+                if chosen[i].is_none() {
+                    if let Some((key, offset)) = list.iter().find(|(k, _)| *k == best) {
+                        chosen[i] = Some((key.clone(), *offset));
+                        left -= 1;
+                    }
+                }
+            }
+        }
+        let mut folded = PrefilterBuilder::default();
+        for (entry, choice) in all.iter().zip(chosen) {
+            let Some((key, key_offset)) = choice else {
+                return Ok(None);
+            };
+            let next = folded.keys.len();
+            let id = *folded.key_ids.entry(key.clone()).or_insert(next);
+            if id == next {
+                if next == PACKED_KEYS {
+                    return Ok(None);
+                }
+                folded.keys.push(key);
+                folded.entries.push(Vec::new());
+            }
+            let entry = Entry {
+                key_offset,
+                ..entry.clone()
+            };
+            folded.entries[id].push(entry.clone());
+            folded.all.push(entry);
+        }
+        if !teddy_available(&folded.keys) {
+            return Ok(None);
+        }
+        let mut automaton = folded.build_ac(true)?;
+        automaton.folded = true;
+        Ok(Some(automaton))
     }
 
     /// The automaton over the keys; `teddy`: searched by Teddy directly where it runs.
@@ -226,6 +433,7 @@ impl PrefilterBuilder {
             entries,
             dense,
             shifted,
+            folded: false,
         })
     }
 }
@@ -276,6 +484,12 @@ pub(crate) struct Prefilter {
     short: Option<Automaton>,
     /// The hashed filter, for many.
     long: Option<HashedFilter>,
+    /// The literals that count only at word starts, when there are many literals.
+    words: Option<WordStartFilter>,
+    /// The two-byte literals, apart from `short` when it is folded.
+    pairs: Option<Automaton>,
+    /// Whether the gate's words are searched here ([`HitKind::Gate`] hits), or left to the gate.
+    pub(crate) gates: bool,
 }
 
 /// How the keys are searched, leftmost-longest.
@@ -307,6 +521,30 @@ struct Automaton {
     dense: Option<(AhoCorasick, Vec<Vec<Entry>>)>,
     /// Some key is not its literal's prefix: literals are reported in order of their key.
     shifted: bool,
+    /// The keys are folded (see [`PrefilterBuilder::folded`]): the search runs over a folded
+    /// copy of the text.
+    folded: bool,
+}
+
+thread_local! {
+    /// The folded copy of the text for [`Automaton::folded`] searches, kept between calls.
+    static FOLDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The folded copy of `bytes` for [`Automaton::folded`] searches: every digit becomes `0` and
+/// every other byte is ORed with 0x20 (`A`-`Z` become `a`-`z`, as in [`fold`]). `+1` to `+9`
+/// are one key then, and `API` and `api` another.
+#[inline]
+fn fold_byte(b: u8) -> u8 {
+    if b.wrapping_sub(b'0') < 10 {
+        b'0'
+    } else {
+        b | 0x20
+    }
+}
+
+fn fold_bytes(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().map(|&b| fold_byte(b)).collect()
 }
 
 impl std::fmt::Debug for Entry {
@@ -322,12 +560,36 @@ impl Prefilter {
     /// Number of keys in the automaton and prefixes in the hashed filter.
     pub(crate) fn keys(&self) -> usize {
         self.short.as_ref().map_or(0, |a| a.entries.len())
+            + self.pairs.as_ref().map_or(0, |a| a.entries.len())
             + self.long.as_ref().map_or(0, HashedFilter::len)
+            + self.words.as_ref().map_or(0, WordStartFilter::len)
+    }
+
+    /// How the keys are split between the searchers, for `DetectorSet::plan`.
+    pub(crate) fn layout(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(words) = &self.words {
+            parts.push(format!("{} at word starts", words.len()));
+        }
+        if let Some(long) = &self.long {
+            parts.push(format!("{} hashed", long.len()));
+        }
+        for short in [&self.short, &self.pairs].into_iter().flatten() {
+            let how = match short.search {
+                KeySearch::Teddy(_) => "Teddy",
+                KeySearch::Automaton(_) => "automaton",
+            };
+            let folded = if short.folded { " (folded)" } else { "" };
+            parts.push(format!("{} by {how}{folded}", short.entries.len()));
+        }
+        parts.join(", ")
     }
 
     /// Whether hits may come out of order of start (see [`Prefilter::for_each`]).
     pub(crate) fn unordered(&self) -> bool {
         self.long.is_some()
+            || self.words.is_some()
+            || self.pairs.is_some()
             || self
                 .short
                 .as_ref()
@@ -339,30 +601,63 @@ impl Prefilter {
     /// window each literal is found by, the automaton in order of each literal's key, and a
     /// dense stretch of hits in order of their end.
     pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
+        if let Some(words) = &self.words {
+            words.for_each(hay, &mut hit);
+        }
         if let Some(long) = &self.long {
             long.for_each(hay, &mut hit);
         }
-        let Some(short) = &self.short else {
-            return;
-        };
+        let automata = [&self.short, &self.pairs];
+        if automata
+            .iter()
+            .any(|a| a.as_ref().is_some_and(|a| a.folded))
+        {
+            FOLDED.with(|buffer| {
+                let mut buffer = buffer.borrow_mut();
+                buffer.clear();
+                buffer.extend(hay.iter().map(|&b| fold_byte(b)));
+                for automaton in automata.into_iter().flatten() {
+                    let search = if automaton.folded { &buffer[..] } else { hay };
+                    automaton.for_each(search, hay, &mut hit);
+                }
+            });
+        } else {
+            for automaton in automata.into_iter().flatten() {
+                automaton.for_each(hay, hay, &mut hit);
+            }
+        }
+    }
+}
+
+impl Automaton {
+    /// Searches the keys in `search` (the text, or its folded copy) and reports the literals
+    /// found in `hay` (the text).
+    fn for_each(
+        &self,
+        search: &[u8],
+        hay: &[u8],
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        let short = self;
         let mut pos = 0;
         let mut hits = 0usize;
-        while pos < hay.len() {
-            let Some(m) = short.search.find(hay, pos) else {
+        while pos < search.len() {
+            let Some(m) = short.search.find(search, pos) else {
                 return;
             };
             let start = m.start();
             for entry in &short.entries[m.pattern().as_usize()] {
-                entry.report_key(hay, start, &mut hit);
+                entry.report_key(hay, start, hit);
             }
             pos = start + 1;
             hits += 1;
             if hits >= DENSE_HITS && pos < hits * DENSE_SPACING {
                 if let Some((dense, entries)) = &short.dense {
                     // Hits are dense here (`AKIAAKIA...`): one pass over the rest.
-                    for m in dense.find_overlapping_iter(Input::new(hay).span(pos..hay.len())) {
+                    for m in dense.find_overlapping_iter(Input::new(search).span(pos..search.len()))
+                    {
                         for entry in &entries[m.pattern().as_usize()] {
-                            entry.report_key(hay, m.start(), &mut hit);
+                            entry.report_key(hay, m.start(), hit);
                         }
                     }
                     return;
@@ -855,6 +1150,9 @@ mod tests {
         let automaton_only = Prefilter {
             short: Some(b.build_ac(false).unwrap()),
             long: None,
+            words: None,
+            pairs: None,
+            gates: false,
         };
         assert!(matches!(
             automaton_only.short.as_ref().unwrap().search,

@@ -39,11 +39,19 @@ pub(crate) enum Trigger {
     /// Literals found in the pattern itself by the compiler; the pattern runs over the line around
     /// each (custom rules).
     Derived,
+    /// Literals one of which every match contains somewhere (`://` in a URL with credentials):
+    /// the pattern runs over the region around each, as for [`Trigger::Derived`] ones.
+    Contains(Vec<String>),
     /// Over each maximal run of digits and single separators. A match holds between the two
-    /// numbers of digits; the pattern must begin and end with a word boundary.
-    DigitRun(usize, usize),
+    /// numbers of digits; the pattern must begin and end with a word boundary, unless the third
+    /// number, the bytes on either side of the run the match may reach, is not zero.
+    DigitRun(usize, usize, usize),
     /// From two upper-case letters before a digit run.
     CountryCode,
+    /// Over the line around each run of token bytes (`[A-Za-z0-9_+/=.-]`) as long as the
+    /// shortest such run every match holds: for a value after a key name common in prose or
+    /// code (`token = ...`), rarer than the name.
+    TokenRun,
     /// Around each `@`.
     At,
     /// Keyword rules: the keywords are the matches.
@@ -117,6 +125,9 @@ struct RawRule {
     trigger: Option<String>,
     min_digits: Option<usize>,
     max_digits: Option<usize>,
+    /// With `trigger = "digit_run"`: how far beyond the run a match may reach (card track
+    /// data: `%B` before the number, the name and dates after it).
+    run_reach: Option<usize>,
     native: Option<String>,
 }
 
@@ -286,7 +297,8 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
         && (raw.literals.is_some()
             || raw.trigger.is_some()
             || raw.min_digits.is_some()
-            || raw.max_digits.is_some())
+            || raw.max_digits.is_some()
+            || raw.run_reach.is_some())
     {
         return Err(fail(
             "`literals`, `trigger` and `min_digits` are for built-in detectors; a rule's \
@@ -313,11 +325,18 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
                 (Some(lits), None) if !lits.is_empty() && lits.iter().all(|l| l.len() >= 2) => {
                     Trigger::Prefixes(lits)
                 }
+                (Some(lits), Some("contains"))
+                    if !lits.is_empty() && lits.iter().all(|l| l.len() >= 2) =>
+                {
+                    Trigger::Contains(lits)
+                }
                 (None, Some("digit_run")) => Trigger::DigitRun(
                     raw.min_digits.unwrap_or(1),
                     raw.max_digits.unwrap_or(usize::MAX),
+                    raw.run_reach.unwrap_or(0),
                 ),
                 (None, Some("country_code")) => Trigger::CountryCode,
+                (None, Some("token_run")) => Trigger::TokenRun,
                 (None, Some("at")) => Trigger::At,
                 (None, None) => Trigger::Derived,
                 _ => return Err(fail("bad `literals` or `trigger`".into())),

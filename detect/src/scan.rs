@@ -14,6 +14,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::compile::{DetectorSet, Pattern, MAX_MATCH_LEN, REGION_REACH};
+use crate::confirm::is_whole_context_word;
 use crate::confirm::{
     accept, is_boundary, is_word_byte, make_finding, resolve_overlaps, value_span, Hit,
     MinCountGate,
@@ -76,6 +77,10 @@ pub struct Scanner<'e> {
     run_marks: Vec<u32>,
     /// The runs of token bytes found in the current window.
     token_runs: Vec<Range<usize>>,
+    /// The context words found near digit runs (see `run_context`).
+    run_context: crate::run_context::RunContextState,
+    /// The gate's words the first pass found: (start, end, word), whole words, by end.
+    gate_hits: Vec<(usize, usize, usize)>,
     run_stamp: u32,
     /// Report findings of `min_count` patterns at once (a caller that splits one item between
     /// scanners applies `min_count` itself).
@@ -123,6 +128,8 @@ impl<'e> Scanner<'e> {
             line: 1,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
+            run_context: Default::default(),
+            gate_hits: Vec::new(),
             run_stamp: 0,
             defer_min_count: false,
         }
@@ -171,6 +178,49 @@ impl<'e> Scanner<'e> {
             self.buckets[p].clear();
         }
         n
+    }
+
+    /// Times each stage of the first pass over `data` alone: literals, digit runs, `@` and
+    /// token runs, in seconds. For tuning detector sets.
+    #[cfg(feature = "bench")]
+    pub fn first_pass_stages(&mut self, data: &[u8]) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        let mut stage = |name, this: &mut Self, f: fn(&mut Self, &[u8])| {
+            let t = std::time::Instant::now();
+            f(this, data);
+            out.push((name, t.elapsed().as_secs_f64()));
+            for p in std::mem::take(&mut this.touched) {
+                this.buckets[p].clear();
+            }
+        };
+        stage("literals", self, Self::collect_literal_candidates);
+        stage("digit runs", self, Self::collect_digit_candidates);
+        stage("@", self, Self::collect_at_candidates);
+        stage("token runs", self, Self::collect_run_candidates);
+        out
+    }
+
+    /// Runs the first pass over `data`, then times the confirmation of each pattern's
+    /// candidates: per pattern that has any, its id, the number of candidates and the seconds.
+    /// For tuning detector sets.
+    #[cfg(feature = "bench")]
+    pub fn confirm_by_pattern(&mut self, data: &[u8]) -> Vec<(String, usize, f64)> {
+        self.collect_candidates(data);
+        let mut out = Vec::new();
+        let mut found = Vec::new();
+        for p in std::mem::take(&mut self.touched) {
+            let candidates = std::mem::take(&mut self.buckets[p]);
+            let t = std::time::Instant::now();
+            self.confirm(p, &candidates, data, &(0..data.len()), &mut found);
+            out.push((
+                self.engine.patterns[p].id.to_string(),
+                candidates.len(),
+                t.elapsed().as_secs_f64(),
+            ));
+            found.clear();
+        }
+        out.sort_by(|a, b| b.2.total_cmp(&a.2));
+        out
     }
 
     /// Runs only the first pass over `data` and returns, per pattern that has any, its id, the
@@ -438,9 +488,17 @@ impl<'e> Scanner<'e> {
         };
         let buckets = &mut self.buckets;
         let touched = &mut self.touched;
+        let gate_hits = &mut self.gate_hits;
+        gate_hits.clear();
         // The line around the last hit: hits come in order, and many share a line.
         let mut line = 0..0;
         prefilter.for_each(win, |s, e, target| {
+            if target.kind == HitKind::Gate {
+                if is_whole_context_word(win, s, e) {
+                    gate_hits.push((s, e, target.pattern));
+                }
+                return;
+            }
             let pattern = &engine.patterns[target.pattern];
             let (start, end) = match target.kind {
                 HitKind::Anchored => {
@@ -471,6 +529,7 @@ impl<'e> Scanner<'e> {
                     )
                 }
                 HitKind::Region => region(win, s, e, pattern),
+                HitKind::Gate => return,
                 HitKind::Context => {
                     // Context words count as whole words only (`tin` is not in `setting`):
                     // a hit inside a word opens no region.
@@ -502,6 +561,10 @@ impl<'e> Scanner<'e> {
                 kind: target.kind,
             });
         });
+        // The gate takes its words in order of end.
+        if !self.gate_hits.is_sorted_by_key(|w| w.1) {
+            self.gate_hits.sort_unstable_by_key(|w| (w.1, w.0, w.2));
+        }
         if prefilter.unordered() {
             for &p in touched.iter() {
                 let bucket = &mut buckets[p];
@@ -519,9 +582,12 @@ impl<'e> Scanner<'e> {
         // A run of `min` digits is at least `min` bytes long.
         let min_span = engine.min_run_digits;
         let capitals = !engine.country_codes.is_empty();
+        let mut gate_state = std::mem::take(&mut self.run_context);
+        gate_state.reset();
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
-                for &(p, min, max) in &engine.digit_runs {
+                let mut gated = None;
+                for (k, &(p, min, max, reach)) in engine.digit_runs.iter().enumerate() {
                     // A pattern bounded by word boundaries matches a run without separators
                     // whole, or not at all.
                     let fits = if run.separated {
@@ -529,12 +595,29 @@ impl<'e> Scanner<'e> {
                     } else {
                         (min..=max).contains(&run.digits)
                     };
+                    if let (true, Some(gate)) = (fits, &engine.run_context) {
+                        if gate.gated[k] {
+                            // Search the words once per run, when a gated pattern fits it.
+                            if gated.is_none() {
+                                let known = engine
+                                    .literals
+                                    .as_ref()
+                                    .is_some_and(|l| l.gates)
+                                    .then_some(&self.gate_hits[..]);
+                                gate_state.at_run(gate, win, known, run.start, run.end);
+                                gated = Some(());
+                            }
+                            if !gate_state.near(k) {
+                                continue;
+                            }
+                        }
+                    }
                     if fits {
                         self.push(
                             p,
                             Candidate {
-                                start: run.start,
-                                end: run.end,
+                                start: run.start.saturating_sub(reach),
+                                end: win.len().min(run.end + reach),
                                 kind: HitKind::Region,
                             },
                         );
@@ -558,6 +641,7 @@ impl<'e> Scanner<'e> {
                 }
             }
         });
+        self.run_context = gate_state;
     }
 
     fn push(&mut self, p: usize, candidate: Candidate) {

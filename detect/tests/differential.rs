@@ -1,6 +1,7 @@
 //! The differential test of dlp's identifier checks against the reference implementations
 //! (python-stdnum, phonenumbers). `.ci/differential` writes the cases, each labelled by the
-//! reference library, and runs this test on them:
+//! reference library (phonenumbers at the libphonenumber release whose metadata the
+//! `phonenumber` crate embeds), and runs this test on them:
 //!
 //! ```text
 //! DLP_DIFFERENTIAL_CASES=cases.jsonl cargo test -p dlp-detect --test differential -- --ignored --nocapture
@@ -14,7 +15,8 @@ use std::str::FromStr;
 use dlp_detect::Validator;
 
 /// Checks whose dlp side may not exist yet; their cases are skipped (and listed) until it does.
-const MAY_BE_MISSING: &[&str] = &["phone_number"];
+/// Every other check, phone numbers included, must agree with its reference on every case.
+const MAY_BE_MISSING: &[&str] = &[];
 
 /// Disagreements printed per check (all are counted).
 const SHOWN: usize = 40;
@@ -109,22 +111,6 @@ fn checks_agree_with_reference_implementations() {
         }
         if tally.disagreements.len() > SHOWN {
             println!("    ... and {} more", tally.disagreements.len() - SHOWN);
-        }
-        let total = tally.valid + tally.invalid;
-        if check == "phone_number" {
-            // KNOWN GAP: the `phonenumber` crate (libphonenumber's metadata, its own code)
-            // disagrees with phonenumbers on about 1% of these numbers (toll-free ranges it
-            // rejects, a few ranges it accepts). Held to at most 2%, and listed, until dlp's phone
-            // check no longer relies on it.
-            let share = tally.disagreements.len() as f64 / total.max(1) as f64;
-            println!(
-                "    phone_number: {:.2}% disagree (bound 2%)",
-                100.0 * share
-            );
-            if share > 0.02 {
-                failed += tally.disagreements.len();
-            }
-            continue;
         }
         failed += tally.disagreements.len();
     }

@@ -588,3 +588,73 @@ fn the_more_specific_of_overlapping_findings_wins() {
         assert_eq!(scanner.scan(text.as_bytes()), found, "chunk size {chunk}");
     }
 }
+
+/// Every example and negative of every built-in detector, in the order the detector files give
+/// them, each on its own line or run together, so that context words, prefixes and values of
+/// different detectors meet as they do in real text.
+fn library_examples(joined_by: &str) -> String {
+    let mut out = String::new();
+    for file in [
+        include_str!("../src/detectors/builtin.toml"),
+        include_str!("../src/detectors/contact.toml"),
+        include_str!("../src/detectors/national.toml"),
+        include_str!("../src/detectors/financial.toml"),
+        include_str!("../src/detectors/health.toml"),
+        include_str!("../src/detectors/secrets.toml"),
+    ] {
+        let value: toml::Value = toml::from_str(file).unwrap();
+        for detector in value["detector"].as_array().unwrap() {
+            for key in ["examples", "negatives"] {
+                for text in detector
+                    .get(key)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push_str(text.as_str().unwrap());
+                    out.push_str(joined_by);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The whole library takes other first passes than the core set (literals at word starts,
+/// folded literals, token runs, digit runs reaching past the run, context): its fast path must
+/// still give exactly what running every pattern over the whole text gives.
+#[test]
+fn the_whole_library_equals_the_reference_path() {
+    let engine = DetectorSetBuilder::new()
+        .detectors(["all"])
+        .build()
+        .unwrap();
+    let corpus = dlp_detect::corpus::generate(300_000, 1200, 3).text;
+    let decoys = dlp_detect::decoys::generate(300_000, 11);
+    let examples_lines = library_examples("\n").into_bytes();
+    let examples_run = library_examples(" ").into_bytes();
+    for (name, text) in [
+        ("corpus", &corpus),
+        ("decoys", &decoys),
+        ("examples, one per line", &examples_lines),
+        ("examples, run together", &examples_run),
+    ] {
+        let fast = engine.scan_bytes(text);
+        let slow = engine.scan_reference(text);
+        if fast != slow {
+            let show = |f: &dlp_detect::Finding| (f.detector.clone(), f.start, f.masked.clone());
+            let only_fast: Vec<_> = fast
+                .iter()
+                .filter(|f| !slow.contains(f))
+                .map(show)
+                .collect();
+            let only_slow: Vec<_> = slow
+                .iter()
+                .filter(|f| !fast.contains(f))
+                .map(show)
+                .collect();
+            panic!("{name}: only the fast path: {only_fast:?}; only the reference: {only_slow:?}");
+        }
+        assert!(!fast.is_empty(), "{name}");
+    }
+}

@@ -82,15 +82,17 @@ fn phone_digit_count(value: &[u8]) -> Option<usize> {
     (7..=15).contains(&n).then_some(n)
 }
 
+/// A `+`, then a number that libphonenumber calls valid. Its own lengths decide (national
+/// significant numbers of 2 to 17 digits), not E.164's 15 digits: German numbers may have 17.
 #[cfg(feature = "phone")]
 fn phone_number(value: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(value) else {
+    let Some(rest) = value.strip_prefix(b"+") else {
         return false;
     };
-    if !text.starts_with('+') || phone_digit_count(value).is_none() {
-        return false;
-    }
-    phonenumber::parse(None, text).is_ok_and(|n| phonenumber::is_valid(&n))
+    std::str::from_utf8(rest)
+        .ok()
+        .and_then(libphone::digits)
+        .is_some_and(|digits| libphone::international_is_valid(&digits))
 }
 
 /// Without the `phone` feature (libphonenumber's metadata), an international number is checked
@@ -136,20 +138,408 @@ const TRUNK_ZERO_REGIONS: [Id; 10] = [
 
 #[cfg(feature = "phone")]
 fn phone_number_national(value: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(value) else {
-        return false;
-    };
     let Some(n) = phone_digit_count(value) else {
         return false;
     };
-    let first = value.iter().find(|b| b.is_ascii_digit()).copied();
-    let valid_in =
-        |id: Id| phonenumber::parse(Some(id), text).is_ok_and(|p| phonenumber::is_valid(&p));
-    match first {
+    let Some(digits) = std::str::from_utf8(value).ok().and_then(libphone::digits) else {
+        return false;
+    };
+    let valid_in = |id: Id| libphone::national_is_valid(id, &digits);
+    match digits.as_bytes().first() {
         Some(b'0') => TRUNK_ZERO_REGIONS.into_iter().any(valid_in),
         // Ten digits, no trunk prefix: the North American numbering plan.
         Some(b'2'..=b'9') if n == 10 => valid_in(Id::US) || valid_in(Id::CA),
         _ => false,
+    }
+}
+
+/// libphonenumber's parsing and validity rules (`parse`, `isValidNumber`), applied to the
+/// metadata of the `phonenumber` crate (its patterns, possible lengths and prefixes).
+///
+/// The crate's own `parse` and `is_valid` depart from libphonenumber in ways that change
+/// verdicts; the differential test against the phonenumbers port (`.ci/differential`, with the
+/// metadata version of the crate) found them:
+///
+/// - A descriptor accepts a national number when its pattern matches a *prefix* of it (a `find`
+///   that starts at 0), where libphonenumber requires the whole number to match: `+20 3 3406
+///   7890` has one digit more than Alexandria's numbers (`3` and seven digits), and nine digits
+///   is a possible length of Egyptian fixed lines (Cairo's), so it passed.
+/// - Its parser takes a national prefix off whenever the number starts with one.
+///   libphonenumber keeps the number whole when it fits the region's general pattern and the
+///   rest would not, or when the rest has no possible length: `+7 800 123 4567` (toll free in
+///   Russia, whose national prefix is 8) became `001234567` and failed.
+///
+/// Besides, the crate's patterns are compiled behind one global lock into a 100-entry cache that
+/// recompiles evicted ones; these rules compile each pattern they use once.
+#[cfg(feature = "phone")]
+mod libphone {
+    use std::collections::HashMap;
+    use std::ops::Range;
+    use std::sync::{OnceLock, PoisonError, RwLock};
+
+    use phonenumber::country::Id;
+    use phonenumber::metadata::{Database, Descriptor, Metadata, DATABASE};
+    use regex_automata::meta::Regex;
+    use regex_automata::util::captures::Captures;
+    use regex_automata::util::syntax;
+    use regex_automata::{Anchored, Input};
+
+    /// Lengths of the national significant numbers libphonenumber parses.
+    const NSN_LENGTHS: Range<usize> = 2..18;
+
+    fn db() -> &'static Database {
+        &DATABASE
+    }
+
+    /// The digits of a number written with the usual separators (spaces, dashes, dots, slashes,
+    /// brackets), or `None` if it holds anything else.
+    pub(super) fn digits(text: &str) -> Option<String> {
+        let mut digits = String::with_capacity(text.len());
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else if !is_separator(c) {
+                return None;
+            }
+        }
+        Some(digits)
+    }
+
+    fn is_separator(c: char) -> bool {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '-' | '.'
+                    | '/'
+                    | '('
+                    | ')'
+                    | '['
+                    | ']'
+                    | '~'
+                    | '\u{2010}'..='\u{2015}'
+                    | '\u{2212}'
+                    | '\u{FF08}'
+                    | '\u{FF09}'
+                    | '\u{FF0D}'..='\u{FF0F}'
+            )
+    }
+
+    /// Whether `digits`, what follows a `+`, is a valid number: a calling code, then a national
+    /// significant number that the metadata of the code's region for it gives a type.
+    pub(super) fn international_is_valid(digits: &str) -> bool {
+        international(digits).is_some_and(|(code, nsn)| is_valid(code, &nsn))
+    }
+
+    /// Whether `digits`, dialled in `region` (a national number, or the region's international
+    /// prefix and an international one), is a valid number.
+    ///
+    /// libphonenumber also takes the region's calling code off a national number that starts
+    /// with it when that makes it fit; `phone_number_national` never asks about such a number
+    /// (a trunk 0, or ten NANP digits from 2 to 9, where no calling code starts).
+    pub(super) fn national_is_valid(region: Id, digits: &str) -> bool {
+        let Some(meta) = db().by_id(region.as_ref()) else {
+            return false;
+        };
+        if let Some(end) = meta
+            .international_prefix()
+            .and_then(|idd| match_at_start(idd.as_str(), digits))
+            .and_then(|caps| caps.get_match())
+            .map(|m| m.end())
+        {
+            let rest = &digits[end..];
+            // A calling code does not start with 0: then it was no international prefix.
+            if !rest.starts_with('0') {
+                return international_is_valid(rest);
+            }
+        }
+        is_valid(meta.country_code(), &national_significant(meta, digits))
+    }
+
+    /// The calling code and national significant number of the digits after a `+`.
+    fn international(digits: &str) -> Option<(u16, String)> {
+        // Three digits at least, and calling codes do not start with 0.
+        if digits.len() <= 2 || digits.starts_with('0') {
+            return None;
+        }
+        let db = db();
+        let (code, rest) = (1..=3).find_map(|n| {
+            let code = digits.get(..n)?.parse::<u16>().ok()?;
+            db.region(&code).map(|_| (code, &digits[n..]))
+        })?;
+        // The national prefix is read with the metadata of the code's main region.
+        let main = db.by_code(&code)?.into_iter().next()?;
+        Some((code, national_significant(main, rest)))
+    }
+
+    /// Whether the national significant number `nsn` under calling code `code` is valid: the
+    /// region it belongs to (see [`region_for`]) gives it a type.
+    fn is_valid(code: u16, nsn: &str) -> bool {
+        NSN_LENGTHS.contains(&nsn.len()) && region_for(code, nsn).is_some_and(|m| has_type(m, nsn))
+    }
+
+    /// The metadata that judges `nsn` under `code`: the code's only region (or its
+    /// non-geographic entity), else the first of its regions whose leading digits start `nsn`,
+    /// or, for a region without leading digits, that gives `nsn` a type.
+    fn region_for(code: u16, nsn: &str) -> Option<&'static Metadata> {
+        let db = db();
+        let regions = db.region(&code)?;
+        match regions[..] {
+            ["001"] => db.by_code(&code)?.into_iter().next(),
+            [region] => db.by_id(region),
+            _ => regions
+                .into_iter()
+                .filter_map(|region| db.by_id(region))
+                .find(|meta| match meta.leading_digits() {
+                    Some(leading) => match_at_start(leading.as_str(), nsn).is_some(),
+                    None => has_type(meta, nsn),
+                }),
+        }
+    }
+
+    /// Whether `nsn` has a type in `meta` (libphonenumber's number type is not `UNKNOWN`): the
+    /// whole of it matches the general pattern and one type's pattern, at one of that type's
+    /// possible lengths. Every type lists its lengths, all among the general ones, so the
+    /// general lengths need no check of their own.
+    fn has_type(meta: &'static Metadata, nsn: &str) -> bool {
+        let d = meta.descriptors();
+        if !matches_whole(d.general().national_number().as_str(), nsn) {
+            return false;
+        }
+        let other_types = [
+            d.premium_rate(),
+            d.toll_free(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        if other_types.into_iter().any(|desc| is_of(desc, nsn)) || is_of(d.fixed_line(), nsn) {
+            return true;
+        }
+        // A mobile pattern that is the fixed-line one is not tried again (with its own lengths).
+        let pattern =
+            |desc: Option<&'static Descriptor>| desc.map(|d| d.national_number().as_str());
+        pattern(d.fixed_line()) != pattern(d.mobile()) && is_of(d.mobile(), nsn)
+    }
+
+    /// Whether `nsn` is of the type `desc` describes: one of its possible lengths, and the
+    /// whole of it matching its pattern.
+    fn is_of(desc: Option<&'static Descriptor>, nsn: &str) -> bool {
+        desc.is_some_and(|desc| {
+            let lengths = desc.possible_length();
+            (lengths.is_empty() || u16::try_from(nsn.len()).is_ok_and(|n| lengths.contains(&n)))
+                && matches_whole(desc.national_number().as_str(), nsn)
+        })
+    }
+
+    /// The national significant number in `number`, a national number of `meta`'s region: without
+    /// its national prefix (see [`strip_national_prefix`]) if what remains has a possible length
+    /// of the region, or is longer than all of them; else `number` itself.
+    fn national_significant(meta: &'static Metadata, number: &str) -> String {
+        match strip_national_prefix(meta, number) {
+            Some(rest) if length_kept(meta, &rest) => rest,
+            _ => number.to_owned(),
+        }
+    }
+
+    /// `number` without the national prefix it starts with (`nationalPrefixForParsing`, else the
+    /// national prefix), rewritten by `nationalPrefixTransformRule` if the region has one and the
+    /// prefix pattern's last group took part. `None` if it has no prefix, or if it fits the
+    /// region's general pattern and the rest would not.
+    fn strip_national_prefix(meta: &'static Metadata, number: &str) -> Option<String> {
+        if number.is_empty() {
+            return None;
+        }
+        // Group 0, the whole prefix, then the pattern's groups.
+        let groups: Vec<Option<Range<usize>>> = match meta.national_prefix_for_parsing() {
+            Some(pattern) => {
+                let caps = match_at_start(pattern.as_str(), number)?;
+                (0..caps.group_len())
+                    .map(|i| caps.get_group(i).map(|span| span.range()))
+                    .collect()
+            }
+            None => {
+                let prefix = meta.national_prefix().filter(|p| !p.is_empty())?;
+                vec![Some(0..number.strip_prefix(prefix).map(|_| prefix.len())?)]
+            }
+        };
+        let end = groups.first()?.as_ref()?.end;
+        let rest = match meta.national_prefix_transform_rule() {
+            Some(rule) if !rule.is_empty() && groups.last().is_some_and(Option::is_some) => {
+                expand(rule, &groups, number) + &number[end..]
+            }
+            _ => number[end..].to_owned(),
+        };
+        let general = meta.descriptors().general().national_number().as_str();
+        if matches_whole(general, number) && !matches_whole(general, &rest) {
+            return None;
+        }
+        Some(rest)
+    }
+
+    /// A transform rule with each `$n` replaced by group n of the prefix match (the metadata's
+    /// replacement syntax: the longest run of digits that names a group, `\` quotes).
+    fn expand(rule: &str, groups: &[Option<Range<usize>>], number: &str) -> String {
+        let mut out = String::new();
+        let mut chars = rule.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.extend(chars.next()),
+                '$' => {
+                    let mut group = None::<usize>;
+                    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                        let longer = group.unwrap_or(0) * 10 + d as usize;
+                        if group.is_some() && longer >= groups.len() {
+                            break;
+                        }
+                        group = Some(longer);
+                        chars.next();
+                    }
+                    match group {
+                        Some(i) => {
+                            if let Some(Some(span)) = groups.get(i) {
+                                out.push_str(&number[span.clone()]);
+                            }
+                        }
+                        None => out.push('$'),
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// Whether libphonenumber's parser keeps `number` as the national significant number for
+    /// `meta`'s region: not a local-only length, and a possible length or longer than all
+    /// (libphonenumber's length test, on the general lengths: all its types' lengths).
+    fn length_kept(meta: &'static Metadata, number: &str) -> bool {
+        let d = meta.descriptors();
+        let types = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let types = types.iter().flatten();
+        let Ok(n) = u16::try_from(number.len()) else {
+            return false;
+        };
+        let possible = types.clone().any(|t| t.possible_length().contains(&n));
+        let local_only = !possible
+            && types
+                .clone()
+                .any(|t| t.possible_local_length().contains(&n));
+        let longest = types.flat_map(|t| t.possible_length()).max();
+        !local_only && (possible || longest.is_some_and(|&max| n > max))
+    }
+
+    /// How a metadata pattern is matched: against the whole number (libphonenumber's
+    /// `matches`), or from its start (`lookingAt`).
+    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+    enum Anchor {
+        Whole,
+        Start,
+    }
+
+    fn matches_whole(pattern: &'static str, number: &str) -> bool {
+        compiled(pattern, Anchor::Whole).is_some_and(|re| re.is_match(number))
+    }
+
+    /// The match of `pattern` at the start of `number`, with its groups.
+    fn match_at_start(pattern: &'static str, number: &str) -> Option<Captures> {
+        let re = compiled(pattern, Anchor::Start)?;
+        let mut caps = re.create_captures();
+        re.search_captures(&Input::new(number).anchored(Anchored::Yes), &mut caps);
+        caps.is_match().then_some(caps)
+    }
+
+    /// A metadata pattern, compiled once per anchoring. The metadata lives as long as the
+    /// program, so a pattern's address and length identify it; its whitespace is layout (as in
+    /// the crate, which compiles with `x`), and numbers are ASCII digits.
+    fn compiled(pattern: &'static str, anchor: Anchor) -> Option<Regex> {
+        type Cache = RwLock<HashMap<(usize, usize, Anchor), Option<Regex>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Cache::default);
+        let key = (pattern.as_ptr() as usize, pattern.len(), anchor);
+        if let Some(re) = cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return re.clone();
+        }
+        let source = match anchor {
+            Anchor::Whole => format!("^(?:{pattern})$"),
+            Anchor::Start => pattern.to_owned(),
+        };
+        let re = Regex::builder()
+            .syntax(
+                syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .build(&source)
+            .ok();
+        cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, re.clone());
+        re
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A pattern that did not compile would match nothing, silently: every pattern these
+        /// rules use compiles, in every region and non-geographic entity.
+        #[test]
+        fn metadata_patterns_compile() {
+            let mut n = 0;
+            for code in 1..1000 {
+                for meta in db().by_code(&code).unwrap_or_default() {
+                    let d = meta.descriptors();
+                    let types = [
+                        d.fixed_line(),
+                        d.mobile(),
+                        d.toll_free(),
+                        d.premium_rate(),
+                        d.shared_cost(),
+                        d.personal_number(),
+                        d.voip(),
+                        d.pager(),
+                        d.uan(),
+                        d.voicemail(),
+                    ];
+                    let whole = std::iter::once(d.general()).chain(types.into_iter().flatten());
+                    for desc in whole {
+                        let pattern = desc.national_number().as_str();
+                        assert!(compiled(pattern, Anchor::Whole).is_some(), "{pattern}");
+                    }
+                    let start = [
+                        meta.leading_digits(),
+                        meta.national_prefix_for_parsing(),
+                        meta.international_prefix(),
+                    ];
+                    for pattern in start.into_iter().flatten() {
+                        let pattern = pattern.as_str();
+                        assert!(compiled(pattern, Anchor::Start).is_some(), "{pattern}");
+                    }
+                    n += 1;
+                }
+            }
+            assert!(n > 240, "{n} regions");
+        }
     }
 }
 
@@ -511,6 +901,20 @@ mod tests {
             (phone_number, "020 7946 0958", false),
             (phone_number_national, "020 7946 0958", true),
             (phone_number_national, "(555) 123-4567", false),
+            // Toll-free numbers that start with the national prefix (8 in Russia and Belarus, 0
+            // or 8 in Lithuania): it is not taken off a number that would then no longer fit.
+            (phone_number, "+7 800 123-45-67", true),
+            (phone_number, "+375 801 123 4567", true),
+            (phone_number, "+370 800 12345", true),
+            // Alexandria's numbers are 3 and seven digits; Cairo's (2 and eight) are longer, but
+            // the whole number must fit one pattern.
+            (phone_number, "+20 3 4067890", true),
+            (phone_number, "+20 3 3406 7890", false),
+            // The national prefix after the country code, as often written in Britain; an
+            // international prefix before a national number.
+            (phone_number, "+44 (0)20 7946 0958", true),
+            (phone_number_national, "0049 30 901820", true),
+            (phone_number, "+0 20 7946 0958", false),
             (ip_address, "203.0.114.7", true),
             (ip_address, "203.0.113.7", false),
             (ip_address, "1.2.3.4", false),

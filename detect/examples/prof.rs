@@ -1,0 +1,28 @@
+//! Scans the bench corpus repeatedly with a selection, for profiling
+//! (`cargo run --release -p dlp-detect --features bench --example prof -- SELECTORS [decoys]`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut b = dlp_detect::DetectorSetBuilder::new();
+    if let Some(sel) = args.first().filter(|s| s.as_str() != "none") {
+        b.detectors(sel.split(',').map(str::to_string));
+    }
+    if let Some(ex) = args.get(2).filter(|s| !s.is_empty()) {
+        b.exclude(ex.split(',').map(str::to_string));
+    }
+    let t = std::time::Instant::now();
+    let set = b.build().expect("compiles");
+    eprintln!("build {:?}", t.elapsed());
+    let text = if args.get(1).is_some_and(|a| a == "decoys") {
+        dlp_detect::decoys::generate(32 << 20, 7)
+    } else {
+        dlp_detect::corpus::generate(32 << 20, 8192, 1).text
+    };
+    let mut scanner = set.scanner();
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        let n = scanner.scan(&text).len();
+        let s = t.elapsed().as_secs_f64();
+        eprintln!("{:.1} MB/s, {n} findings", text.len() as f64 / 1e6 / s);
+    }
+}

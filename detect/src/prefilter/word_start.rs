@@ -1,0 +1,347 @@
+//! The first pass for literals that only count at the start of a word.
+//!
+//! A context word counts as a whole word, and a vendor prefix of a pattern that begins with
+//! `\b` can only start a match where a word starts. Such a literal, when its first byte is a
+//! word byte (`[A-Za-z0-9_]`), needs looking up only at word starts: a word byte after a
+//! non-word byte. Text has a word start every five or six bytes, so testing there alone costs a
+//! fraction of testing every position, and the literal's window is its first bytes, which stand
+//! at the word start itself.
+//!
+//! The text is classified 64 bytes at a time into a mask of word bytes (SSE2 on x86-64, a byte
+//! loop elsewhere), whose word starts are the set bits of `word & !(word << 1)`. At each, the
+//! first two, three and four bytes (folded to lower case) are hashed into one bit table that
+//! stays in the L1 cache; only where a bit is set are the literals of that window compared.
+
+use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowMap};
+
+/// Bits of the table: 2^18 bits, 32 KiB.
+const TABLE_BITS: u32 = 18;
+const TABLE_WORDS: usize = (1 << TABLE_BITS) / 64;
+
+/// Widths of the windows, longest first: a literal of four bytes or more is found by its first
+/// four, shorter ones by all of theirs.
+const WIDTHS: [usize; 3] = [4, 3, 2];
+
+/// One multiplier per width, so that the windows of different widths set unrelated bits.
+const MULTIPLIERS: [u64; 3] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xC2B2_AE3D_27D4_EB4F,
+    0x1656_67B1_9E37_79F9,
+];
+
+#[inline(always)]
+fn hash(x: u64, slot: usize) -> usize {
+    (x.wrapping_mul(MULTIPLIERS[slot]) >> (64 - TABLE_BITS)) as usize
+}
+
+/// The literals that count only at word starts, each found by its first bytes.
+pub(super) struct WordStartFilter {
+    bits: Box<[u64; TABLE_WORDS]>,
+    /// The windows of each width of [`WIDTHS`], folded, as little-endian integers.
+    windows: [WindowMap; 3],
+}
+
+impl std::fmt::Debug for WordStartFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordStartFilter")
+            .field("windows", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `b` is a word byte (`\w` in ASCII).
+pub(super) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl WordStartFilter {
+    /// Builds the filter; every entry's literal must be at least two bytes long and begin with
+    /// a word byte.
+    pub(super) fn new(entries: Vec<Entry>) -> Self {
+        let mut windows: [WindowMap; 3] = Default::default();
+        let mut bits: Box<[u64; TABLE_WORDS]> = Box::new([0; TABLE_WORDS]);
+        for entry in entries {
+            let len = entry.literal.len();
+            let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
+                continue; // never given: see `PrefilterBuilder::build`
+            };
+            let key = low_bytes(fold(window_u64(&entry.literal)), WIDTHS[slot]);
+            windows[slot].entry(key).or_default().push((entry, 0));
+            let i = hash(key, slot);
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        for map in &mut windows {
+            for list in map.values_mut() {
+                list.sort_by_key(|(e, _)| std::cmp::Reverse(e.literal.len()));
+            }
+        }
+        WordStartFilter { bits, windows }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.windows
+            .iter()
+            .map(std::collections::HashMap::len)
+            .sum()
+    }
+
+    /// Calls `hit` for every occurrence of a literal that starts a word (position 0 counts as
+    /// one), in order of position.
+    pub(super) fn for_each(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        let used = [
+            !self.windows[0].is_empty(),
+            !self.windows[1].is_empty(),
+            !self.windows[2].is_empty(),
+        ];
+        match used {
+            [true, true, true] => self.search::<true, true, true>(hay, hit),
+            [true, true, false] => self.search::<true, true, false>(hay, hit),
+            [true, false, true] => self.search::<true, false, true>(hay, hit),
+            [true, false, false] => self.search::<true, false, false>(hay, hit),
+            [false, true, true] => self.search::<false, true, true>(hay, hit),
+            [false, true, false] => self.search::<false, true, false>(hay, hit),
+            [false, false, true] => self.search::<false, false, true>(hay, hit),
+            [false, false, false] => {}
+        }
+    }
+
+    fn search<const FOUR: bool, const THREE: bool, const TWO: bool>(
+        &self,
+        hay: &[u8],
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        let bits = &*self.bits;
+        let test = |i: usize| bits[(i / 64) % TABLE_WORDS] & (1 << (i % 64)) != 0;
+        // Whether the byte before the block is a word byte.
+        let mut carry = 0u64;
+        let mut base = 0;
+        while base < hay.len() {
+            let word = word_mask(hay, base);
+            let mut starts = word & !((word << 1) | carry);
+            carry = word >> 63;
+            while starts != 0 {
+                let at = base + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                let x = fold(match hay.get(at..at + 8) {
+                    Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
+                    None => window_u64(&hay[at..]),
+                });
+                let mut passed = 0u8;
+                if FOUR {
+                    passed |= u8::from(test(hash(x & 0xFFFF_FFFF, 0)));
+                }
+                if THREE {
+                    passed |= u8::from(test(hash(x & 0xFF_FFFF, 1))) << 1;
+                }
+                if TWO {
+                    passed |= u8::from(test(hash(x & 0xFFFF, 2))) << 2;
+                }
+                if passed != 0 {
+                    self.verify(hay, at, x, passed, hit);
+                }
+            }
+            base += 64;
+        }
+    }
+
+    #[inline(never)]
+    fn verify(
+        &self,
+        hay: &[u8],
+        at: usize,
+        x: u64,
+        passed: u8,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        for (slot, (map, width)) in self.windows.iter().zip(WIDTHS).enumerate() {
+            if passed & (1 << slot) == 0 {
+                continue;
+            }
+            if let Some(list) = map.get(&low_bytes(x, width)) {
+                for (entry, _) in list {
+                    entry.report(hay, at, hit);
+                }
+            }
+        }
+    }
+}
+
+/// The word bytes of the 64 bytes of `hay` from `base` (bytes past its end count as none).
+#[inline]
+fn word_mask(hay: &[u8], base: usize) -> u64 {
+    let block: [u8; 64] = match hay.get(base..base + 64) {
+        Some(block) => block.try_into().unwrap_or([0; 64]),
+        None => {
+            let mut padded = [0u8; 64];
+            let rest = &hay[base.min(hay.len())..];
+            padded[..rest.len()].copy_from_slice(rest);
+            padded
+        }
+    };
+    block_word_mask(&block)
+}
+
+/// Bit `i` is set when byte `i` of `block` is a word byte.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn block_word_mask(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+    let mut mask = 0u64;
+    for i in 0..4 {
+        // SAFETY: SSE2 is part of x86-64; `block` holds 64 bytes, so the 16 bytes at `16 * i`
+        // are in bounds, and the load needs no alignment.
+        let lane = unsafe {
+            let x = _mm_loadu_si128(block.as_ptr().add(16 * i).cast::<__m128i>());
+            // A byte in `lo..lo + n` is moved to the bottom of the signed range, so one signed
+            // compare tests it; OR 0x20 folds upper-case letters onto lower-case ones.
+            let digit = _mm_cmplt_epi8(
+                _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(b'0') as i8)),
+                _mm_set1_epi8(0x80u8.wrapping_add(10) as i8),
+            );
+            let letter = _mm_cmplt_epi8(
+                _mm_add_epi8(
+                    _mm_or_si128(x, _mm_set1_epi8(0x20)),
+                    _mm_set1_epi8(0x80u8.wrapping_sub(b'a') as i8),
+                ),
+                _mm_set1_epi8(0x80u8.wrapping_add(26) as i8),
+            );
+            let underscore = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), underscore))
+        };
+        mask |= u64::from(lane as u16) << (16 * i);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn block_word_mask(block: &[u8; 64]) -> u64 {
+    bytewise_word_mask(block)
+}
+
+/// The byte loop: the reference for the vector version, and the fallback off x86-64.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn bytewise_word_mask(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u64::from(is_word_byte(b)) << i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prefilter::HitKind;
+
+    #[test]
+    fn the_word_mask_matches_the_byte_loop_for_every_byte() {
+        for first in (0..=255u16).step_by(64) {
+            let mut block = [0u8; 64];
+            for (i, b) in block.iter_mut().enumerate() {
+                *b = (first + i as u16) as u8;
+            }
+            assert_eq!(
+                block_word_mask(&block),
+                bytewise_word_mask(&block),
+                "{first}"
+            );
+        }
+    }
+
+    /// Every occurrence of each literal at a word start, the obvious way.
+    fn naive(literals: &[(&str, bool)], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            for s in 0..hay.len() {
+                if s > 0 && is_word_byte(hay[s - 1]) {
+                    continue;
+                }
+                let Some(text) = hay.get(s..s + lit.len()) else {
+                    break;
+                };
+                if (*ci && text.eq_ignore_ascii_case(lit.as_bytes())) || text == lit.as_bytes() {
+                    out.push((s, s + lit.len(), p));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn reports_exactly_the_occurrences_at_word_starts() {
+        let literals = [
+            ("id", true),
+            ("bsn", true),
+            ("rib", true),
+            ("sk_live_", false),
+            ("SSN", false),
+            ("number", true),
+            ("numéro", true),
+            ("ghp_", false),
+            ("11.", false),
+            ("1", false), // too short: never given, never reported
+        ];
+        let entries: Vec<Entry> = literals
+            .iter()
+            .enumerate()
+            .filter(|(_, (l, _))| l.len() >= 2)
+            .map(|(p, (l, ci))| Entry {
+                literal: if *ci {
+                    l.to_ascii_lowercase().into_bytes().into()
+                } else {
+                    l.as_bytes().into()
+                },
+                case_insensitive: *ci,
+                target: LiteralTarget {
+                    pattern: p,
+                    kind: HitKind::Context,
+                },
+                key_offset: 0,
+                word_start: true,
+            })
+            .collect();
+        let filter = WordStartFilter::new(entries);
+        let pieces: [&[u8]; 16] = [
+            b"ID ",
+            b"xid ",
+            b"BSN:",
+            b"ribbon ",
+            b"attribute ",
+            b"sk_live_",
+            b"ssn ",
+            b"SSN ",
+            b"Number",
+            b"numbers ",
+            b"NUM\xc3\xa9ro ",
+            b"_ghp_x ",
+            b"-ghp_",
+            b"11.2.3.4 ",
+            b"211.",
+            b"\n",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for len in [0, 1, 2, 63, 64, 65, 130, 1000] {
+            let mut hay = Vec::new();
+            while hay.len() < len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                hay.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            hay.truncate(len);
+            let mut got = Vec::new();
+            filter.for_each(&hay, &mut |s, e, t| got.push((s, e, t.pattern)));
+            got.sort();
+            assert_eq!(
+                got,
+                naive(&literals[..9], &hay),
+                "{}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
+    }
+}

@@ -43,7 +43,10 @@ fn main() {
         for (id, n, secs) in confirm.iter().take(15) {
             println!("    {id:<28} {n:>8} candidates {:>8.1} ms", secs * 1e3);
         }
-        for (id, n, bytes) in by.iter().take(0) {
+        let mut by = by;
+        by.sort_by_key(|&(_, n, _)| std::cmp::Reverse(n));
+        println!("  most candidates:");
+        for (id, n, bytes) in by.iter().take(12) {
             println!("    {id:<28} {n:>8} candidates {bytes:>12} bytes");
         }
     }

@@ -279,6 +279,15 @@ mod tests {
     use crate::rules;
 
     #[test]
+    fn every_builtin_pattern_compiles() {
+        let set = DetectorSetBuilder::new()
+            .detectors(["all"])
+            .build()
+            .unwrap();
+        set.compile_all().unwrap();
+    }
+
+    #[test]
     fn builtin_examples() {
         let engine = DetectorSetBuilder::new()
             .detectors(["all"])

@@ -6,9 +6,10 @@
 //! module owns that translation and the compiled [`DetectorSet`]; it never scans text (that is
 //! `scan`'s job) and never chooses which definitions to compile (that is `builder`'s).
 
+use std::sync::OnceLock;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex_automata::meta;
-use regex_automata::PatternID;
 
 use crate::error::{Error, ErrorKind};
 use crate::finding::{Category, Confidence, Mask, Normalize};
@@ -117,16 +118,23 @@ impl RunFilter {
         let mut unfiltered = Vec::new();
         for (k, &(p, _)) in class_runs.iter().enumerate() {
             let pattern = &patterns[p];
-            let Some(must) = pattern.must.first().filter(|_| pattern.line_bounded) else {
+            // One literal every match holds, or else one of a set.
+            let required: Vec<Vec<u8>> = match pattern.must.first() {
+                Some(must) => vec![must.literal.bytes.to_ascii_lowercase()],
+                None => pattern.any_of.clone(),
+            };
+            if required.is_empty() || !pattern.line_bounded {
                 unfiltered.push(k);
                 continue;
-            };
-            let key = must.literal.bytes.to_ascii_lowercase();
-            match keys.iter().position(|x| *x == key) {
-                Some(i) => targets[i].push(k),
-                None => {
-                    keys.push(key);
-                    targets.push(vec![k]);
+            }
+            for key in required {
+                match keys.iter().position(|x| *x == key) {
+                    Some(i) if !targets[i].contains(&k) => targets[i].push(k),
+                    Some(_) => {}
+                    None => {
+                        keys.push(key);
+                        targets.push(vec![k]);
+                    }
                 }
             }
         }
@@ -155,6 +163,31 @@ impl RunFilter {
     }
 }
 
+/// Literals one of which every match of `hir` contains, lower-cased (empty when there is no
+/// such set, or one with a literal too short to search for).
+fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
+    literals::required(hir)
+        .filter(|set| set.literals.iter().all(literals::usable))
+        .map(|set| {
+            let mut keys: Vec<Vec<u8>> = set
+                .literals
+                .iter()
+                .map(|l| l.bytes.to_ascii_lowercase())
+                .collect();
+            keys.sort();
+            keys.dedup();
+            // A literal that holds another of the set adds nothing (` 2a` holds `2a`).
+            let all = keys.clone();
+            keys.retain(|k| {
+                !all.iter().any(|other| {
+                    other.len() < k.len() && k.windows(other.len()).any(|w| w == other)
+                })
+            });
+            keys
+        })
+        .unwrap_or_default()
+}
+
 /// Context words that must appear near a match.
 #[derive(Debug)]
 pub(crate) struct Context {
@@ -169,7 +202,7 @@ pub(crate) struct Pattern {
     pub category: Category,
     pub confidence: Confidence,
     /// `None` for keyword rules.
-    pub regex: Option<meta::Regex>,
+    pub regex: Option<LazyRegex>,
     /// The capture group whose span is the finding (a group named `secret`).
     pub secret_group: Option<usize>,
     pub validator: Option<Validator>,
@@ -193,6 +226,10 @@ pub(crate) struct Pattern {
     pub whole_word: bool,
     /// Literals every match contains: a region without one of them is not searched.
     pub must: Vec<Must>,
+    /// Literals one of which every match contains (lower-cased): for a pattern triggered by
+    /// runs of token bytes without `must`, a run concerns it only when one is on its line; for
+    /// one whose digit-run region reaches past the run, the region must hold one.
+    pub any_of: Vec<Vec<u8>>,
     /// The regular expression as written (empty for keyword rules).
     pub source: String,
     /// Keyword rules only: the keywords (for the reference path).
@@ -326,7 +363,9 @@ pub(crate) fn compile(
                 format!("{}: rule `{}`: {msg}", def.origin, def.id),
             )
         };
-        let prepared = prepare(&def).map_err(fail);
+        // A user's rule is compiled now, so that a mistake is an error at build; a built-in
+        // on first use.
+        let prepared = prepare(&def, !builtin).map_err(fail);
         let (context, compiled) = match prepared {
             Ok(p) => p,
             Err(e) if skip_invalid && !builtin => {
@@ -374,6 +413,7 @@ pub(crate) fn compile(
             reach: REGION_REACH,
             whole_word: def.whole_word,
             must: Vec::new(),
+            any_of: Vec::new(),
             source: def.pattern.clone(),
             keywords: def.keywords.iter().map(|k| k.trim().to_string()).collect(),
             keywords_case_sensitive: def.case_sensitive,
@@ -409,7 +449,7 @@ pub(crate) fn compile(
             // Keyword rules are handled above; a pattern rule always compiles a regex.
             continue;
         };
-        pattern.secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
+        pattern.secret_group = capture_index(&hir, "secret");
         pattern.max_len = hir
             .properties()
             .maximum_len()
@@ -478,6 +518,7 @@ pub(crate) fn compile(
                             .map(Must::new)
                             .collect();
                         pattern.reach = pattern.max_len.min(REGION_REACH);
+                        pattern.any_of = any_of(&hir);
                         engine.class_runs.push((index, n));
                     }
                     (Some(set), _) => {
@@ -543,6 +584,11 @@ pub(crate) fn compile(
                 }
             }
             Trigger::DigitRun(min, max, reach) => {
+                if *reach > 0 {
+                    // The region reaches past the run: a literal the match holds (`2A` of a
+                    // Corsican NIR) spares the regex most runs.
+                    pattern.any_of = any_of(&hir);
+                }
                 engine.digit_runs.push((index, *min, *max, *reach));
                 engine.min_run_digits = engine.min_run_digits.min(*min);
             }
@@ -560,6 +606,7 @@ pub(crate) fn compile(
                     .map(Must::new)
                     .collect();
                 pattern.reach = pattern.max_len.min(REGION_REACH);
+                pattern.any_of = any_of(&hir);
                 engine.class_runs.push((index, n));
             }
             Trigger::At => engine.at_signs.push(index),
@@ -586,13 +633,8 @@ pub(crate) fn compile(
 #[allow(clippy::type_complexity)]
 fn prepare(
     def: &PatternDef,
-) -> Result<
-    (
-        Option<Context>,
-        Option<(regex_syntax::hir::Hir, meta::Regex)>,
-    ),
-    String,
-> {
+    eager: bool,
+) -> Result<(Option<Context>, Option<(regex_syntax::hir::Hir, LazyRegex)>), String> {
     let context = if def.context.is_empty() {
         None
     } else {
@@ -615,14 +657,93 @@ fn prepare(
     if hir.properties().minimum_len() == Some(0) {
         return Err("pattern matches the empty string; make at least one part required".into());
     }
-    let regex = meta::Builder::new()
-        .configure(meta::Config::new().utf8_empty(false))
-        .build_from_hir(&hir)
-        .map_err(|e| format!("pattern cannot be compiled: {e}"))?;
+    let regex = if eager {
+        let regex = build_regex(&hir).map_err(|e| format!("pattern cannot be compiled: {e}"))?;
+        LazyRegex {
+            hir: hir.clone(),
+            regex: OnceLock::from(Some(regex)),
+        }
+    } else {
+        LazyRegex {
+            hir: hir.clone(),
+            regex: OnceLock::new(),
+        }
+    };
     Ok((context, Some((hir, regex))))
 }
 
+fn build_regex(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, String> {
+    meta::Builder::new()
+        .configure(meta::Config::new().utf8_empty(false))
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
+}
+
+/// A pattern's regex, compiled on first use. Most patterns of a large set see no candidate in
+/// a given text, and compiling every one up front was most of the whole library's build time.
+/// Users' rules are compiled at build, so that their mistakes are errors there; a built-in is
+/// compiled (and its examples checked) by the tests.
+pub(crate) struct LazyRegex {
+    hir: regex_syntax::hir::Hir,
+    regex: OnceLock<Option<meta::Regex>>,
+}
+
+impl LazyRegex {
+    /// The regex, compiled now if it is the first use; `None` if it cannot be compiled (then
+    /// the pattern finds nothing).
+    pub(crate) fn get(&self) -> Option<&meta::Regex> {
+        self.regex
+            .get_or_init(|| build_regex(&self.hir).ok())
+            .as_ref()
+    }
+}
+
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRegex")
+            .field("compiled", &self.regex.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The index of the capture group named `name` in `hir`, as the compiled regex numbers it.
+fn capture_index(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => {
+            if c.name.as_deref() == Some(name) {
+                Some(c.index as usize)
+            } else {
+                capture_index(&c.sub, name)
+            }
+        }
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().find_map(|s| capture_index(s, name))
+        }
+        HirKind::Repetition(r) => capture_index(&r.sub, name),
+        _ => None,
+    }
+}
+
 impl DetectorSet {
+    /// Compiles every pattern's regex now. Built-in detectors compile theirs on first use, so
+    /// that building a large set is quick; a service that would rather pay once at start, or a
+    /// benchmark that times it, calls this. Fails naming the first detector whose pattern does
+    /// not compile (none should: the tests compile them all).
+    pub fn compile_all(&self) -> Result<(), Error> {
+        for pattern in &self.patterns {
+            if let Some(lazy) = &pattern.regex {
+                if lazy.get().is_none() {
+                    return Err(Error::new(
+                        ErrorKind::Rules,
+                        format!("detector `{}`: its pattern cannot be compiled", pattern.id),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Custom rules that were left out because they do not compile, when the builder was told
     /// to [skip invalid rules](DetectorSetBuilder::skip_invalid_rules). Each error names its rule.
     pub fn rule_errors(&self) -> &[Error] {

@@ -164,11 +164,10 @@ impl PrefilterBuilder {
         target: LiteralTarget,
     ) {
         let before = self.all.len();
+        let context = matches!(target.kind, HitKind::Context | HitKind::Gate);
         self.add(literal, case_insensitive, target);
         if let Some(entry) = self.all.get_mut(before) {
-            // The filter tests word starts, so the literal must begin one; it finds literals
-            // by their first two bytes or more.
-            entry.word_start = literal.len() >= 2 && word_start::is_word_byte(literal[0]);
+            entry.word_start = word_start::eligible(literal, context);
         }
     }
 
@@ -192,7 +191,7 @@ impl PrefilterBuilder {
         let mut all = self.all;
         for (word, id) in self.gate_words {
             all.push(Entry {
-                word_start: word_start::is_word_byte(word.as_bytes()[0]),
+                word_start: word_start::eligible(word.as_bytes(), true),
                 literal: word.into_bytes().into(),
                 case_insensitive: true,
                 target: LiteralTarget {
@@ -285,7 +284,7 @@ impl PrefilterBuilder {
         // Each literal's few rarest windows are its candidate keys; keys are then chosen
         // greedily, the one that serves the most literals first, so that literals share keys
         // (Teddy holds 64) without entering by a common window.
-        const CANDIDATES: usize = 8;
+        const CANDIDATES: usize = 3;
         let candidates: Vec<Vec<(Vec<u8>, usize)>> = all
             .iter()
             .map(|entry| {

@@ -22,8 +22,11 @@ impl DetectorSet {
     pub fn scan_reference(&self, data: &[u8]) -> Vec<Finding> {
         let mut found: Vec<Hit> = Vec::new();
         for (p, pattern) in self.patterns.iter().enumerate() {
-            let Some(regex) = &pattern.regex else {
+            let Some(lazy) = &pattern.regex else {
                 self.reference_keywords(p, data, &mut found);
+                continue;
+            };
+            let Some(regex) = lazy.get() else {
                 continue;
             };
             let mut cache = regex.create_cache();

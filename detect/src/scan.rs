@@ -756,7 +756,7 @@ impl<'e> Scanner<'e> {
         found: &mut Vec<Hit>,
     ) {
         let pattern = &self.engine.patterns[p];
-        let Some(regex) = &pattern.regex else {
+        let Some(lazy) = &pattern.regex else {
             // Keywords: the hit is the match; longest first at equal starts, no overlaps.
             let mut last_end = 0;
             for c in candidates {
@@ -799,6 +799,9 @@ impl<'e> Scanner<'e> {
             }
             return;
         }
+        let Some(regex) = lazy.get() else {
+            return; // a built-in that does not compile finds nothing (the tests compile them all)
+        };
         let cache = self.caches[p].get_or_insert_with(|| regex.create_cache());
         let captures = pattern
             .secret_group
@@ -833,6 +836,12 @@ impl<'e> Scanner<'e> {
             }
             let mut pos = c.start.max(next.min(end));
             if !pattern.must.is_empty() && !contains_all(&win[pos.min(end)..end], &pattern.must) {
+                continue;
+            }
+            if pattern.any_of.len() <= ANY_OF_CHECKED
+                && !pattern.any_of.is_empty()
+                && !contains_any(&win[pos.min(end)..end], &pattern.any_of)
+            {
                 continue;
             }
             while pos < end {
@@ -903,6 +912,25 @@ fn region(win: &[u8], s: usize, e: usize, pattern: &Pattern) -> (usize, usize) {
 /// Whether `hay` contains every literal of `must`.
 fn contains_all(hay: &[u8], must: &[crate::compile::Must]) -> bool {
     must.iter().all(|m| m.is_in(hay))
+}
+
+/// Up to this many literals of a pattern's `any_of` are looked for in a region before its regex
+/// runs; a larger set is left to the regex (run-triggered patterns are filtered by it earlier).
+const ANY_OF_CHECKED: usize = 8;
+
+/// Whether `hay` (a region of a few dozen bytes) contains one of `literals` (lower-cased), in
+/// any case.
+fn contains_any(hay: &[u8], literals: &[Vec<u8>]) -> bool {
+    literals.iter().any(|l| {
+        let Some(&first) = l.first() else {
+            return false;
+        };
+        let at = |i: usize| {
+            hay.get(i..i + l.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(l))
+        };
+        memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(at)
+    })
 }
 
 /// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.

@@ -7,8 +7,13 @@
 //! fraction of testing every position, and the literal's window is its first bytes, which stand
 //! at the word start itself.
 //!
-//! The text is classified 64 bytes at a time into a mask of word bytes (SSE2 on x86-64, a byte
-//! loop elsewhere), whose word starts are the set bits of `word & !(word << 1)`. At each, the
+//! A context word that begins with a non-ASCII letter (`身份证`, `आधार`) counts where it follows a
+//! byte that is no letter at all (neither a word byte nor part of a non-ASCII character), so
+//! the starts of such characters after one are tested too.
+//!
+//! The text is classified 64 bytes at a time into masks of word bytes and of bytes from 0x80
+//! (SSE2 on x86-64, a byte loop elsewhere), whose word starts are the set bits of
+//! `word & !(word << 1)`, and those of the letters `word | high` that fall on a high byte. At each, the
 //! first two, three and four bytes (folded to lower case) are hashed into one bit table that
 //! stays in the L1 cache; only where a bit is set are the literals of that window compared.
 
@@ -54,9 +59,15 @@ pub(super) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// Whether the filter can find `literal`: two bytes or more, beginning with a word byte, or
+/// with a byte from 0x80 for a `context` word (which counts after no letter of any script).
+pub(super) fn eligible(literal: &[u8], context: bool) -> bool {
+    literal.len() >= 2 && (is_word_byte(literal[0]) || (context && literal[0] >= 0x80))
+}
+
 impl WordStartFilter {
     /// Builds the filter; every entry's literal must be at least two bytes long and begin with
-    /// a word byte.
+    /// a word byte, or, for a context word, with a byte from 0x80.
     pub(super) fn new(entries: Vec<Entry>) -> Self {
         let mut windows: [WindowMap; 3] = Default::default();
         let mut bits: Box<[u64; TABLE_WORDS]> = Box::new([0; TABLE_WORDS]);
@@ -112,13 +123,17 @@ impl WordStartFilter {
     ) {
         let bits = &*self.bits;
         let test = |i: usize| bits[(i / 64) % TABLE_WORDS] & (1 << (i % 64)) != 0;
-        // Whether the byte before the block is a word byte.
-        let mut carry = 0u64;
+        // Whether the byte before the block is a word byte, and a letter (a word byte or one
+        // from 0x80).
+        let (mut carry, mut carry_letter) = (0u64, 0u64);
         let mut base = 0;
         while base < hay.len() {
-            let word = word_mask(hay, base);
-            let mut starts = word & !((word << 1) | carry);
+            let (word, high) = masks(hay, base);
+            let letter = word | high;
+            let mut starts =
+                (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
             carry = word >> 63;
+            carry_letter = letter >> 63;
             while starts != 0 {
                 let at = base + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
@@ -166,9 +181,10 @@ impl WordStartFilter {
     }
 }
 
-/// The word bytes of the 64 bytes of `hay` from `base` (bytes past its end count as none).
+/// The word bytes and the bytes from 0x80 of the 64 bytes of `hay` from `base` (bytes past its
+/// end count as neither).
 #[inline]
-fn word_mask(hay: &[u8], base: usize) -> u64 {
+fn masks(hay: &[u8], base: usize) -> (u64, u64) {
     let block: [u8; 64] = match hay.get(base..base + 64) {
         Some(block) => block.try_into().unwrap_or([0; 64]),
         None => {
@@ -178,22 +194,23 @@ fn word_mask(hay: &[u8], base: usize) -> u64 {
             padded
         }
     };
-    block_word_mask(&block)
+    block_masks(&block)
 }
 
-/// Bit `i` is set when byte `i` of `block` is a word byte.
+/// Bit `i` of the first mask is set when byte `i` of `block` is a word byte, of the second when
+/// it is 0x80 or above.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn block_word_mask(block: &[u8; 64]) -> u64 {
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
         __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
         _mm_or_si128, _mm_set1_epi8,
     };
-    let mut mask = 0u64;
+    let (mut mask, mut high) = (0u64, 0u64);
     for i in 0..4 {
         // SAFETY: SSE2 is part of x86-64; `block` holds 64 bytes, so the 16 bytes at `16 * i`
         // are in bounds, and the load needs no alignment.
-        let lane = unsafe {
+        let (lane, lane_high) = unsafe {
             let x = _mm_loadu_si128(block.as_ptr().add(16 * i).cast::<__m128i>());
             // A byte in `lo..lo + n` is moved to the bottom of the signed range, so one signed
             // compare tests it; OR 0x20 folds upper-case letters onto lower-case ones.
@@ -209,26 +226,32 @@ fn block_word_mask(block: &[u8; 64]) -> u64 {
                 _mm_set1_epi8(0x80u8.wrapping_add(26) as i8),
             );
             let underscore = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), underscore))
+            (
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), underscore)),
+                _mm_movemask_epi8(x),
+            )
         };
         mask |= u64::from(lane as u16) << (16 * i);
+        high |= u64::from(lane_high as u16) << (16 * i);
     }
-    mask
+    (mask, high)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn block_word_mask(block: &[u8; 64]) -> u64 {
-    bytewise_word_mask(block)
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
+    bytewise_masks(block)
 }
 
 /// The byte loop: the reference for the vector version, and the fallback off x86-64.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn bytewise_word_mask(block: &[u8; 64]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0, |m, (i, &b)| m | (u64::from(is_word_byte(b)) << i))
+fn bytewise_masks(block: &[u8; 64]) -> (u64, u64) {
+    block.iter().enumerate().fold((0, 0), |(m, h), (i, &b)| {
+        (
+            m | (u64::from(is_word_byte(b)) << i),
+            h | (u64::from(b >= 0x80) << i),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -237,17 +260,13 @@ mod tests {
     use crate::prefilter::HitKind;
 
     #[test]
-    fn the_word_mask_matches_the_byte_loop_for_every_byte() {
+    fn the_masks_match_the_byte_loop_for_every_byte() {
         for first in (0..=255u16).step_by(64) {
             let mut block = [0u8; 64];
             for (i, b) in block.iter_mut().enumerate() {
                 *b = (first + i as u16) as u8;
             }
-            assert_eq!(
-                block_word_mask(&block),
-                bytewise_word_mask(&block),
-                "{first}"
-            );
+            assert_eq!(block_masks(&block), bytewise_masks(&block), "{first}");
         }
     }
 
@@ -255,8 +274,9 @@ mod tests {
     fn naive(literals: &[(&str, bool)], hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
         for (p, (lit, ci)) in literals.iter().enumerate() {
+            let high_first = lit.as_bytes()[0] >= 0x80;
             for s in 0..hay.len() {
-                if s > 0 && is_word_byte(hay[s - 1]) {
+                if s > 0 && (is_word_byte(hay[s - 1]) || (high_first && hay[s - 1] >= 0x80)) {
                     continue;
                 }
                 let Some(text) = hay.get(s..s + lit.len()) else {
@@ -283,6 +303,7 @@ mod tests {
             ("numéro", true),
             ("ghp_", false),
             ("11.", false),
+            ("身份证", false),
             ("1", false), // too short: never given, never reported
         ];
         let entries: Vec<Entry> = literals
@@ -305,7 +326,7 @@ mod tests {
             })
             .collect();
         let filter = WordStartFilter::new(entries);
-        let pieces: [&[u8]; 16] = [
+        let pieces: [&[u8]; 19] = [
             b"ID ",
             b"xid ",
             b"BSN:",
@@ -321,6 +342,9 @@ mod tests {
             b"-ghp_",
             b"11.2.3.4 ",
             b"211.",
+            "身份证 ".as_bytes(),
+            "的身份证".as_bytes(),
+            "(身份证)".as_bytes(),
             b"\n",
         ];
         let mut state = 0x2545_F491_4F6C_DD1Du64;
@@ -338,7 +362,7 @@ mod tests {
             got.sort();
             assert_eq!(
                 got,
-                naive(&literals[..9], &hay),
+                naive(&literals[..10], &hay),
                 "{}",
                 String::from_utf8_lossy(&hay)
             );

@@ -584,6 +584,9 @@ impl<'e> Scanner<'e> {
         let capitals = !engine.country_codes.is_empty();
         let mut gate_state = std::mem::take(&mut self.run_context);
         gate_state.reset();
+        // The gate's words of this window: found by the first pass, or else by one search of the
+        // window when a run first needs them.
+        let mut words_ready = engine.literals.as_ref().is_some_and(|l| l.gates);
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
                 let mut gated = None;
@@ -599,12 +602,17 @@ impl<'e> Scanner<'e> {
                         if gate.gated[k] {
                             // Search the words once per run, when a gated pattern fits it.
                             if gated.is_none() {
-                                let known = engine
-                                    .literals
-                                    .as_ref()
-                                    .is_some_and(|l| l.gates)
-                                    .then_some(&self.gate_hits[..]);
-                                gate_state.at_run(gate, win, known, run.start, run.end);
+                                if !words_ready {
+                                    gate.find_words(win, &mut self.gate_hits);
+                                    words_ready = true;
+                                }
+                                gate_state.at_run(
+                                    gate,
+                                    win.len(),
+                                    &self.gate_hits,
+                                    run.start,
+                                    run.end,
+                                );
                                 gated = Some(());
                             }
                             if !gate_state.near(k) {

@@ -163,6 +163,56 @@ impl RunFilter {
     }
 }
 
+/// The digit-run patterns a run fits, looked up rather than tested one by one (a library has
+/// dozens, and number-dense text a run every few bytes).
+#[derive(Debug, Default)]
+pub(crate) struct DigitFits {
+    /// Per number of digits: the indexes in `digit_runs` of the patterns a run without
+    /// separators fits, and those a run with separators fits. The last entry stands for every
+    /// longer run too: it is past every pattern's finite bounds.
+    by_digits: Vec<[Vec<usize>; 2]>,
+}
+
+impl DigitFits {
+    fn build(digit_runs: &[(usize, usize, usize, usize)]) -> Self {
+        let past_bounds = digit_runs
+            .iter()
+            .flat_map(|&(_, min, max, _)| [min, if max == usize::MAX { 0 } else { max }])
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let by_digits = (0..=past_bounds)
+            .map(|digits| {
+                [false, true].map(|separated| {
+                    (0..digit_runs.len())
+                        .filter(|&k| fits(digit_runs[k], separated, digits))
+                        .collect()
+                })
+            })
+            .collect();
+        DigitFits { by_digits }
+    }
+
+    /// The patterns (indexes in `digit_runs`) a run fits.
+    pub(crate) fn get(&self, separated: bool, digits: usize) -> &[usize] {
+        let last = self.by_digits.len().saturating_sub(1);
+        self.by_digits
+            .get(digits.min(last))
+            .map_or(&[], |lists| &lists[usize::from(separated)])
+    }
+}
+
+/// Whether a digit run fits a digit-run pattern (pattern, least and most digits, reach): a
+/// pattern bounded by word boundaries matches a run without separators whole, or not at all.
+fn fits(run: (usize, usize, usize, usize), separated: bool, digits: usize) -> bool {
+    let (_, min, max, _) = run;
+    if separated {
+        digits >= min
+    } else {
+        (min..=max).contains(&digits)
+    }
+}
+
 /// Literals one of which every match of `hir` contains, lower-cased (empty when there is no
 /// such set, or one with a literal too short to search for).
 fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
@@ -252,6 +302,8 @@ pub struct DetectorSet {
     pub(crate) literals: Option<Prefilter>,
     /// Patterns over digit runs, with the least and most digits a match has.
     pub(crate) digit_runs: Vec<(usize, usize, usize, usize)>,
+    /// Which of `digit_runs` a run fits, by its kind and number of digits.
+    pub(crate) digit_fits: DigitFits,
     /// Patterns that start two letters before a digit run.
     pub(crate) country_codes: Vec<usize>,
     /// Patterns around `@`.
@@ -343,6 +395,7 @@ pub(crate) fn compile(
         class_runs: Vec::new(),
         run_filter: None,
         run_context: None,
+        digit_fits: DigitFits::default(),
         full_scans: Vec::new(),
         min_run_digits: usize::MAX,
         has_min_count: false,
@@ -623,6 +676,7 @@ pub(crate) fn compile(
             prefilter.add_gate_word(word, id);
         }
     }
+    engine.digit_fits = DigitFits::build(&engine.digit_runs);
     engine.literals = prefilter.build()?;
     engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
     Ok(engine)

@@ -3,16 +3,20 @@
 //! A bare number (`123456789`) fits a dozen national ids, each of which counts only near one of
 //! its own context words (`BSN`, `TFN`, `IRD`...). Running each pattern's regex on every run,
 //! then searching its context words, costs one regex and one search per pattern and run. This
-//! gate instead finds the union of the words once per window: by the first pass when it searches
-//! many literals anyway, else by one search of the window when a run first needs them. Moving
-//! forward with the runs, it tells which patterns have one of their words near a run: only those
-//! get the run as a candidate. A word near the run is necessary for a word near a match inside
+//! gate instead finds the union of the words once: by the first pass when it searches many
+//! literals anyway, else by searching around the runs as they come. Moving forward with the
+//! runs, it tells which patterns have one of their words near a run: only those get the run as
+//! a candidate. A word near the run is necessary for a word near a match inside
 //! it (or within the pattern's reach of it), so no finding is lost; the pattern's own check
 //! still decides.
 
 use std::collections::VecDeque;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+
+/// Where runs come so close that their surroundings overlap, the gate searches this many bytes
+/// ahead at once.
+const AHEAD: usize = 2048;
 
 use crate::compile::Pattern;
 use crate::confirm::is_whole_context_word;
@@ -31,20 +35,11 @@ pub(crate) struct RunContext {
     /// How far from a run a word may stand and still count for a match in the run: the largest
     /// context window plus reach beyond the run.
     reach: usize,
+    /// The longest word, in bytes.
+    longest: usize,
 }
 
 impl RunContext {
-    /// Replaces `out` with every whole word of the gate in `win`: (start, end, word), in order
-    /// of end.
-    pub(crate) fn find_words(&self, win: &[u8], out: &mut Vec<(usize, usize, usize)>) {
-        out.clear();
-        for m in self.words.find_overlapping_iter(win) {
-            if is_whole_context_word(win, m.start(), m.end()) {
-                out.push((m.start(), m.end(), m.pattern().as_usize()));
-            }
-        }
-    }
-
     /// The gate for `digit_runs` (pattern, least and most digits, reach beyond the run), or
     /// `None` when none of them needs a context word.
     pub(crate) fn build(
@@ -80,6 +75,7 @@ impl RunContext {
             return None;
         }
         let list = words.clone();
+        let longest = words.iter().map(String::len).max().unwrap_or(0);
         let words = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -92,6 +88,7 @@ impl RunContext {
             serves,
             gated,
             reach,
+            longest,
         })
     }
 }
@@ -102,8 +99,9 @@ impl RunContext {
 pub(crate) struct RunContextState {
     /// (start, end, word) of each whole word found, in order of end.
     found: VecDeque<(usize, usize, usize)>,
-    /// How many of the window's words have been moved into `found`.
-    taken: usize,
+    /// With known words, how many have been moved into `found`; else, how far the text has
+    /// been searched.
+    done: usize,
     /// The patterns with a word near the current run.
     near: Vec<u64>,
 }
@@ -112,27 +110,49 @@ impl RunContextState {
     /// Starts over for a new window.
     pub(crate) fn reset(&mut self) {
         self.found.clear();
-        self.taken = 0;
+        self.done = 0;
     }
 
-    /// Finds the patterns with one of their words near the run `start..end` of a window
-    /// `len` bytes long, given the window's `words` (whole, in order of end: see
-    /// [`RunContext::find_words`]); runs must come in order of position. Then
-    /// [`RunContextState::near`] tells them.
+    /// Finds the patterns with one of their words near the run `start..end` of `win`; runs must
+    /// come in order of position. Then [`RunContextState::near`] tells them. `known`: the
+    /// window's words, whole and in order of end, when the first pass found them (see
+    /// `Prefilter::gates`); otherwise the gate searches around the runs, as far ahead as
+    /// [`AHEAD`] where runs come close together, so that dense numbers cost few searches.
     pub(crate) fn at_run(
         &mut self,
         gate: &RunContext,
-        len: usize,
-        words: &[(usize, usize, usize)],
+        win: &[u8],
+        known: Option<&[(usize, usize, usize)]>,
         start: usize,
         end: usize,
     ) {
         let lo = start.saturating_sub(gate.reach);
-        let hi = len.min(end + gate.reach);
-        // `taken` counts the words moved into `found` so far.
-        while let Some(&word) = words.get(self.taken).filter(|w| w.1 <= hi) {
-            self.found.push_back(word);
-            self.taken += 1;
+        let hi = win.len().min(end + gate.reach);
+        if let Some(known) = known {
+            // `done` counts the known words taken so far.
+            while let Some(&word) = known.get(self.done).filter(|w| w.1 <= hi) {
+                self.found.push_back(word);
+                self.done += 1;
+            }
+        } else if hi > self.done {
+            // `done`: the text before it has been searched. A word ending after it starts at
+            // most `longest - 1` bytes before it.
+            let from = lo.max(self.done.saturating_sub(gate.longest.saturating_sub(1)));
+            let to = if self.done >= lo {
+                win.len().min(hi.max(self.done + AHEAD))
+            } else {
+                hi
+            };
+            for m in gate
+                .words
+                .find_overlapping_iter(Input::new(win).span(from..to))
+            {
+                if m.end() > self.done && is_whole_context_word(win, m.start(), m.end()) {
+                    self.found
+                        .push_back((m.start(), m.end(), m.pattern().as_usize()));
+                }
+            }
+            self.done = to;
         }
         while self.found.front().is_some_and(|&(_, e, _)| e <= lo) {
             self.found.pop_front();

@@ -584,35 +584,19 @@ impl<'e> Scanner<'e> {
         let capitals = !engine.country_codes.is_empty();
         let mut gate_state = std::mem::take(&mut self.run_context);
         gate_state.reset();
-        // The gate's words of this window: found by the first pass, or else by one search of the
-        // window when a run first needs them.
-        let mut words_ready = engine.literals.as_ref().is_some_and(|l| l.gates);
+        // The gate's words: found by the first pass, or else searched around the runs.
+        let known = engine.literals.as_ref().is_some_and(|l| l.gates);
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
                 let mut gated = None;
-                for (k, &(p, min, max, reach)) in engine.digit_runs.iter().enumerate() {
-                    // A pattern bounded by word boundaries matches a run without separators
-                    // whole, or not at all.
-                    let fits = if run.separated {
-                        run.digits >= min
-                    } else {
-                        (min..=max).contains(&run.digits)
-                    };
-                    if let (true, Some(gate)) = (fits, &engine.run_context) {
+                for &k in engine.digit_fits.get(run.separated, run.digits) {
+                    let (p, _, _, reach) = engine.digit_runs[k];
+                    if let Some(gate) = &engine.run_context {
                         if gate.gated[k] {
                             // Search the words once per run, when a gated pattern fits it.
                             if gated.is_none() {
-                                if !words_ready {
-                                    gate.find_words(win, &mut self.gate_hits);
-                                    words_ready = true;
-                                }
-                                gate_state.at_run(
-                                    gate,
-                                    win.len(),
-                                    &self.gate_hits,
-                                    run.start,
-                                    run.end,
-                                );
+                                let words = known.then_some(&self.gate_hits[..]);
+                                gate_state.at_run(gate, win, words, run.start, run.end);
                                 gated = Some(());
                             }
                             if !gate_state.near(k) {
@@ -620,16 +604,14 @@ impl<'e> Scanner<'e> {
                             }
                         }
                     }
-                    if fits {
-                        self.push(
-                            p,
-                            Candidate {
-                                start: run.start.saturating_sub(reach),
-                                end: win.len().min(run.end + reach),
-                                kind: HitKind::Region,
-                            },
-                        );
-                    }
+                    self.push(
+                        p,
+                        Candidate {
+                            start: run.start.saturating_sub(reach),
+                            end: win.len().min(run.end + reach),
+                            kind: HitKind::Region,
+                        },
+                    );
                 }
             }
             // Two capitals that begin a word, then digits: where a country code may start.

@@ -633,11 +633,37 @@ fn the_whole_library_equals_the_reference_path() {
     let decoys = dlp_detect::decoys::generate(300_000, 11);
     let examples_lines = library_examples("\n").into_bytes();
     let examples_run = library_examples(" ").into_bytes();
+    // The examples' words shuffled among numbers: context words at every distance from runs,
+    // runs close together and far apart.
+    let words: Vec<String> = library_examples(" ")
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut shuffled = String::new();
+    while shuffled.len() < 400_000 {
+        match next(4) {
+            0 => {
+                let digits = 6 + next(14);
+                shuffled.extend((0..digits).map(|_| char::from(b'0' + next(10) as u8)));
+            }
+            _ => shuffled.push_str(&words[next(words.len())]),
+        }
+        shuffled.push_str([" ", " ", "\n", ", ", " - "][next(5)]);
+    }
+    let shuffled = shuffled.into_bytes();
     for (name, text) in [
         ("corpus", &corpus),
         ("decoys", &decoys),
         ("examples, one per line", &examples_lines),
         ("examples, run together", &examples_run),
+        ("examples' words among numbers", &shuffled),
     ] {
         let fast = engine.scan_bytes(text);
         let slow = engine.scan_reference(text);
@@ -656,5 +682,32 @@ fn the_whole_library_equals_the_reference_path() {
             panic!("{name}: only the fast path: {only_fast:?}; only the reference: {only_slow:?}");
         }
         assert!(!fast.is_empty(), "{name}");
+    }
+    // The core set searches the gate's words itself (its first pass is small).
+    let core = DetectorSetBuilder::new().build().unwrap();
+    assert_eq!(core.scan_bytes(&shuffled), core.scan_reference(&shuffled));
+}
+
+/// A context word at every distance from where the digit-run gate's searches stop, among
+/// numbers close enough together that it searches ahead: the word must count wherever a
+/// search boundary cuts it.
+#[test]
+fn a_context_word_across_a_search_boundary_still_counts() {
+    let engine = DetectorSetBuilder::new().build().unwrap();
+    let background = "111111111, ".repeat(500);
+    for offset in 1900..2200 {
+        let mut text = background[..offset].to_string();
+        text.push_str(" ssn 536228813 ");
+        text.push_str(&background[offset..]);
+        let fast = engine.scan_bytes(text.as_bytes());
+        assert!(
+            fast.iter().any(|f| f.detector == "us_ssn"),
+            "offset {offset}: {fast:?}"
+        );
+        assert_eq!(
+            fast,
+            engine.scan_reference(text.as_bytes()),
+            "offset {offset}"
+        );
     }
 }

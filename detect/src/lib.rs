@@ -42,6 +42,7 @@
 mod allow;
 mod builder;
 mod checks;
+mod classes;
 mod compile;
 mod confirm;
 #[cfg(feature = "bench")]

@@ -553,24 +553,7 @@ fn collect_required(hir: &Hir, out: &mut Vec<Literal>) {
     }
 }
 
-/// Whether `b` is a token byte, as keys, hashes and encoded data are made of:
-/// `[A-Za-z0-9_+/=.-]` (also base64, URL-safe base64 and dotted or dashed tokens).
-#[inline(always)]
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    TOKEN_BYTES[usize::from(b)]
-}
-
-static TOKEN_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'/' | b'=' | b'.' | b'-');
-        b += 1;
-    }
-    table
-};
+pub(crate) use crate::classes::is_token_byte;
 
 /// What a piece of a pattern guarantees about runs of token bytes in every match.
 #[derive(Clone, Copy, Debug)]

@@ -925,24 +925,15 @@ fn contains_any(hay: &[u8], literals: &[Vec<u8>]) -> bool {
 
 /// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.
 ///
-/// The text is classified 64 bytes at a time into a bit mask (a table lookup per byte, no
-/// branch), and the positions where a long enough run starts are found by shifting and
-/// masking two blocks' masks together, so prose (runs of a few letters) costs no branch per
-/// word. Only where a run is long enough are its bytes walked.
+/// The text is classified 64 bytes at a time into a bit mask (SSE2 on x86-64, see `classes`),
+/// and the positions where a long enough run starts are found by shifting and masking two
+/// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only where a run is long enough are its bytes walked.
 pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>>) {
     let min = min.max(1);
     // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
     // on each run found.
     let probe = min.min(64);
-    let mask = |block: usize| -> u64 {
-        let start = block * 64;
-        let bytes = win.get(start..win.len().min(start + 64)).unwrap_or(&[]);
-        let mut m = 0u64;
-        for (j, &b) in bytes.iter().enumerate() {
-            m |= u64::from(is_token_byte(b)) << j;
-        }
-        m
-    };
+    let mask = |block: usize| -> u64 { crate::classes::masks(win, block * 64).token };
     let blocks = win.len().div_ceil(64);
     let mut done = 0usize; // bytes before this are inside runs already reported
     let mut current = mask(0);

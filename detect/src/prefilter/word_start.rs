@@ -18,6 +18,8 @@
 //! stays in the L1 cache; only where a bit is set are the literals of that window compared.
 
 use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowMap};
+pub(super) use crate::classes::is_word_byte;
+use crate::classes::{masks, Masks};
 
 /// Bits of the table: 2^18 bits, 32 KiB.
 const TABLE_BITS: u32 = 18;
@@ -52,11 +54,6 @@ impl std::fmt::Debug for WordStartFilter {
             .field("windows", &self.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Whether `b` is a word byte (`\w` in ASCII).
-pub(super) fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// Whether the filter can find `literal`: two bytes or more, beginning with a word byte, or
@@ -128,7 +125,7 @@ impl WordStartFilter {
         let (mut carry, mut carry_letter) = (0u64, 0u64);
         let mut base = 0;
         while base < hay.len() {
-            let (word, high) = masks(hay, base);
+            let Masks { word, high, .. } = masks(hay, base);
             let letter = word | high;
             let mut starts =
                 (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
@@ -181,94 +178,10 @@ impl WordStartFilter {
     }
 }
 
-/// The word bytes and the bytes from 0x80 of the 64 bytes of `hay` from `base` (bytes past its
-/// end count as neither).
-#[inline]
-fn masks(hay: &[u8], base: usize) -> (u64, u64) {
-    let block: [u8; 64] = match hay.get(base..base + 64) {
-        Some(block) => block.try_into().unwrap_or([0; 64]),
-        None => {
-            let mut padded = [0u8; 64];
-            let rest = &hay[base.min(hay.len())..];
-            padded[..rest.len()].copy_from_slice(rest);
-            padded
-        }
-    };
-    block_masks(&block)
-}
-
-/// Bit `i` of the first mask is set when byte `i` of `block` is a word byte, of the second when
-/// it is 0x80 or above.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn block_masks(block: &[u8; 64]) -> (u64, u64) {
-    use std::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
-    };
-    let (mut mask, mut high) = (0u64, 0u64);
-    for i in 0..4 {
-        // SAFETY: SSE2 is part of x86-64; `block` holds 64 bytes, so the 16 bytes at `16 * i`
-        // are in bounds, and the load needs no alignment.
-        let (lane, lane_high) = unsafe {
-            let x = _mm_loadu_si128(block.as_ptr().add(16 * i).cast::<__m128i>());
-            // A byte in `lo..lo + n` is moved to the bottom of the signed range, so one signed
-            // compare tests it; OR 0x20 folds upper-case letters onto lower-case ones.
-            let digit = _mm_cmplt_epi8(
-                _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(b'0') as i8)),
-                _mm_set1_epi8(0x80u8.wrapping_add(10) as i8),
-            );
-            let letter = _mm_cmplt_epi8(
-                _mm_add_epi8(
-                    _mm_or_si128(x, _mm_set1_epi8(0x20)),
-                    _mm_set1_epi8(0x80u8.wrapping_sub(b'a') as i8),
-                ),
-                _mm_set1_epi8(0x80u8.wrapping_add(26) as i8),
-            );
-            let underscore = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
-            (
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), underscore)),
-                _mm_movemask_epi8(x),
-            )
-        };
-        mask |= u64::from(lane as u16) << (16 * i);
-        high |= u64::from(lane_high as u16) << (16 * i);
-    }
-    (mask, high)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn block_masks(block: &[u8; 64]) -> (u64, u64) {
-    bytewise_masks(block)
-}
-
-/// The byte loop: the reference for the vector version, and the fallback off x86-64.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn bytewise_masks(block: &[u8; 64]) -> (u64, u64) {
-    block.iter().enumerate().fold((0, 0), |(m, h), (i, &b)| {
-        (
-            m | (u64::from(is_word_byte(b)) << i),
-            h | (u64::from(b >= 0x80) << i),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::prefilter::HitKind;
-
-    #[test]
-    fn the_masks_match_the_byte_loop_for_every_byte() {
-        for first in (0..=255u16).step_by(64) {
-            let mut block = [0u8; 64];
-            for (i, b) in block.iter_mut().enumerate() {
-                *b = (first + i as u16) as u8;
-            }
-            assert_eq!(block_masks(&block), bytewise_masks(&block), "{first}");
-        }
-    }
 
     /// Every occurrence of each literal at a word start, the obvious way.
     fn naive(literals: &[(&str, bool)], hay: &[u8]) -> Vec<(usize, usize, usize)> {

@@ -13,7 +13,9 @@ fn main() {
     let t = std::time::Instant::now();
     let set = b.build().expect("compiles");
     eprintln!("build {:?}", t.elapsed());
-    let text = if args.get(1).is_some_and(|a| a == "decoys") {
+    let text = if let Some(path) = args.get(1).and_then(|a| a.strip_prefix("file:")) {
+        std::fs::read(path).expect("readable")
+    } else if args.get(1).is_some_and(|a| a == "decoys") {
         dlp_detect::decoys::generate(32 << 20, 7)
     } else {
         dlp_detect::corpus::generate(32 << 20, 8192, 1).text

@@ -441,7 +441,7 @@ impl PrefilterBuilder {
 /// processor, by the conditions it states: x86-64 with SSSE3 or aarch64, at most 64 keys, and
 /// keys of two bytes or more unless there are at most 16. Elsewhere it falls back to
 /// Rabin-Karp, slower than the automaton, which is then searched instead.
-fn teddy_available(keys: &[Vec<u8>]) -> bool {
+pub(crate) fn teddy_available(keys: &[Vec<u8>]) -> bool {
     let shortest = keys.iter().map(Vec::len).min().unwrap_or(0);
     if keys.is_empty() || keys.len() > PACKED_KEYS || (shortest < 2 && keys.len() > 16) {
         return false;

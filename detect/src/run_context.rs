@@ -26,7 +26,10 @@ use crate::confirm::is_whole_context_word;
 pub(crate) struct RunContext {
     /// The words, lower-cased, numbered as `words` numbers them.
     pub(crate) list: Vec<String>,
+    /// The words, for an overlapping search (every occurrence).
     words: AhoCorasick,
+    /// Finds where a word may start (see [`scout`]).
+    scout: Option<aho_corasick::packed::Searcher>,
     /// Per word, the digit-run patterns (by index in `DetectorSet::digit_runs`) it serves, as a
     /// bit set.
     serves: Vec<Vec<u64>>,
@@ -76,6 +79,7 @@ impl RunContext {
         }
         let list = words.clone();
         let longest = words.iter().map(String::len).max().unwrap_or(0);
+        let scout = scout(&words);
         let words = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -85,12 +89,54 @@ impl RunContext {
         Some(RunContext {
             list,
             words,
+            scout,
             serves,
             gated,
             reach,
             longest,
         })
     }
+}
+
+/// Teddy over every case of each word's first three bytes, which finds where a word may start
+/// far faster than the automaton skips text without any; `None` where Teddy does not run (too
+/// many words, or no SIMD), and then the automaton searches alone.
+fn scout(words: &[String]) -> Option<aho_corasick::packed::Searcher> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    for word in words {
+        let head = &word.as_bytes()[..word.len().min(3)];
+        let mut variants = vec![Vec::new()];
+        for &b in head {
+            let cases = if b.is_ascii_alphabetic() {
+                vec![b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+            } else {
+                vec![b]
+            };
+            variants = variants
+                .iter()
+                .flat_map(|v| {
+                    cases.iter().map(move |&c| {
+                        let mut v = v.clone();
+                        v.push(c);
+                        v
+                    })
+                })
+                .collect();
+        }
+        for v in variants {
+            if !keys.contains(&v) {
+                keys.push(v);
+            }
+        }
+    }
+    if !crate::prefilter::teddy_available(&keys) {
+        return None;
+    }
+    aho_corasick::packed::Config::new()
+        .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&keys)
+        .build()
 }
 
 /// Where the gate stands in one window of text: the words found so far that may still be near
@@ -143,13 +189,41 @@ impl RunContextState {
             } else {
                 hi
             };
-            for m in gate
-                .words
-                .find_overlapping_iter(Input::new(win).span(from..to))
-            {
+            let mut push = |m: aho_corasick::Match| {
                 if m.end() > self.done && is_whole_context_word(win, m.start(), m.end()) {
                     self.found
                         .push_back((m.start(), m.end(), m.pattern().as_usize()));
+                }
+            };
+            match &gate.scout {
+                // The scout finds every position where a word may start; the words starting
+                // there are found by an overlapping search of the next `longest` bytes.
+                Some(scout) => {
+                    let mut pos = from;
+                    while let Some(m) = scout.find_in(&win[..to], aho_corasick::Span::from(pos..to))
+                    {
+                        let at = m.start();
+                        let until = to.min(at + gate.longest);
+                        for m in gate
+                            .words
+                            .find_overlapping_iter(Input::new(win).span(at..until))
+                        {
+                            if m.start() == at {
+                                push(m);
+                            }
+                        }
+                        pos = at + 1;
+                    }
+                    // Pushed by start; the gate drops them by end.
+                    self.found.make_contiguous().sort_unstable_by_key(|w| w.1);
+                }
+                None => {
+                    for m in gate
+                        .words
+                        .find_overlapping_iter(Input::new(win).span(from..to))
+                    {
+                        push(m);
+                    }
                 }
             }
             self.done = to;

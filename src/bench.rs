@@ -137,6 +137,8 @@ struct Library {
     all_compile_ms: f64,
     /// Compiling every regex of the library, which a scan does on first use of each.
     all_regexes_ms: f64,
+    /// One thread's scratch space with the whole library, after the corpus.
+    all_scratch_bytes_per_thread: usize,
     /// The whole library over the default set, on the generated corpus.
     all_over_default: f64,
     /// Decoy-dense text (`dlp_engine::decoys`): bytes, MB/s of the whole library and of the
@@ -198,6 +200,8 @@ struct EngineInfo {
     /// Rules left out before (duplicates) or during (do not compile) the build.
     rules_left_out: usize,
     rules_left_out_by_reason: BTreeMap<String, usize>,
+    /// How the patterns are triggered (`DetectorSet::plan`).
+    plan: String,
     left_out: Vec<LeftOut>,
     /// Peak heap growth of one scanner over the whole corpus: one thread's scratch space.
     scratch_bytes_per_thread: usize,
@@ -404,6 +408,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             compiled.context("cannot compile the whole library")?;
             progress.say("the whole library (--detectors all), on one thread");
             let (all_found, all_run) = scan_single(&engine, &text, repeat);
+            let all_scratch = scratch_per_thread(&engine, &text);
             let mut all_by: BTreeMap<String, usize> = BTreeMap::new();
             for f in &all_found {
                 *all_by.entry(f.detector.clone()).or_default() += 1;
@@ -433,6 +438,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
                 all_findings_equal_planted,
                 all_compile_ms: ms(all_compile),
                 all_regexes_ms: ms(all_regexes),
+                all_scratch_bytes_per_thread: all_scratch,
                 all_over_default: all_run.mb_per_s / single.mb_per_s.max(1e-9),
                 decoy_bytes: decoys.len(),
                 decoy_full_mb_per_s: full_decoys.mb_per_s,
@@ -506,6 +512,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             rules_left_out: left_out.len(),
             rules_left_out_by_reason: by_reason,
             left_out,
+            plan: engine.plan(),
             scratch_bytes_per_thread: scratch,
         },
         single_thread: single,
@@ -910,6 +917,7 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
         "rules       {}: {} detectors, {} patterns; compile {:.1} ms (first build {:.1} ms)",
         e.rules, e.detectors, e.patterns, e.compile_ms, e.compile_ms_first
     )?;
+    writeln!(out, "plan        {}", e.plan)?;
     if e.rules_left_out > 0 {
         writeln!(
             out,
@@ -1028,12 +1036,13 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
         )?;
         writeln!(
             out,
-            "library     {:>9.1} MB/s   --detectors all: {} detectors, {} patterns, build {:.1} ms (+{:.1} ms to compile every regex, on first use); {:.0}% of the twelve, {:.0}% of the default set; findings = planted: {}",
+            "library     {:>9.1} MB/s   --detectors all: {} detectors, {} patterns, build {:.1} ms (+{:.1} ms to compile every regex, on first use), scratch {} per thread; {:.0}% of the twelve, {:.0}% of the default set; findings = planted: {}",
             l.all_mb_per_s,
             l.all_detectors,
             l.all_patterns,
             l.all_compile_ms,
             l.all_regexes_ms,
+            human_bytes(l.all_scratch_bytes_per_thread),
             100.0 * l.all_over_twelve,
             100.0 * l.all_over_default,
             match l.all_findings_equal_planted {

@@ -163,6 +163,33 @@ impl RunFilter {
     }
 }
 
+/// Readies a pattern triggered by a literal anywhere in its match: the region around each hit
+/// must hold every literal the pattern requires, and reach far enough to see a match whole
+/// (the line around the hit, when the pattern cannot cross lines).
+fn searched_in_regions(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
+    pattern.must = literals::all_required(hir)
+        .into_iter()
+        .map(Must::new)
+        .collect();
+    pattern.reach = if pattern.line_bounded {
+        REGION_REACH
+    } else {
+        pattern.max_len.min(REGION_REACH)
+    };
+}
+
+/// Readies a pattern triggered by runs of token bytes: the literals it requires (all of them,
+/// or one of a set) must be on a run's line, and the region around the run reaches as far as
+/// a match can.
+fn searched_on_runs(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
+    pattern.must = literals::all_required(hir)
+        .into_iter()
+        .map(Must::new)
+        .collect();
+    pattern.reach = pattern.max_len.min(REGION_REACH);
+    pattern.any_of = any_of(hir);
+}
+
 /// The digit-run patterns a run fits, looked up rather than tested one by one (a library has
 /// dozens, and number-dense text a run every few bytes).
 #[derive(Debug, Default)]
@@ -566,12 +593,7 @@ pub(crate) fn compile(
                 let run = Some(literals::token_run(&hir)).filter(|&n| n >= RUN_TRIGGER);
                 match (set, run) {
                     (set, Some(n)) if set.as_ref().is_none_or(literals::word_like) => {
-                        pattern.must = literals::all_required(&hir)
-                            .into_iter()
-                            .map(Must::new)
-                            .collect();
-                        pattern.reach = pattern.max_len.min(REGION_REACH);
-                        pattern.any_of = any_of(&hir);
+                        searched_on_runs(&mut pattern, &hir);
                         engine.class_runs.push((index, n));
                     }
                     (Some(set), _) => {
@@ -581,16 +603,7 @@ pub(crate) fn compile(
                             pattern.max_len = pattern.max_len.min(REGION_REACH);
                             HitKind::Anchored
                         } else {
-                            pattern.must = literals::all_required(&hir)
-                                .into_iter()
-                                .map(Must::new)
-                                .collect();
-                            // Region searches must see a match whole even if it is unbounded.
-                            pattern.reach = if pattern.line_bounded {
-                                REGION_REACH
-                            } else {
-                                pattern.max_len.min(REGION_REACH)
-                            };
+                            searched_in_regions(&mut pattern, &hir);
                             HitKind::Region
                         };
                         let add = if kind == HitKind::Anchored && pattern.starts_with_boundary {
@@ -614,16 +627,7 @@ pub(crate) fn compile(
                 }
             }
             Trigger::Contains(literals) => {
-                pattern.must = literals::all_required(&hir)
-                    .into_iter()
-                    .map(Must::new)
-                    .collect();
-                // Region searches must see a match whole even if it is unbounded.
-                pattern.reach = if pattern.line_bounded {
-                    REGION_REACH
-                } else {
-                    pattern.max_len.min(REGION_REACH)
-                };
+                searched_in_regions(&mut pattern, &hir);
                 let case_insensitive = def.pattern.starts_with("(?i)");
                 for literal in literals {
                     prefilter.add(
@@ -654,12 +658,7 @@ pub(crate) fn compile(
                          {MIN_TOKEN_RUN} token bytes; this pattern's shortest is {n}"
                     )));
                 }
-                pattern.must = literals::all_required(&hir)
-                    .into_iter()
-                    .map(Must::new)
-                    .collect();
-                pattern.reach = pattern.max_len.min(REGION_REACH);
-                pattern.any_of = any_of(&hir);
+                searched_on_runs(&mut pattern, &hir);
                 engine.class_runs.push((index, n));
             }
             Trigger::At => engine.at_signs.push(index),

@@ -172,17 +172,9 @@ impl PrefilterBuilder {
     }
 
     pub(crate) fn build(self) -> Result<Option<Prefilter>, Error> {
-        if self.keys.is_empty() {
-            return Ok(None);
-        }
         if self.keys.len() <= PACKED_KEYS {
-            return Ok(Some(Prefilter {
-                short: Some(self.build_ac(true)?),
-                long: None,
-                words: None,
-                pairs: None,
-                gates: false,
-            }));
+            // Few keys: one Teddy searches them all, at every position.
+            return self.build_all_positions();
         }
         // Many keys: the literals that count only at word starts are searched there; the rest
         // as a set of their own. The gate's words join them: among so many, they cost little

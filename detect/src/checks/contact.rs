@@ -178,7 +178,7 @@ mod libphone {
     use std::sync::{OnceLock, PoisonError, RwLock};
 
     use phonenumber::country::Id;
-    use phonenumber::metadata::{Database, Descriptor, Metadata, DATABASE};
+    use phonenumber::metadata::{Database, Descriptor, Descriptors, Metadata, DATABASE};
     use regex_automata::meta::Regex;
     use regex_automata::util::captures::Captures;
     use regex_automata::util::syntax;
@@ -412,12 +412,9 @@ mod libphone {
         out
     }
 
-    /// Whether libphonenumber's parser keeps `number` as the national significant number for
-    /// `meta`'s region: not a local-only length, and a possible length or longer than all
-    /// (libphonenumber's length test, on the general lengths: all its types' lengths).
-    fn length_kept(meta: &'static Metadata, number: &str) -> bool {
-        let d = meta.descriptors();
-        let types = [
+    /// The descriptors of each number type of a region (those it has).
+    fn number_types(d: &Descriptors) -> [Option<&Descriptor>; 10] {
+        [
             d.fixed_line(),
             d.mobile(),
             d.toll_free(),
@@ -428,7 +425,14 @@ mod libphone {
             d.pager(),
             d.uan(),
             d.voicemail(),
-        ];
+        ]
+    }
+
+    /// Whether libphonenumber's parser keeps `number` as the national significant number for
+    /// `meta`'s region: not a local-only length, and a possible length or longer than all
+    /// (libphonenumber's length test, on the general lengths: all its types' lengths).
+    fn length_kept(meta: &'static Metadata, number: &str) -> bool {
+        let types = number_types(meta.descriptors());
         let types = types.iter().flatten();
         let Ok(n) = u16::try_from(number.len()) else {
             return false;
@@ -509,19 +513,8 @@ mod libphone {
             for code in 1..1000 {
                 for meta in db().by_code(&code).unwrap_or_default() {
                     let d = meta.descriptors();
-                    let types = [
-                        d.fixed_line(),
-                        d.mobile(),
-                        d.toll_free(),
-                        d.premium_rate(),
-                        d.shared_cost(),
-                        d.personal_number(),
-                        d.voip(),
-                        d.pager(),
-                        d.uan(),
-                        d.voicemail(),
-                    ];
-                    let whole = std::iter::once(d.general()).chain(types.into_iter().flatten());
+                    let whole =
+                        std::iter::once(d.general()).chain(number_types(d).into_iter().flatten());
                     for desc in whole {
                         let pattern = desc.national_number().as_str();
                         assert!(compiled(pattern, Anchor::Whole).is_some(), "{pattern}");

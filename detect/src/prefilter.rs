@@ -301,7 +301,12 @@ impl PrefilterBuilder {
             .collect();
         let mut chosen: Vec<Option<(Vec<u8>, usize)>> = vec![None; all.len()];
         let mut left = all.len();
+        let mut keys = 0;
         while left > 0 {
+            keys += 1;
+            if keys > PACKED_KEYS {
+                return Ok(None); // more keys than Teddy holds: the hashed filter takes them
+            }
             // The key that serves the most literals not yet served (the rarer on a tie: each
             // literal's candidates come rarest first).
             let mut count: HashMap<&[u8], (usize, usize)> = HashMap::new();
@@ -447,7 +452,7 @@ pub(crate) fn teddy_available(keys: &[Vec<u8>]) -> bool {
 }
 
 /// Every ASCII-case variant of `bytes` (letters only vary).
-fn case_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn case_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = vec![Vec::with_capacity(bytes.len())];
     for &b in bytes {
         if b.is_ascii_alphabetic() {

@@ -6,20 +6,19 @@
 //! gate instead finds the union of the words once: by the first pass when it searches many
 //! literals anyway, else by searching around the runs as they come. Moving forward with the
 //! runs, it tells which patterns have one of their words near a run: only those get the run as
-//! a candidate. A word near the run is necessary for a word near a match inside
-//! it (or within the pattern's reach of it), so no finding is lost; the pattern's own check
-//! still decides.
+//! a candidate. A word near the run is necessary for a word near a match inside it (or within
+//! the pattern's reach of it), so no finding is lost; the pattern's own check still decides.
 
 use std::collections::VecDeque;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
+use crate::compile::Pattern;
+use crate::confirm::is_whole_context_word;
+
 /// Where runs come so close that their surroundings overlap, the gate searches this many bytes
 /// ahead at once.
 const AHEAD: usize = 2048;
-
-use crate::compile::Pattern;
-use crate::confirm::is_whole_context_word;
 
 /// The union of the context words of the gated digit-run patterns.
 #[derive(Debug)]
@@ -59,9 +58,13 @@ impl RunContext {
             let Some(ctx) = &patterns[p].context else {
                 continue;
             };
+            let own = words_of(p);
+            if own.iter().any(|w| w.trim().len() < 2) {
+                continue; // a one-letter word is not searched for: the pattern takes every run
+            }
             gated[k] = true;
             reach = reach.max(ctx.window + run_reach);
-            for word in words_of(p) {
+            for word in own {
                 let word = word.trim().to_ascii_lowercase();
                 let i = match words.iter().position(|w| *w == word) {
                     Some(i) => i,
@@ -104,28 +107,9 @@ impl RunContext {
 fn scout(words: &[String]) -> Option<aho_corasick::packed::Searcher> {
     let mut keys: Vec<Vec<u8>> = Vec::new();
     for word in words {
-        let head = &word.as_bytes()[..word.len().min(3)];
-        let mut variants = vec![Vec::new()];
-        for &b in head {
-            let cases = if b.is_ascii_alphabetic() {
-                vec![b.to_ascii_lowercase(), b.to_ascii_uppercase()]
-            } else {
-                vec![b]
-            };
-            variants = variants
-                .iter()
-                .flat_map(|v| {
-                    cases.iter().map(move |&c| {
-                        let mut v = v.clone();
-                        v.push(c);
-                        v
-                    })
-                })
-                .collect();
-        }
-        for v in variants {
-            if !keys.contains(&v) {
-                keys.push(v);
+        for variant in crate::prefilter::case_variants(&word.as_bytes()[..word.len().min(3)]) {
+            if !keys.contains(&variant) {
+                keys.push(variant);
             }
         }
     }

@@ -588,16 +588,16 @@ impl<'e> Scanner<'e> {
         let known = engine.literals.as_ref().is_some_and(|l| l.gates);
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
-                let mut gated = None;
+                let mut gate_searched = false;
                 for &k in engine.digit_fits.get(run.separated, run.digits) {
                     let (p, _, _, reach) = engine.digit_runs[k];
                     if let Some(gate) = &engine.run_context {
                         if gate.gated[k] {
                             // Search the words once per run, when a gated pattern fits it.
-                            if gated.is_none() {
+                            if !gate_searched {
                                 let words = known.then_some(&self.gate_hits[..]);
                                 gate_state.at_run(gate, win, words, run.start, run.end);
-                                gated = Some(());
+                                gate_searched = true;
                             }
                             if !gate_state.near(k) {
                                 continue;
@@ -927,7 +927,8 @@ fn contains_any(hay: &[u8], literals: &[Vec<u8>]) -> bool {
 ///
 /// The text is classified 64 bytes at a time into a bit mask (SSE2 on x86-64, see `classes`),
 /// and the positions where a long enough run starts are found by shifting and masking two
-/// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only where a run is long enough are its bytes walked.
+/// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only
+/// where a run is long enough are its bytes walked.
 pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>>) {
     let min = min.max(1);
     // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked

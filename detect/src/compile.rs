@@ -121,7 +121,11 @@ impl RunFilter {
             // One literal every match holds, or else one of a set.
             let required: Vec<Vec<u8>> = match pattern.must.first() {
                 Some(must) => vec![must.literal.bytes.to_ascii_lowercase()],
-                None => pattern.any_of.clone(),
+                None => pattern
+                    .any_of
+                    .iter()
+                    .map(|m| m.literal.bytes.clone())
+                    .collect(),
             };
             if required.is_empty() || !pattern.line_bounded {
                 unfiltered.push(k);
@@ -240,9 +244,9 @@ fn fits(run: (usize, usize, usize, usize), separated: bool, digits: usize) -> bo
     }
 }
 
-/// Literals one of which every match of `hir` contains, lower-cased (empty when there is no
-/// such set, or one with a literal too short to search for).
-fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
+/// Literals one of which every match of `hir` contains, each searched in any case (empty when
+/// there is no such set, or one with a literal too short to search for).
+fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Must> {
     literals::required(hir)
         .filter(|set| set.literals.iter().all(literals::usable))
         .map(|set| {
@@ -260,7 +264,14 @@ fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
                     other.len() < k.len() && k.windows(other.len()).any(|w| w == other)
                 })
             });
-            keys
+            keys.into_iter()
+                .map(|bytes| {
+                    Must::new(literals::Literal {
+                        bytes,
+                        case_insensitive: true,
+                    })
+                })
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -306,7 +317,7 @@ pub(crate) struct Pattern {
     /// Literals one of which every match contains (lower-cased): for a pattern triggered by
     /// runs of token bytes without `must`, a run concerns it only when one is on its line; for
     /// one whose digit-run region reaches past the run, the region must hold one.
-    pub any_of: Vec<Vec<u8>>,
+    pub any_of: Vec<Must>,
     /// The regular expression as written (empty for keyword rules).
     pub source: String,
     /// Keyword rules only: the keywords (for the reference path).

@@ -94,6 +94,23 @@ impl Rng {
     }
 }
 
+/// The design's first twelve detectors: the ones the library's speed is measured against
+/// (`dlp bench`), and that every build must keep.
+pub const ORIGINAL_TWELVE: [&str; 12] = [
+    "credit_card",
+    "us_ssn",
+    "iban",
+    "email",
+    "aws_access_key_id",
+    "github_token",
+    "openai_api_key",
+    "slack_token",
+    "stripe_secret_key",
+    "google_api_key",
+    "private_key",
+    "jwt",
+];
+
 /// Generates about `size` bytes (never fewer) with one planted value per `plant_every` bytes on
 /// average (`0` plants nothing).
 pub fn generate(size: usize, plant_every: usize, seed: u64) -> Corpus {

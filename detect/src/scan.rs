@@ -825,12 +825,13 @@ impl<'e> Scanner<'e> {
                 i += 1;
             }
             let mut pos = c.start.max(next.min(end));
-            if !pattern.must.is_empty() && !contains_all(&win[pos.min(end)..end], &pattern.must) {
+            let region = &win[pos.min(end)..end];
+            if !pattern.must.is_empty() && !contains_all(region, &pattern.must) {
                 continue;
             }
             if pattern.any_of.len() <= ANY_OF_CHECKED
                 && !pattern.any_of.is_empty()
-                && !contains_any(&win[pos.min(end)..end], &pattern.any_of)
+                && !pattern.any_of.iter().any(|m| m.is_in(region))
             {
                 continue;
             }
@@ -907,21 +908,6 @@ fn contains_all(hay: &[u8], must: &[crate::compile::Must]) -> bool {
 /// Up to this many literals of a pattern's `any_of` are looked for in a region before its regex
 /// runs; a larger set is left to the regex (run-triggered patterns are filtered by it earlier).
 const ANY_OF_CHECKED: usize = 8;
-
-/// Whether `hay` (a region of a few dozen bytes) contains one of `literals` (lower-cased), in
-/// any case.
-fn contains_any(hay: &[u8], literals: &[Vec<u8>]) -> bool {
-    literals.iter().any(|l| {
-        let Some(&first) = l.first() else {
-            return false;
-        };
-        let at = |i: usize| {
-            hay.get(i..i + l.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(l))
-        };
-        memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(at)
-    })
-}
 
 /// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.
 ///

@@ -258,6 +258,32 @@ pub(crate) fn iso_country(code: &[u8]) -> bool {
     code.len() == 2 && ISO_COUNTRIES.chunks_exact(2).any(|c| c == code)
 }
 
+/// The 32 characters of bech32 data (BIP 173), in the order of their 5-bit values.
+pub(crate) const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// The bech32 checksum's polynomial remainder (BIP 173) over 5-bit values: 1 for a valid
+/// bech32 string, 0x2bc830a3 for bech32m (BIP 350).
+pub(crate) fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk = 1u32;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

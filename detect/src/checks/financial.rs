@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::algo::{alnum_values, iso_country, luhn, mod97_10};
+use super::algo::{alnum_values, bech32_polymod, iso_country, luhn, mod97_10, BECH32_CHARSET};
 use super::Check;
 
 /// This area's named checks.
@@ -331,29 +331,6 @@ fn bitcoin_address(value: &[u8]) -> bool {
     }
     // Version 0x00 (P2PKH, '1...') or 0x05 (P2SH, '3...'), then a 20-byte hash.
     base58check(value, &mut buf) == Some(21) && matches!(buf[0], 0x00 | 0x05)
-}
-
-const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
-    const GEN: [u32; 5] = [
-        0x3b6a_57b2,
-        0x2650_8e6d,
-        0x1ea1_19fa,
-        0x3d42_33dd,
-        0x2a14_62b3,
-    ];
-    let mut chk = 1u32;
-    for v in values {
-        let top = chk >> 25;
-        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    chk
 }
 
 /// A `bc1` segwit address (BIP 173 / BIP 350): one case, bech32 for witness v0 with a 20- or

@@ -7,7 +7,7 @@
 //! documentation placeholders (`<your-token>`, `${TOKEN}`, `xxxx`, `changeme`) where a pattern
 //! cannot, and it never panics: values are sliced with `get`, never indexed past their length.
 
-use super::algo::base64_decode;
+use super::algo::{base64_decode, bech32_polymod, BECH32_CHARSET};
 use super::Check;
 use crate::validate::entropy;
 
@@ -239,29 +239,6 @@ fn atlassian_token(value: &[u8]) -> bool {
         return false;
     };
     hex_u32(sum) == Some(crc32(head)) && entropy(head) >= 4.0
-}
-
-const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
-    const GEN: [u32; 5] = [
-        0x3b6a_57b2,
-        0x2650_8e6d,
-        0x1ea1_19fa,
-        0x3d42_33dd,
-        0x2a14_62b3,
-    ];
-    let mut chk: u32 = 1;
-    for v in values {
-        let top = chk >> 25;
-        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    chk
 }
 
 /// A bech32 string (BIP 173, not bech32m) in one case: its human-readable part and 5-bit data

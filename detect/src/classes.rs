@@ -14,7 +14,7 @@ pub(crate) struct Masks {
 
 /// Whether `b` is a word byte (`\w` in ASCII).
 #[inline]
-pub(crate) fn is_word_byte(b: u8) -> bool {
+pub(crate) const fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 

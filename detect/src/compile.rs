@@ -17,6 +17,7 @@ use crate::literals;
 use crate::prefilter::{HitKind, LiteralTarget, Prefilter, PrefilterBuilder};
 use crate::rules::{PatternDef, Trigger};
 use crate::run_context::RunContext;
+use crate::shape::WordShape;
 use crate::validate::Validator;
 
 /// The shortest run of token bytes that triggers a pattern: runs this long are rare in prose
@@ -304,6 +305,8 @@ pub(crate) struct Pattern {
     pub line_bounded: bool,
     /// A hand-written matcher giving exactly the regex's matches (built-ins only).
     pub native: Option<Native>,
+    /// Whole-word matches checked without the regex (see [`WordShape`]).
+    pub shape: Option<WordShape>,
     /// A built-in pattern (overlaps between built-ins are settled; users' rules all report).
     pub builtin: bool,
     /// The regex begins with an ASCII word boundary (`(?-u:\b)`).
@@ -499,6 +502,7 @@ pub(crate) fn compile(
             max_len: MAX_MATCH_LEN,
             line_bounded: false,
             native: None,
+            shape: None,
             builtin,
             starts_with_boundary: false,
             reach: REGION_REACH,
@@ -552,6 +556,9 @@ pub(crate) fn compile(
             Some("card_digits") => Some(Native::CardDigits),
             Some(other) => return Err(fail(format!("unknown native matcher `{other}`"))),
         };
+        if pattern.native.is_none() {
+            pattern.shape = WordShape::of(&hir);
+        }
         pattern.reach = pattern.max_len.min(REGION_REACH);
         pattern.regex = Some(regex);
 
@@ -841,7 +848,8 @@ impl DetectorSet {
             .collect();
         format!(
             "{} patterns: {} literal keys in the first pass ({}), {} on runs of token bytes, {} \
-             on digit runs, {} on country codes, {} around @, {} over the whole text{}{}",
+             on digit runs, {} on country codes, {} around @, {} over the whole text{}{}; {} \
+             confirmed as word shapes",
             self.patterns.len(),
             self.literals.as_ref().map_or(0, Prefilter::keys),
             self.literals
@@ -853,7 +861,8 @@ impl DetectorSet {
             self.at_signs.len(),
             full.len(),
             if full.is_empty() { "" } else { ": " },
-            full.join(", ")
+            full.join(", "),
+            self.patterns.iter().filter(|p| p.shape.is_some()).count()
         )
     }
 

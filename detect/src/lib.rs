@@ -61,6 +61,7 @@ mod reference;
 mod rules;
 mod run_context;
 mod scan;
+mod shape;
 mod sink;
 mod validate;
 

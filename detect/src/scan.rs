@@ -25,6 +25,7 @@ use crate::finding::Finding;
 use crate::literals::is_token_byte;
 use crate::prefilter::HitKind;
 use crate::rules::MAX_CONTEXT_WINDOW;
+use crate::shape::WordShape;
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
 use crate::validate::Validator;
 
@@ -689,8 +690,14 @@ impl<'e> Scanner<'e> {
         let engine = self.engine;
         let p = engine.class_runs[k].0;
         let pattern = &engine.patterns[p];
-        let mut start = run.start.saturating_sub(pattern.reach);
-        let mut end = (run.end + pattern.reach).min(win_len);
+        // A word shape's matches are whole words, and a word lies inside a run of token bytes.
+        let reach = if pattern.shape.is_some() {
+            0
+        } else {
+            pattern.reach
+        };
+        let mut start = run.start.saturating_sub(reach);
+        let mut end = (run.end + reach).min(win_len);
         if pattern.line_bounded {
             start = start.max(line.start);
             end = end.min(line.end);
@@ -789,6 +796,10 @@ impl<'e> Scanner<'e> {
             }
             return;
         }
+        if let Some(shape) = &pattern.shape {
+            confirm_shape(pattern, shape, p, candidates, win, owned, found);
+            return;
+        }
         let Some(regex) = lazy.get() else {
             return; // a built-in that does not compile finds nothing (the tests compile them all)
         };
@@ -850,6 +861,51 @@ impl<'e> Scanner<'e> {
                 }
             }
         }
+    }
+}
+
+/// Confirms the candidates of a word-shaped pattern as its regex would (see [`WordShape`]):
+/// the same iteration as the regex's, over whole words instead of regex searches.
+fn confirm_shape(
+    pattern: &Pattern,
+    shape: &WordShape,
+    p: usize,
+    candidates: &[Candidate],
+    win: &[u8],
+    owned: &Range<usize>,
+    found: &mut Vec<Hit>,
+) {
+    let mut next = 0usize;
+    let mut i = 0;
+    while i < candidates.len() {
+        let c = candidates[i];
+        i += 1;
+        if c.kind == HitKind::Anchored {
+            if c.start < next {
+                continue;
+            }
+            if let Some(end) = shape.match_at(win, c.start, c.end) {
+                if let Some(conf) = accept(pattern, win, c.start, end, c.start, end) {
+                    next = end;
+                    found.push((p, c.start, end, conf, owned.contains(&c.start)));
+                }
+            }
+            continue;
+        }
+        let mut end = c.end;
+        while i < candidates.len() && candidates[i].start < end {
+            end = end.max(candidates[i].end);
+            i += 1;
+        }
+        // Matches are whole words, so they never overlap: a rejected word leaves the next
+        // word to be tried, as the regex's resumed search would.
+        shape.for_each_match(win, c.start.max(next.min(end)), end, |s, e| {
+            if let Some(conf) = accept(pattern, win, s, e, s, e) {
+                found.push((p, s, e, conf, owned.contains(&s)));
+                next = e;
+            }
+            true
+        });
     }
 }
 

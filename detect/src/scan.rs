@@ -78,6 +78,8 @@ pub struct Scanner<'e> {
     run_marks: Vec<u32>,
     /// The runs of token bytes found in the current window.
     token_runs: Vec<Range<usize>>,
+    /// Where the run filter's literals are on the current line: (start, end, literal).
+    line_literals: Vec<(usize, usize, usize)>,
     /// The context words found near digit runs (see `run_context`).
     run_context: crate::run_context::RunContextState,
     /// The gate's words the first pass found: (start, end, word), whole words, by end.
@@ -129,6 +131,7 @@ impl<'e> Scanner<'e> {
             line: 1,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
+            line_literals: Vec::new(),
             run_context: Default::default(),
             gate_hits: Vec::new(),
             run_stamp: 0,
@@ -166,6 +169,9 @@ impl<'e> Scanner<'e> {
             + self.caches.capacity() * std::mem::size_of::<Option<meta::Cache>>()
             + self.gate.memory_usage()
             + self.touched.capacity() * std::mem::size_of::<usize>()
+            + self.token_runs.capacity() * std::mem::size_of::<Range<usize>>()
+            + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
+            + self.gate_hits.capacity() * std::mem::size_of::<(usize, usize, usize)>()
     }
 
     /// Runs only the first pass over `data` (literals, digit runs, `@`) and returns the number
@@ -651,30 +657,52 @@ impl<'e> Scanner<'e> {
         };
         self.run_marks.resize(runs.len(), 0);
         let mut found = std::mem::take(&mut self.token_runs);
+        let mut literals = std::mem::take(&mut self.line_literals);
         found.clear();
         find_token_runs(win, min, &mut found);
+        // The line of the runs seen last, and where the filter's literals are on it: a line
+        // with many runs is searched once.
+        let mut line: Range<usize> = 0..0;
         for run in found.drain(..) {
+            if !(line.start <= run.start && run.end <= line.end) {
+                let start = memchr::memrchr(b'\n', &win[..run.start]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &win[run.end..]).map_or(win.len(), |i| run.end + i);
+                line = start..end;
+                literals.clear();
+                if let Some(ac) = &filter.ac {
+                    literals.extend(
+                        ac.find_overlapping_iter(&win[start..end])
+                            .map(|m| (start + m.start(), start + m.end(), m.pattern().as_usize())),
+                    );
+                    literals.sort_unstable();
+                }
+            }
             // The line around the run, as far as any region reaches.
-            let lo = run.start.saturating_sub(REGION_REACH);
-            let hi = win.len().min(run.end + REGION_REACH);
-            let line_start = memchr::memrchr(b'\n', &win[lo..run.start]).map_or(lo, |i| lo + i + 1);
-            let line_end = memchr::memchr(b'\n', &win[run.end..hi]).map_or(hi, |i| run.end + i);
+            let line_start = line.start.max(run.start.saturating_sub(REGION_REACH));
+            let line_end = line.end.min(run.end + REGION_REACH);
             for &k in &filter.unfiltered {
                 if runs[k].1 > run.len() {
                     break;
                 }
                 self.push_run(k, &run, line_start..line_end, win.len());
             }
-            let Some(ac) = &filter.ac else {
+            if literals.is_empty() {
                 continue;
-            };
+            }
             self.run_stamp = self.run_stamp.wrapping_add(1);
             if self.run_stamp == 0 {
                 self.run_marks.iter_mut().for_each(|m| *m = 0);
                 self.run_stamp = 1;
             }
-            for m in ac.find_overlapping_iter(&win[line_start..line_end]) {
-                for &k in &filter.targets[m.pattern().as_usize()] {
+            let first = literals.partition_point(|&(s, _, _)| s < line_start);
+            for &(s, e, literal) in &literals[first..] {
+                if s >= line_end {
+                    break;
+                }
+                if e > line_end {
+                    continue;
+                }
+                for &k in &filter.targets[literal] {
                     if runs[k].1 <= run.len() && self.run_marks[k] != self.run_stamp {
                         self.run_marks[k] = self.run_stamp;
                         self.push_run(k, &run, line_start..line_end, win.len());
@@ -683,6 +711,7 @@ impl<'e> Scanner<'e> {
             }
         }
         self.token_runs = found;
+        self.line_literals = literals;
     }
 
     /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.

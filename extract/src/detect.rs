@@ -1,10 +1,11 @@
 //! Type detection from content ([`detect`]): magic bytes first, then container structure (the
-//! names inside a ZIP, through `zip`; the streams of an OLE file), then a look at the text
-//! itself (decoded through `decode`). Also [`is_plain_text`], the streaming shortcut built on it.
+//! names inside a ZIP, through `zip`; the streams of an OLE file; the header checksum of a tar
+//! without magic), then a look at the text itself (its encoding told and decoded through
+//! `decode`). Also [`is_plain_text`], the streaming shortcut built on it.
 
 use memchr::memmem;
 
-use crate::decode::decode;
+use crate::decode::{decode, encoding};
 use crate::types::FileType;
 use crate::zip::Archive;
 
@@ -21,18 +22,21 @@ pub fn detect(data: &[u8]) -> FileType {
 }
 
 /// Whether content, judged by its first bytes, is plain text that the detectors can read as it
-/// lies (UTF-8, ASCII or Latin-1 text or CSV): no NUL byte, no UTF-16 byte-order mark, and no
+/// lies (UTF-8, ASCII or Latin-1 text or CSV): no NUL byte, not UTF-16 or UTF-32, and no
 /// markup or container that [`walk`](crate::walk) would read better. Such content can be
 /// streamed.
 pub fn is_plain_text(head: &[u8]) -> bool {
-    matches!(detect(head), FileType::Text | FileType::Csv)
-        && !head.starts_with(&[0xFF, 0xFE])
-        && !head.starts_with(&[0xFE, 0xFF])
+    matches!(detect(head), FileType::Text | FileType::Csv) && !encoding(head).0.is_wide()
 }
 
 fn detect_magic(data: &[u8]) -> Option<FileType> {
     let head = &data[..data.len().min(1024)];
     let starts = |m: &[u8]| data.starts_with(m);
+    // Before the PDF marker, which is searched in the whole head: a tar's first member may be
+    // a PDF.
+    if data.get(257..262) == Some(b"ustar") || is_v7_tar(data) {
+        return Some(FileType::Tar);
+    }
     if memmem::find(head, b"%PDF-").is_some() {
         return Some(FileType::Pdf);
     }
@@ -41,6 +45,19 @@ fn detect_magic(data: &[u8]) -> Option<FileType> {
     }
     if starts(b"\x1f\x8b") {
         return Some(FileType::Gzip);
+    }
+    if starts(b"7z\xBC\xAF\x27\x1C") {
+        return Some(FileType::SevenZip);
+    }
+    if starts(b"\xFD7zXZ\0") {
+        return Some(FileType::Xz);
+    }
+    if starts(b"\x28\xB5\x2F\xFD") {
+        return Some(FileType::Zstd);
+    }
+    // `BZh` and the block size, 1 to 9 (hundreds of kilobytes).
+    if starts(b"BZh") && data.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        return Some(FileType::Bzip2);
     }
     if starts(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
         return Some(ole_kind(data));
@@ -59,19 +76,7 @@ fn detect_magic(data: &[u8]) -> Option<FileType> {
     {
         return Some(FileType::Image);
     }
-    if data.get(257..262) == Some(b"ustar") {
-        return Some(FileType::Tar);
-    }
-    const BINARY_MAGIC: [&[u8]; 8] = [
-        b"7z\xBC\xAF\x27\x1C",
-        b"Rar!\x1a\x07",
-        b"\x7fELF",
-        b"MZ",
-        b"BZh",
-        b"\xFD7zXZ\0",
-        b"\x28\xB5\x2F\xFD",
-        b"\0\0\0",
-    ];
+    const BINARY_MAGIC: [&[u8]; 4] = [b"Rar!\x1a\x07", b"\x7fELF", b"MZ", b"\0\0\0"];
     if BINARY_MAGIC.iter().any(|m| starts(m)) {
         return Some(FileType::Binary);
     }
@@ -81,6 +86,56 @@ fn detect_magic(data: &[u8]) -> Option<FileType> {
         return Some(zip_kind(data));
     }
     None
+}
+
+/// A tar header without the `ustar` magic (the old v7 format): recognised by its checksum, the
+/// octal number at offset 148 that is the sum of the header's 512 bytes with the checksum field
+/// counted as spaces (old implementations summed signed bytes: both are accepted), and by
+/// numeric fields that hold octal digits. A named first entry is required, so that a block of
+/// zeros is not a tar.
+fn is_v7_tar(data: &[u8]) -> bool {
+    let Some(header) = data.get(..512) else {
+        return false;
+    };
+    if header[0] == 0 {
+        return false;
+    }
+    let Some(stored) = octal(&header[148..156]) else {
+        return false;
+    };
+    // mode, uid, gid, size, mtime: octal numbers, or left blank.
+    let blank = |field: &[u8]| field.iter().all(|&b| b == b' ' || b == 0);
+    let numeric = [100..108, 108..116, 116..124, 124..136, 136..148];
+    if !numeric
+        .into_iter()
+        .all(|range| octal(&header[range.clone()]).is_some() || blank(&header[range]))
+    {
+        return false;
+    }
+    let field = 148..156;
+    let (mut unsigned, mut signed) = (0u64, 0i64);
+    for (i, &b) in header.iter().enumerate() {
+        let b = if field.contains(&i) { b' ' } else { b };
+        unsigned += u64::from(b);
+        signed += i64::from(b as i8);
+    }
+    stored == unsigned || i64::try_from(stored).is_ok_and(|s| s == signed)
+}
+
+/// An octal number as tar writes it: optional leading spaces, at least one octal digit, then
+/// only spaces or NULs.
+fn octal(field: &[u8]) -> Option<u64> {
+    let text = field.trim_ascii_start();
+    let digits = text
+        .iter()
+        .take_while(|b| (b'0'..=b'7').contains(b))
+        .count();
+    if digits == 0 || digits > 21 || !text[digits..].iter().all(|&b| b == b' ' || b == 0) {
+        return None;
+    }
+    text[..digits].iter().try_fold(0u64, |n, &b| {
+        n.checked_mul(8)?.checked_add(u64::from(b - b'0'))
+    })
 }
 
 /// Tells the OOXML and ODF formats from a plain ZIP by the names inside.
@@ -145,9 +200,8 @@ fn ole_kind(data: &[u8]) -> FileType {
 }
 
 fn detect_text(data: &[u8]) -> FileType {
-    let utf16 = data.starts_with(b"\xFF\xFE") || data.starts_with(b"\xFE\xFF");
     let sample = &data[..data.len().min(SNIFF)];
-    if !utf16 && looks_binary(sample) {
+    if !encoding(sample).0.is_wide() && looks_binary(sample) {
         return FileType::Binary;
     }
     let text = decode(sample);
@@ -197,8 +251,11 @@ fn looks_binary(sample: &[u8]) -> bool {
 
 fn is_json_end(data: &[u8]) -> bool {
     let tail = &data[data.len().saturating_sub(64)..];
+    // NULs are the high bytes of UTF-16 and UTF-32 text.
     matches!(
-        tail.iter().rev().find(|b| !b.is_ascii_whitespace()),
+        tail.iter()
+            .rev()
+            .find(|&&b| !b.is_ascii_whitespace() && b != 0),
         Some(b'}' | b']')
     )
 }
@@ -293,6 +350,14 @@ mod tests {
             (b"\x1f\x8b\x08\0", FileType::Gzip),
             (b"{\\rtf1 hi}", FileType::Rtf),
             (b"\x89PNG\r\n\x1a\n....", FileType::Image),
+            (b"BZh91AY&SY", FileType::Bzip2),
+            (b"BZhello, not bzip2", FileType::Text),
+            (b"\xFD7zXZ\0\0\x04", FileType::Xz),
+            (b"\x28\xB5\x2F\xFD\x04", FileType::Zstd),
+            (b"7z\xBC\xAF\x27\x1C\0\x04", FileType::SevenZip),
+            (b"h\0e\0l\0l\0o\0 \0w\0o\0r\0l\0d\0", FileType::Text),
+            (b"\0h\0e\0l\0l\0o\0 \0w\0o\0r\0l\0d", FileType::Text),
+            (b"\xFF\xFE\0\0h\0\0\0i\0\0\0", FileType::Text),
             (b"\x7fELF\x02\x01", FileType::Binary),
             (b"\x01\x02\x03\x00\x05", FileType::Binary),
             (b"", FileType::Text),

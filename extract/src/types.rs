@@ -13,7 +13,7 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileType {
-    /// Plain text (UTF-8, UTF-16 with BOM, or Latin-1).
+    /// Plain text (UTF-8, UTF-16 with or without BOM, UTF-32 with BOM, or Latin-1).
     Text,
     /// Comma-, semicolon- or tab-separated values.
     Csv,
@@ -43,8 +43,16 @@ pub enum FileType {
     Zip,
     /// A gzip stream.
     Gzip,
-    /// A tar archive.
+    /// A tar archive (POSIX/GNU, or old v7 without the `ustar` magic).
     Tar,
+    /// A 7z archive.
+    SevenZip,
+    /// A bzip2 stream.
+    Bzip2,
+    /// An xz stream.
+    Xz,
+    /// A Zstandard stream.
+    Zstd,
     /// A Rich Text Format document.
     Rtf,
     /// A legacy Word document (OLE compound file).
@@ -64,7 +72,7 @@ pub enum FileType {
 }
 
 /// Every file type, in the order of [`FileType::name`]'s documentation.
-const ALL_TYPES: [FileType; 24] = [
+const ALL_TYPES: [FileType; 28] = [
     FileType::Text,
     FileType::Csv,
     FileType::Json,
@@ -81,6 +89,10 @@ const ALL_TYPES: [FileType; 24] = [
     FileType::Zip,
     FileType::Gzip,
     FileType::Tar,
+    FileType::SevenZip,
+    FileType::Bzip2,
+    FileType::Xz,
+    FileType::Zstd,
     FileType::Rtf,
     FileType::Doc,
     FileType::Xls,
@@ -94,7 +106,8 @@ const ALL_TYPES: [FileType; 24] = [
 impl FileType {
     /// The stable lower-case name used in filters and reports: `text`, `csv`, `json`, `html`,
     /// `xml`, `eml`, `pdf`, `docx`, `xlsx`, `pptx`, `odt`, `ods`, `odp`, `zip`, `gzip`, `tar`,
-    /// `rtf`, `doc`, `xls`, `ppt`, `xlsb`, `encrypted_office`, `image`, `binary`.
+    /// `7z`, `bzip2`, `xz`, `zstd`, `rtf`, `doc`, `xls`, `ppt`, `xlsb`, `encrypted_office`,
+    /// `image`, `binary`.
     pub fn name(self) -> &'static str {
         match self {
             FileType::Text => "text",
@@ -113,6 +126,10 @@ impl FileType {
             FileType::Zip => "zip",
             FileType::Gzip => "gzip",
             FileType::Tar => "tar",
+            FileType::SevenZip => "7z",
+            FileType::Bzip2 => "bzip2",
+            FileType::Xz => "xz",
+            FileType::Zstd => "zstd",
             FileType::Rtf => "rtf",
             FileType::Doc => "doc",
             FileType::Xls => "xls",
@@ -134,7 +151,16 @@ impl FileType {
     /// Containers are always opened, whatever the file-type filter says: the filter applies to
     /// their members, so that `--file-types pdf` finds the PDFs inside a ZIP.
     pub fn is_archive(self) -> bool {
-        matches!(self, FileType::Zip | FileType::Gzip | FileType::Tar)
+        matches!(
+            self,
+            FileType::Zip
+                | FileType::Gzip
+                | FileType::Tar
+                | FileType::SevenZip
+                | FileType::Bzip2
+                | FileType::Xz
+                | FileType::Zstd
+        )
     }
 
     /// Whether reading this type involves only this crate's own bounded code (no third-party
@@ -187,7 +213,8 @@ impl FromStr for FileType {
     type Err = UnknownFileType;
 
     /// Parses a name as given by [`FileType::name`], case-insensitively; a few common aliases
-    /// (`txt`, `email`, `htm`, `gz`, `tgz`) are accepted too.
+    /// (`txt`, `email`, `htm`, `gz`, `tgz`, `bz2`, `tbz2`, `txz`, `zst`, `tzst`, `7zip`) are
+    /// accepted too.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let alias = match lower.as_str() {
@@ -195,6 +222,10 @@ impl FromStr for FileType {
             "email" | "mail" | "msg" => Some(FileType::Eml),
             "htm" | "xhtml" => Some(FileType::Html),
             "gz" | "tgz" => Some(FileType::Gzip),
+            "bz2" | "tbz" | "tbz2" => Some(FileType::Bzip2),
+            "txz" => Some(FileType::Xz),
+            "zst" | "tzst" => Some(FileType::Zstd),
+            "7zip" | "sevenzip" => Some(FileType::SevenZip),
             _ => None,
         };
         alias
@@ -268,8 +299,8 @@ impl Default for Limits {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
     /// When set, only items whose detected type is listed are inspected; others end as
-    /// [`SkipReason::FilteredType`]. Archives (zip, gzip, tar) are always opened so that their
-    /// members can be filtered.
+    /// [`SkipReason::FilteredType`]. Archives and compressed streams (zip, gzip, tar, 7z,
+    /// bzip2, xz, zstd) are always opened so that their members can be filtered.
     pub file_types: Option<Vec<FileType>>,
     /// When set, items larger than this many bytes end as [`SkipReason::TooLarge`].
     pub max_file_size: Option<u64>,
@@ -296,7 +327,7 @@ pub enum SkipReason {
     Timeout,
     /// A limit of [`Limits`] struck (size, depth, entries, ratio, text, memory, XML depth/DTD).
     LimitExceeded,
-    /// The item is encrypted (password-protected OOXML, PDF, ZIP entry).
+    /// The item is encrypted (password-protected OOXML, PDF, ZIP or 7z entry, 7z archive).
     Encrypted,
     /// The format is recognised but not read (legacy Office, images, unknown binaries).
     UnsupportedFormat,

@@ -136,6 +136,10 @@ impl<'w> Walker<'w> {
             FileType::Zip => archive::read_zip(self, data, member, depth),
             FileType::Gzip => archive::read_gzip(self, data, member, depth),
             FileType::Tar => archive::read_tar(self, data, member, depth),
+            FileType::SevenZip => archive::read_7z(self, data, member, depth),
+            FileType::Bzip2 => archive::read_bzip2(self, data, member, depth),
+            FileType::Xz => archive::read_xz(self, data, member, depth),
+            FileType::Zstd => archive::read_zstd(self, data, member, depth),
             FileType::EncryptedOffice => Err(Skip::new(
                 SkipReason::Encrypted,
                 "password-protected Office document",

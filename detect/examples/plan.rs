@@ -40,8 +40,18 @@ fn main() {
             "  confirmation {:.1} MB/s; slowest:",
             text.len() as f64 / 1e6 / total
         );
+        let sources = set.pattern_sources();
         for (id, n, secs) in confirm.iter().take(15) {
-            println!("    {id:<28} {n:>8} candidates {:>8.1} ms", secs * 1e3);
+            let p: usize = id
+                .rsplit('#')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let source: String = sources[p].1.chars().take(60).collect();
+            println!(
+                "    {id:<28} {n:>8} candidates {:>8.1} ms  {source}",
+                secs * 1e3
+            );
         }
         let mut by = by;
         by.sort_by_key(|&(_, n, _)| std::cmp::Reverse(n));

@@ -220,7 +220,7 @@ impl<'e> Scanner<'e> {
             let t = std::time::Instant::now();
             self.confirm(p, &candidates, data, &(0..data.len()), &mut found);
             out.push((
-                self.engine.patterns[p].id.to_string(),
+                format!("{}#{p}", self.engine.patterns[p].id),
                 candidates.len(),
                 t.elapsed().as_secs_f64(),
             ));

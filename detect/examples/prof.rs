@@ -1,5 +1,8 @@
 //! Scans the bench corpus repeatedly with a selection, for profiling
-//! (`cargo run --release -p dlp-detect --features bench --example prof -- SELECTORS [decoys]`).
+//! (`cargo run --release -p dlp-detect --features bench --example prof -- SELECTORS [decoys]`;
+//! `DLP_PROF_MB` and `DLP_PROF_ITERATIONS` set the size, default 32, and the passes, default 8:
+//! one small pass under `valgrind --tool=cachegrind` counts instructions, which a busy machine
+//! does not disturb as it does timings).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,15 +16,22 @@ fn main() {
     let t = std::time::Instant::now();
     let set = b.build().expect("compiles");
     eprintln!("build {:?}", t.elapsed());
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let size = env("DLP_PROF_MB", 32) << 20;
     let text = if let Some(path) = args.get(1).and_then(|a| a.strip_prefix("file:")) {
         std::fs::read(path).expect("readable")
     } else if args.get(1).is_some_and(|a| a == "decoys") {
-        dlp_detect::decoys::generate(32 << 20, 7)
+        dlp_detect::decoys::generate(size, 7)
     } else {
-        dlp_detect::corpus::generate(32 << 20, 8192, 1).text
+        dlp_detect::corpus::generate(size, 8192, 1).text
     };
     let mut scanner = set.scanner();
-    for _ in 0..8 {
+    for _ in 0..env("DLP_PROF_ITERATIONS", 8) {
         let t = std::time::Instant::now();
         let n = scanner.scan(&text).len();
         let s = t.elapsed().as_secs_f64();

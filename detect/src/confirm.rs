@@ -208,11 +208,56 @@ pub(crate) fn has_context_word(
 }
 
 /// Whether the context word found at `s..e` of `win` stands as a whole word (see
-/// [`has_context_word`]).
+/// [`has_context_word`]). In scripts written without spaces between words (Chinese, Japanese;
+/// Korean, whose particles join the word before them), a word has no boundary to look for: a
+/// context word that begins (ends) with such a character counts whatever stands before (after)
+/// it (`我的身份证号码是`).
 #[inline]
 pub(crate) fn is_whole_context_word(win: &[u8], s: usize, e: usize) -> bool {
     let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    let open = !letter(win[s]) || s == 0 || !letter(win[s - 1]);
-    let close = !letter(win[e - 1]) || e == win.len() || !letter(win[e]);
+    let open = !letter(win[s]) || s == 0 || !letter(win[s - 1]) || unspaced_at(&win[s..e]);
+    let close =
+        !letter(win[e - 1]) || e == win.len() || !letter(win[e]) || unspaced_before(&win[s..e]);
     open && close
+}
+
+/// Whether `c` belongs to a script written without spaces between words: Han, Hiragana,
+/// Katakana, Hangul, Thai, Lao, Khmer, Myanmar.
+pub(crate) fn is_unspaced_script(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x1000..=0x109F // Myanmar
+        | 0x1100..=0x11FF // Hangul Jamo
+        | 0x1780..=0x17FF // Khmer
+        | 0x2E80..=0x2FDF // CJK radicals
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3130..=0x318F // Hangul compatibility Jamo
+        | 0x31F0..=0x31FF // Katakana extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F // half-width Katakana
+        | 0x20000..=0x3134F) // CJK extensions B to G
+}
+
+/// Whether the first character of `word` is of a script without spaces.
+fn unspaced_at(word: &[u8]) -> bool {
+    let head = &word[..word.len().min(4)];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    text.chars().next().is_some_and(is_unspaced_script)
+}
+
+/// Whether the last character of `word` is of a script without spaces.
+fn unspaced_before(word: &[u8]) -> bool {
+    let tail = &word[word.len().saturating_sub(4)..];
+    // The last character starts at the last byte that is not a continuation byte.
+    let start = tail.iter().rposition(|&b| b & 0xC0 != 0x80).unwrap_or(0);
+    std::str::from_utf8(&tail[start..])
+        .ok()
+        .and_then(|t| t.chars().next())
+        .is_some_and(is_unspaced_script)
 }

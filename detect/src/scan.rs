@@ -540,10 +540,7 @@ impl<'e> Scanner<'e> {
                 HitKind::Context => {
                     // Context words count as whole words only (`tin` is not in `setting`):
                     // a hit inside a word opens no region.
-                    let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-                    if (letter(win[s]) && s > 0 && letter(win[s - 1]))
-                        || (letter(win[e - 1]) && e < win.len() && letter(win[e]))
-                    {
+                    if !is_whole_context_word(win, s, e) {
                         return;
                     }
                     (

@@ -711,3 +711,51 @@ fn a_context_word_across_a_search_boundary_still_counts() {
         );
     }
 }
+
+/// Chinese and Japanese put no space between words, and Korean joins particles to the word
+/// before: a context word in those scripts counts inside running text, with the whole library
+/// (its words in the first pass) and with the one detector (its words searched by the gate).
+#[test]
+fn context_words_count_inside_text_without_spaces() {
+    let cases = [
+        ("cn_resident_id", "我的身份证号码是31010419700816425X。"),
+        (
+            "cn_resident_id",
+            "请核对居民身份证51010719920621927X是否正确",
+        ),
+        ("jp_my_number", "私のマイナンバーは636186371595です。"),
+        ("jp_my_number", "個人番号：0231 6433 4813を記入"),
+        ("kr_rrn", "주민등록번호는 791211-1544434입니다"),
+    ];
+    let library = DetectorSetBuilder::new()
+        .detectors(["all"])
+        .build()
+        .unwrap();
+    for (id, text) in cases {
+        let alone = DetectorSetBuilder::new().detectors([id]).build().unwrap();
+        for engine in [&library, &alone] {
+            let found = engine.scan_text(text);
+            assert!(
+                found.iter().any(|f| f.detector == id),
+                "{id} in {text}: {found:?}"
+            );
+            assert_eq!(found, engine.scan_reference(text.as_bytes()), "{text}");
+        }
+        // The same number without its context word is not reported by the context-only
+        // patterns (kr_rrn and jp_my_number need one; cn_resident_id's X form too).
+        let bare: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+            .collect();
+        assert!(
+            !alone.scan_text(&bare).iter().any(|f| f.detector == id),
+            "{id} without context in {bare:?}"
+        );
+    }
+    // A context word inside a longer word of a spaced script still does not count.
+    let engine = DetectorSetBuilder::new()
+        .detectors(["kr_rrn"])
+        .build()
+        .unwrap();
+    assert!(engine.scan_text("xRRN 791211-1544434").is_empty());
+}

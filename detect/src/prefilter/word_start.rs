@@ -7,9 +7,10 @@
 //! fraction of testing every position, and the literal's window is its first bytes, which stand
 //! at the word start itself.
 //!
-//! A context word that begins with a non-ASCII letter (`身份证`, `आधार`) counts where it follows a
-//! byte that is no letter at all (neither a word byte nor part of a non-ASCII character), so
-//! the starts of such characters after one are tested too.
+//! A context word that begins with a non-ASCII letter (`आधार`, `numéro`'s kin) counts where it
+//! follows a byte that is no letter at all (neither a word byte nor part of a non-ASCII
+//! character), so the starts of such characters after one are tested too. One in a script
+//! written without spaces (`身份证`, `マイナンバー`) counts anywhere, and is searched elsewhere.
 //!
 //! The text is classified 64 bytes at a time into masks of word bytes and of bytes from 0x80
 //! (SSE2 on x86-64, a byte loop elsewhere), whose word starts are the set bits of
@@ -57,9 +58,14 @@ impl std::fmt::Debug for WordStartFilter {
 }
 
 /// Whether the filter can find `literal`: two bytes or more, beginning with a word byte, or
-/// with a byte from 0x80 for a `context` word (which counts after no letter of any script).
+/// with a byte from 0x80 for a `context` word (which counts after no letter of any script),
+/// unless that word is in a script without spaces (`身份证`), which counts anywhere.
 pub(super) fn eligible(literal: &[u8], context: bool) -> bool {
-    literal.len() >= 2 && (is_word_byte(literal[0]) || (context && literal[0] >= 0x80))
+    let unspaced = std::str::from_utf8(literal)
+        .ok()
+        .and_then(|t| t.chars().next())
+        .is_some_and(crate::confirm::is_unspaced_script);
+    literal.len() >= 2 && (is_word_byte(literal[0]) || (context && literal[0] >= 0x80 && !unspaced))
 }
 
 impl WordStartFilter {

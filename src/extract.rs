@@ -17,6 +17,12 @@ pub struct ExtractArgs {
     /// List the file-type names that `--file-types` accepts, and exit.
     #[arg(long)]
     list_types: bool,
+    /// Do not read images by OCR.
+    #[arg(long)]
+    no_ocr: bool,
+    /// Tesseract languages for OCR, comma-separated (default eng).
+    #[arg(long, value_name = "LANG,...", value_delimiter = ',', value_parser = crate::scan::parse_ocr_language)]
+    ocr_languages: Option<Vec<String>>,
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
@@ -39,7 +45,12 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     } else {
         std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
     };
-    let limits = extract::Limits::default();
+    let defaults = extract::Limits::default();
+    let limits = extract::Limits {
+        ocr: !args.no_ocr,
+        ocr_languages: args.ocr_languages.unwrap_or(defaults.ocr_languages.clone()),
+        ..defaults
+    };
     let filter = extract::Filter::default();
     let pool = (!args.in_process).then(|| {
         let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
@@ -48,23 +59,34 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         extract::isolate::WorkerPool::new_lazy(command, 1, limits.clone())
     });
     let mut write_error = None;
-    let mut current: Option<(Option<String>, Option<String>)> = None;
+    let mut current: Option<(Option<String>, Option<String>, bool)> = None;
     let mut sink = |event: Event<'_>| {
         let result = (|| -> std::io::Result<()> {
+            let ocr = matches!(event, Event::OcrText { .. });
             match event {
                 Event::Text {
                     member,
                     location,
                     text,
+                }
+                | Event::OcrText {
+                    member,
+                    location,
+                    text,
                 } => {
-                    let key = (member.map(str::to_string), location.map(str::to_string));
+                    let key = (
+                        member.map(str::to_string),
+                        location.map(str::to_string),
+                        ocr,
+                    );
                     if current.as_ref() != Some(&key) {
                         writeln!(
                             out,
-                            "==> {}{}{} <==",
+                            "==> {}{}{}{} <==",
                             member.unwrap_or("(top level)"),
                             if location.is_some() { " @ " } else { "" },
-                            location.unwrap_or("")
+                            location.unwrap_or(""),
+                            if ocr { " (OCR)" } else { "" }
                         )?;
                         current = Some(key);
                     }

@@ -21,6 +21,7 @@ struct FindingRecord<'a> {
     location: Option<&'a str>,
     masked: &'a str,
     fingerprint: &'a str,
+    ocr: bool,
 }
 
 /// One skipped item as a JSON line.
@@ -67,6 +68,7 @@ pub fn write_finding(
                 location: f.location.as_deref(),
                 masked: &f.masked,
                 fingerprint: &f.fingerprint,
+                ocr: f.ocr,
             };
             serde_json::to_writer(&mut *out, &record)?;
             writeln!(out)
@@ -77,8 +79,11 @@ pub fn write_finding(
                 write!(out, "!{member}")?;
             }
             write!(out, ":{}:", f.line)?;
-            if let Some(location) = &f.location {
-                write!(out, " ({location})")?;
+            match (&f.location, f.ocr) {
+                (Some(location), false) => write!(out, " ({location})")?,
+                (Some(location), true) => write!(out, " ({location}, OCR)")?,
+                (None, true) => write!(out, " (OCR)")?,
+                (None, false) => {}
             }
             writeln!(
                 out,

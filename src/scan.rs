@@ -55,9 +55,17 @@ pub struct ScanArgs {
     #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
     file_types: Option<Vec<dlp_engine::extract::FileType>>,
     /// Parse documents inside this process instead of isolated worker processes (faster to
-    /// start, but a parser crash or hang on a hostile file then stops the scan).
+    /// start, but a parser crash or hang on a hostile file then stops the scan). Images are
+    /// then not read: OCR runs only in the workers.
     #[arg(long)]
     in_process: bool,
+    /// Do not read images by OCR (Tesseract); they are skipped as unsupported_format.
+    #[arg(long)]
+    no_ocr: bool,
+    /// Tesseract languages for OCR, comma-separated traineddata names (default eng); each
+    /// needs its package, e.g. tesseract-ocr-deu.
+    #[arg(long, value_name = "LANG,...", value_delimiter = ',', value_parser = parse_ocr_language)]
+    ocr_languages: Option<Vec<String>>,
     /// Output format for findings.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -85,6 +93,23 @@ pub struct ScanArgs {
 pub fn parse_confidence(s: &str) -> Result<dlp_engine::Confidence, String> {
     dlp_engine::Confidence::from_name(&s.trim().to_ascii_lowercase())
         .ok_or_else(|| format!("`{s}` is not a confidence; use low, medium or high"))
+}
+
+/// Checks a Tesseract language name (`eng`, `chi_sim`, `script/Latin`).
+pub fn parse_ocr_language(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let valid = !s.is_empty()
+        && !s.starts_with(['-', '/', '.'])
+        && !s.contains("..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'));
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a Tesseract language name (such as eng, deu, chi_sim)"
+        ))
+    }
 }
 
 /// Parses `10MB`, `512KiB`, `1G`, `100` (bytes).
@@ -217,6 +242,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     builder.filter(dlp_engine::Filter {
         file_types: args.file_types.clone(),
         max_file_size: args.max_file_size,
+    });
+    builder.limits(dlp_engine::Limits {
+        ocr: !args.no_ocr,
+        ocr_languages: args
+            .ocr_languages
+            .clone()
+            .unwrap_or_else(|| dlp_engine::Limits::default().ocr_languages),
+        ..dlp_engine::Limits::default()
     });
     builder.isolation(isolation(!args.in_process, threads));
     let engine = builder.build()?;

@@ -126,6 +126,7 @@ pub(crate) fn make_finding(
         masked: finding::mask(pattern.mask, value),
         fingerprint: fingerprints.of(&pattern.normalize.apply(value)),
         allowed: false,
+        ocr: false,
     }
 }
 

@@ -111,6 +111,10 @@ pub struct Finding {
     /// finding is real but known. `dlp-engine` counts such findings instead of reporting them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allowed: bool,
+    /// Found in text recognised by OCR (an image, an image-only PDF page): set by `dlp-engine`,
+    /// which also lowers the confidence one step, since a character may have been misread.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
 }
 
 /// How a value is normalized before it is fingerprinted, so that `4111-1111-1111-1111` and

@@ -123,6 +123,9 @@ pub struct Engine {
     /// The allow entries' path globs.
     pub(crate) allow_paths: PathAllow,
     pub(crate) large_item: u64,
+    /// The lowest confidence reported: findings in OCR'd text, lowered one step, are held to
+    /// it again.
+    pub(crate) min_confidence: dlp_detect::Confidence,
 }
 
 /// Configures and builds an [`Engine`].
@@ -143,6 +146,7 @@ pub struct EngineBuilder {
     isolation: Isolation,
     fingerprint_key: FingerprintKey,
     large_item: Option<u64>,
+    min_confidence: Option<dlp_detect::Confidence>,
 }
 
 impl EngineBuilder {
@@ -197,9 +201,11 @@ impl EngineBuilder {
         self
     }
 
-    /// Reports only findings of at least this confidence (default: all).
+    /// Reports only findings of at least this confidence (default: all). Findings in text
+    /// recognised by OCR are held to it after their confidence is lowered one step.
     pub fn min_confidence(&mut self, confidence: dlp_detect::Confidence) -> &mut Self {
         self.detectors.min_confidence(confidence);
+        self.min_confidence = Some(confidence);
         self
     }
 
@@ -270,6 +276,7 @@ impl EngineBuilder {
             pool,
             allow_paths,
             large_item: self.large_item.unwrap_or(LARGE_ITEM),
+            min_confidence: self.min_confidence.unwrap_or(dlp_detect::Confidence::Low),
         })
     }
 }

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use dlp_detect::{FindingSink, Flow, ScanError};
+use dlp_detect::{Confidence, FindingSink, Flow, ScanError};
 use dlp_extract::{Event, FileType, SkipReason};
 
 use crate::engine::{Engine, PathAllow};
@@ -49,12 +49,26 @@ struct Place<'a, S: Sink + ?Sized> {
     count: &'a mut u64,
     allowed: &'a mut u64,
     paths: &'a PathAllow,
+    /// For text recognised by OCR: the engine's minimum confidence, which a finding must still
+    /// meet once lowered.
+    ocr: Option<Confidence>,
 }
 
 impl<S: Sink + ?Sized> FindingSink for Place<'_, S> {
     type Error = S::Error;
 
     fn finding(&mut self, mut f: dlp_detect::Finding) -> Result<Flow, S::Error> {
+        if let Some(min) = self.ocr {
+            // A character may have been misread: one step less sure.
+            f.confidence = match f.confidence {
+                Confidence::High => Confidence::Medium,
+                _ => Confidence::Low,
+            };
+            if f.confidence < min {
+                return Ok(Flow::Continue);
+            }
+            f.ocr = true;
+        }
         if f.allowed || self.paths.allows(self.item, self.member, &f.detector) {
             // Known and accepted: counted, not reported.
             *self.allowed += 1;
@@ -330,8 +344,14 @@ impl<'e> Scanner<'e> {
             if !matches!(outcome, Ok(Flow::Continue)) {
                 return;
             }
+            let ocr = matches!(event, Event::OcrText { .. });
             match event {
                 Event::Text {
+                    member,
+                    location,
+                    text,
+                }
+                | Event::OcrText {
                     member,
                     location,
                     text,
@@ -348,6 +368,7 @@ impl<'e> Scanner<'e> {
                         count: &mut report.findings,
                         allowed: &mut report.allowed,
                         paths: &self.engine.allow_paths,
+                        ocr: ocr.then_some(self.engine.min_confidence),
                     };
                     outcome = detect.scan_into(text.as_bytes(), &mut out);
                     *cursor = (
@@ -466,6 +487,7 @@ fn place<'a, S: Sink + ?Sized>(
         count: &mut report.findings,
         allowed: &mut report.allowed,
         paths,
+        ocr: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Text decoding shared by the readers and by type detection: bytes to text ([`decode`]:
 //! UTF-8, UTF-16 with or without BOM, UTF-32 with BOM, Latin-1 fallback; [`encoding`] tells
-//! which), HTML/XML markup to text ([`html_to_text`]), and character references
-//! ([`push_decoded`]).
+//! which), HTML/XML markup to text ([`html_to_text`]), RTF to text ([`rtf_to_text`], for RTF
+//! files and Outlook's RTF bodies), and character references ([`push_decoded`]).
 //!
 //! A leaf: it imports no other module of this crate.
 
@@ -364,9 +364,127 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
+/// RTF to text: control words removed, `\'hh` (Windows-1252, read as Latin-1) and `\uN`
+/// escapes decoded, and non-text destinations (font tables, pictures, objects) skipped.
+pub(crate) fn rtf_to_text(data: &[u8]) -> String {
+    const SKIPPED: [&str; 9] = [
+        "fonttbl",
+        "colortbl",
+        "stylesheet",
+        "pict",
+        "object",
+        "themedata",
+        "datastore",
+        "latentstyles",
+        "listtable",
+    ];
+    let mut out = String::new();
+    // Per open group: whether its text is skipped.
+    let mut groups: Vec<bool> = Vec::new();
+    let mut skipping = false;
+    let mut uc_skip = 0usize;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        match b {
+            b'{' => {
+                groups.push(skipping);
+                i += 1;
+                if data.get(i..i + 2) == Some(b"\\*") {
+                    skipping = true;
+                }
+            }
+            b'}' => {
+                skipping = groups.pop().unwrap_or(false);
+                i += 1;
+            }
+            b'\\' => {
+                i += 1;
+                let Some(&c) = data.get(i) else { break };
+                if c.is_ascii_alphabetic() {
+                    let start = i;
+                    while data.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                        i += 1;
+                    }
+                    let word = std::str::from_utf8(&data[start..i]).unwrap_or("");
+                    let num_start = i;
+                    if data.get(i) == Some(&b'-') {
+                        i += 1;
+                    }
+                    while data.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                    let param: Option<i64> = std::str::from_utf8(&data[num_start..i])
+                        .ok()
+                        .and_then(|s| s.parse().ok());
+                    if data.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                    if SKIPPED.contains(&word) {
+                        skipping = true;
+                    }
+                    if skipping {
+                        continue;
+                    }
+                    match word {
+                        "par" | "line" | "row" | "sect" | "page" => out.push('\n'),
+                        "tab" | "cell" => out.push('\t'),
+                        "u" => {
+                            if let Some(p) = param {
+                                let code = if p < 0 { p + 65_536 } else { p };
+                                if let Some(ch) = u32::try_from(code).ok().and_then(char::from_u32)
+                                {
+                                    out.push(ch);
+                                }
+                                uc_skip = 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                } else if c == b'\'' {
+                    let hex = data
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok());
+                    i += 3;
+                    if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        if uc_skip > 0 {
+                            uc_skip -= 1;
+                        } else if !skipping {
+                            out.push(v as char);
+                        }
+                    }
+                } else {
+                    i += 1;
+                    if !skipping && matches!(c, b'\\' | b'{' | b'}') {
+                        out.push(c as char);
+                    } else if !skipping && c == b'~' {
+                        out.push(' ');
+                    }
+                }
+            }
+            b'\r' | b'\n' => i += 1,
+            _ => {
+                i += 1;
+                if uc_skip > 0 {
+                    uc_skip -= 1;
+                } else if !skipping {
+                    out.push(b as char);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strips_rtf() {
+        let rtf = br"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Hello \b world\b0\par caf\'e9 \u8364? {\*\gen x}end}";
+        assert_eq!(rtf_to_text(rtf), "Hello world\ncafé € end");
+    }
 
     #[test]
     fn decodes_encodings() {

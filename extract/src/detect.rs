@@ -1,11 +1,13 @@
 //! Type detection from content ([`detect`]): magic bytes first, then container structure (the
-//! names inside a ZIP, through `zip`; the streams of an OLE file; the header checksum of a tar
-//! without magic), then a look at the text itself (its encoding told and decoded through
-//! `decode`). Also [`is_plain_text`], the streaming shortcut built on it.
+//! names inside a ZIP, through `zip`; the names under the root of an OLE directory, through
+//! `ole`; the header checksum of a tar without magic), then a look at the text itself (its
+//! encoding told and decoded through `decode`). Also [`is_plain_text`], the streaming shortcut
+//! built on it.
 
 use memchr::memmem;
 
 use crate::decode::{decode, encoding};
+use crate::ole::{root_names, SIGNATURE};
 use crate::types::FileType;
 use crate::zip::Archive;
 
@@ -59,7 +61,7 @@ fn detect_magic(data: &[u8]) -> Option<FileType> {
     if starts(b"BZh") && data.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
         return Some(FileType::Bzip2);
     }
-    if starts(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+    if starts(SIGNATURE) {
         return Some(ole_kind(data));
     }
     if starts(b"{\\rtf") {
@@ -180,12 +182,34 @@ fn zip_kind(data: &[u8]) -> FileType {
     FileType::Zip
 }
 
-/// Tells legacy Office formats apart by the UTF-16 stream names of their OLE directory.
+/// Tells legacy Office formats and Outlook messages apart by the names of the streams and
+/// storages under the root of their OLE directory (compared case-insensitively, as the format
+/// does). A directory that cannot be read falls back to looking for the names anywhere in the
+/// file, so that a damaged document still reaches its reader (and ends there as
+/// `broken_file`) rather than passing for an unknown binary.
 fn ole_kind(data: &[u8]) -> FileType {
-    let has = |name: &str| {
-        let utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        memmem::find(data, &utf16).is_some()
-    };
+    match root_names(data) {
+        Some(names) => {
+            let has = |wanted: &str| names.iter().any(|n| n.eq_ignore_ascii_case(wanted));
+            let has_prefix = |prefix: &str| {
+                names.iter().any(|n| {
+                    n.get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+                })
+            };
+            ole_kind_by(has, has_prefix("__substg1.0_"))
+        }
+        None => {
+            let has = |name: &str| {
+                let utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                memmem::find(data, &utf16).is_some()
+            };
+            ole_kind_by(has, false)
+        }
+    }
+}
+
+fn ole_kind_by(has: impl Fn(&str) -> bool, has_properties: bool) -> FileType {
     if has("EncryptionInfo") || has("EncryptedPackage") {
         FileType::EncryptedOffice
     } else if has("WordDocument") {
@@ -194,6 +218,8 @@ fn ole_kind(data: &[u8]) -> FileType {
         FileType::Xls
     } else if has("PowerPoint Document") {
         FileType::Ppt
+    } else if has("__properties_version1.0") || has_properties {
+        FileType::Msg
     } else {
         FileType::Binary
     }
@@ -365,5 +391,52 @@ mod tests {
         for (data, want) in cases {
             assert_eq!(detect(data), *want, "{:?}", String::from_utf8_lossy(data));
         }
+    }
+
+    /// A compound file with the given streams at its root.
+    fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
+        use std::io::Write;
+        let mut file = cfb::CompoundFile::create(std::io::Cursor::new(Vec::<u8>::new())).unwrap();
+        for (name, data) in streams {
+            let mut stream = file.create_stream(format!("/{name}")).unwrap();
+            stream.write_all(data).unwrap();
+        }
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    #[test]
+    fn tells_ole_files_apart_by_their_root_names() {
+        let cases: &[(&[&str], FileType)] = &[
+            (&["WordDocument", "1Table"], FileType::Doc),
+            (&["Workbook"], FileType::Xls),
+            // Names compare case-insensitively, as the format does.
+            (&["BOOK"], FileType::Xls),
+            (&["PowerPoint Document", "Current User"], FileType::Ppt),
+            (&["__properties_version1.0"], FileType::Msg),
+            (&["__substg1.0_0037001F"], FileType::Msg),
+            (
+                &["EncryptionInfo", "EncryptedPackage"],
+                FileType::EncryptedOffice,
+            ),
+            (&["Contents"], FileType::Binary),
+        ];
+        for (names, want) in cases {
+            let streams: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"x"[..])).collect();
+            assert_eq!(detect(&compound(&streams)), *want, "{names:?}");
+        }
+        // The names of other formats inside a stream's data (an attached document, a word in
+        // a slide) do not change what the file is.
+        let inside: Vec<u8> = ["WordDocument", "EncryptionInfo", "Workbook"]
+            .iter()
+            .flat_map(|n| n.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let message = compound(&[
+            ("__properties_version1.0", b"x"),
+            ("__substg1.0_37010102", &inside),
+        ]);
+        assert_eq!(detect(&message), FileType::Msg);
+        let slides = compound(&[("PowerPoint Document", &inside)]);
+        assert_eq!(detect(&slides), FileType::Ppt);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 use crate::decode::html_to_text;
-use crate::types::{member_path, Outcome, Skip};
+use crate::types::{attachment_name, member_path, Outcome, Skip};
 use crate::visit::Visit;
 
 pub(crate) fn read(
@@ -68,21 +68,6 @@ pub(crate) fn read(
         }
     }
     Ok(())
-}
-
-/// A member name for an attachment: its sanitised file name, made unique, or `part-N`.
-fn attachment_name(name: Option<&str>, index: usize, seen: &mut HashMap<String, usize>) -> String {
-    let base = name
-        .map(|n| n.replace(['/', '\\'], "_"))
-        .filter(|n| !n.trim().is_empty() && n != "." && n != "..")
-        .unwrap_or_else(|| format!("part-{index}"));
-    let count = seen.entry(base.clone()).or_insert(0);
-    *count += 1;
-    if *count == 1 {
-        base
-    } else {
-        format!("{base} ({count})")
-    }
 }
 
 fn push_header_value(out: &mut String, value: &HeaderValue<'_>) {

@@ -23,10 +23,13 @@
 //! ```
 //!
 //! Which items cross the process boundary: everything whose detected type is read by a
-//! third-party parser or may contain one (PDF, e-mail, OOXML, ODF, archives). Plain text, CSV,
-//! JSON, HTML, XML and RTF are read by this crate's own linear, bounded code and stay
-//! in-process ([`FileType::is_in_process_safe`]), as do items that a filter or size limit
-//! skips without reading them: shipping them to a worker would only cost a copy.
+//! third-party parser or may contain one (PDF, e-mail, OOXML, ODF, legacy Office and Outlook
+//! files, archives) or by another program (images: OCR runs only in the workers, Tesseract
+//! being a child process of the worker under limits of its own). Plain text, CSV, JSON, HTML,
+//! XML and RTF are read by this crate's own linear, bounded code and stay in-process
+//! ([`FileType::is_in_process_safe`]), as do items that a filter or size limit skips without
+//! reading them (and images when OCR is off): shipping them to a worker would only cost a
+//! copy.
 //!
 //! Protocol, over the worker's stdin/stdout: the worker first writes [`MAGIC`] (anything
 //! written before it, such as a test harness banner, is ignored). A request is a `u32` LE
@@ -46,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::detect;
 use crate::types::{Event, FileType, Filter, Limits, SkipReason};
-use crate::walker::walk;
+use crate::walker::{walk, walk_isolated};
 
 /// The bytes a worker writes when it is ready to serve requests.
 pub const MAGIC: &[u8; 8] = b"DLPXW\x01\r\n";
@@ -76,6 +79,12 @@ struct Request {
     max_file_size: u64,
     file_types: Option<Vec<String>>,
     filter_max_file_size: Option<u64>,
+    ocr: bool,
+    ocr_languages: Vec<String>,
+    ocr_timeout_ms: u64,
+    ocr_max_pages: u32,
+    ocr_max_pixels: u64,
+    ocr_max_memory: u64,
 }
 
 impl Request {
@@ -96,6 +105,12 @@ impl Request {
                 .as_ref()
                 .map(|types| types.iter().map(|t| t.name().to_string()).collect()),
             filter_max_file_size: filter.max_file_size,
+            ocr: limits.ocr,
+            ocr_languages: limits.ocr_languages.clone(),
+            ocr_timeout_ms: u64::try_from(limits.ocr_timeout.as_millis()).unwrap_or(u64::MAX),
+            ocr_max_pages: limits.ocr_max_pages,
+            ocr_max_pixels: limits.ocr_max_pixels,
+            ocr_max_memory: limits.ocr_max_memory,
         }
     }
 
@@ -111,6 +126,12 @@ impl Request {
             max_xml_depth: self.max_xml_depth,
             time_per_item: Duration::from_millis(self.time_per_item_ms),
             max_file_size: self.max_file_size,
+            ocr: self.ocr,
+            ocr_languages: self.ocr_languages,
+            ocr_timeout: Duration::from_millis(self.ocr_timeout_ms),
+            ocr_max_pages: self.ocr_max_pages,
+            ocr_max_pixels: self.ocr_max_pixels,
+            ocr_max_memory: self.ocr_max_memory,
             ..Limits::default()
         };
         let filter = Filter {
@@ -134,6 +155,9 @@ enum Wire<'a> {
         location: Option<Cow<'a, str>>,
         #[serde(borrow)]
         text: Cow<'a, str>,
+        /// Recognised by OCR ([`Event::OcrText`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ocr: bool,
     },
     Skipped {
         #[serde(borrow)]
@@ -163,6 +187,17 @@ impl<'a> Wire<'a> {
                 member: member.map(Cow::Borrowed),
                 location: location.map(Cow::Borrowed),
                 text: Cow::Borrowed(text),
+                ocr: false,
+            },
+            Event::OcrText {
+                member,
+                location,
+                text,
+            } => Wire::Text {
+                member: member.map(Cow::Borrowed),
+                location: location.map(Cow::Borrowed),
+                text: Cow::Borrowed(text),
+                ocr: true,
             },
             Event::Skipped {
                 member,
@@ -187,7 +222,18 @@ impl<'a> Wire<'a> {
                 member,
                 location,
                 text,
+                ocr: false,
             } => sink(Event::Text {
+                member: member.as_deref(),
+                location: location.as_deref(),
+                text,
+            }),
+            Wire::Text {
+                member,
+                location,
+                text,
+                ocr: true,
+            } => sink(Event::OcrText {
                 member: member.as_deref(),
                 location: location.as_deref(),
                 text,
@@ -286,7 +332,7 @@ pub fn worker_main() -> i32 {
             return 2;
         }
         let mut failed = false;
-        walk(&data, &limits, &filter, &mut |event| {
+        walk_isolated(&data, &limits, &filter, &mut |event| {
             if failed {
                 return;
             }
@@ -560,9 +606,11 @@ impl WorkerPool {
     pub fn walk(&self, data: &[u8], filter: &Filter, sink: &mut dyn FnMut(Event<'_>)) {
         let file_type = detect(data);
         let size = data.len() as u64;
+        // An image with OCR off is skipped unread too.
         let skipped_unread = size > self.limits.max_file_size
             || filter.max_file_size.is_some_and(|max| size > max)
-            || !filter.allows(file_type);
+            || !filter.allows(file_type)
+            || (file_type == FileType::Image && !self.limits.ocr);
         if file_type.is_in_process_safe() || skipped_unread {
             walk(data, &self.limits, filter, sink);
             return;

@@ -33,7 +33,9 @@
 //! by what was actually produced); a panic inside a third-party parser is caught and becomes a
 //! [`SkipReason::BrokenFile`] skip. What `catch_unwind` cannot stop (stack overflow, abort,
 //! endless loops inside a parser, huge allocations) is handled by running [`walk`] in worker
-//! processes: see [`isolate`].
+//! processes: see [`isolate`]. Images are read by OCR (the `tesseract` program, a child of the
+//! worker under its own time, memory and page limits: see [`Limits::ocr`]) only there; [`walk`]
+//! itself never starts it and reports images as [`SkipReason::OcrUnavailable`].
 //!
 //! # Modules
 //!
@@ -41,10 +43,11 @@
 //! a DAG; in this line `a ← b` means that `b` imports only from `a` and the layers before it
 //! (checked by `tests/extract_module_dag.rs`):
 //!
-//! `{types, decode, number} ← visit ← {zip, xml} ← {detect, text, email, pdf, archive, ooxml, odf} ← walker ← isolate ← lib`
+//! `{types, decode, number} ← ocr ← visit ← {zip, xml, ole} ← {detect, text, email, pdf, archive, ooxml, odf, doc, xls, ppt, msg} ← walker ← isolate ← lib`
 //!
 //! `types` holds the public types and the crate-internal `Skip`/`Outcome`; `decode` (text
-//! decoding) and `number` (spreadsheet numbers) are leaves too. Readers reach the walk only
+//! decoding) and `number` (spreadsheet numbers) are leaves too; `ocr` (Tesseract as a child
+//! process, for images and image-only PDF pages) imports only `types`. Readers reach the walk only
 //! through the `Visit` trait, so `walker` is the only module that imports them.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -52,16 +55,22 @@
 mod archive;
 mod decode;
 mod detect;
+mod doc;
 mod email;
 pub mod isolate;
+mod msg;
 mod number;
+mod ocr;
 mod odf;
+mod ole;
 mod ooxml;
 mod pdf;
+mod ppt;
 mod text;
 mod types;
 mod visit;
 mod walker;
+mod xls;
 mod xml;
 mod zip;
 

@@ -1,7 +1,8 @@
 //! The data every other module speaks: the public types of the API ([`FileType`] and its
 //! [`UnknownFileType`] parse error, [`Limits`], [`Filter`], [`SkipReason`], [`Event`]) and the
-//! crate-internal result of reading an item or part ([`Skip`], [`Outcome`]) with the two helpers
-//! that build such results ([`member_path`], [`read_capped`]).
+//! crate-internal result of reading an item or part ([`Skip`], [`Outcome`]) with the helpers
+//! that name members and build such results ([`member_path`], [`attachment_name`],
+//! [`read_capped`]).
 //!
 //! A leaf: it imports no other module of this crate.
 
@@ -55,24 +56,27 @@ pub enum FileType {
     Zstd,
     /// A Rich Text Format document.
     Rtf,
-    /// A legacy Word document (OLE compound file).
+    /// A legacy Word document (Word 97-2003 `.doc`, an OLE compound file).
     Doc,
-    /// A legacy Excel workbook (OLE compound file).
+    /// A legacy Excel workbook (BIFF8 `.xls`, an OLE compound file).
     Xls,
-    /// A legacy PowerPoint presentation (OLE compound file).
+    /// A legacy PowerPoint presentation (PowerPoint 97-2003 `.ppt`, an OLE compound file).
     Ppt,
     /// An Excel binary workbook (`.xlsb`).
     Xlsb,
+    /// An Outlook message (`.msg`, an OLE compound file).
+    Msg,
     /// An OOXML document encrypted with a password (an OLE file holding `EncryptionInfo`).
     EncryptedOffice,
-    /// An image (PNG, JPEG, GIF, BMP, TIFF, WebP); not inspected (no OCR).
+    /// An image (PNG, JPEG, GIF, BMP, TIFF, WebP): its text is recognised by OCR (Tesseract), in
+    /// the isolated workers only.
     Image,
     /// Anything else.
     Binary,
 }
 
 /// Every file type, in the order of [`FileType::name`]'s documentation.
-const ALL_TYPES: [FileType; 28] = [
+const ALL_TYPES: [FileType; 29] = [
     FileType::Text,
     FileType::Csv,
     FileType::Json,
@@ -98,6 +102,7 @@ const ALL_TYPES: [FileType; 28] = [
     FileType::Xls,
     FileType::Ppt,
     FileType::Xlsb,
+    FileType::Msg,
     FileType::EncryptedOffice,
     FileType::Image,
     FileType::Binary,
@@ -106,8 +111,8 @@ const ALL_TYPES: [FileType; 28] = [
 impl FileType {
     /// The stable lower-case name used in filters and reports: `text`, `csv`, `json`, `html`,
     /// `xml`, `eml`, `pdf`, `docx`, `xlsx`, `pptx`, `odt`, `ods`, `odp`, `zip`, `gzip`, `tar`,
-    /// `7z`, `bzip2`, `xz`, `zstd`, `rtf`, `doc`, `xls`, `ppt`, `xlsb`, `encrypted_office`,
-    /// `image`, `binary`.
+    /// `7z`, `bzip2`, `xz`, `zstd`, `rtf`, `doc`, `xls`, `ppt`, `xlsb`, `msg`,
+    /// `encrypted_office`, `image`, `binary`.
     pub fn name(self) -> &'static str {
         match self {
             FileType::Text => "text",
@@ -135,6 +140,7 @@ impl FileType {
             FileType::Xls => "xls",
             FileType::Ppt => "ppt",
             FileType::Xlsb => "xlsb",
+            FileType::Msg => "msg",
             FileType::EncryptedOffice => "encrypted_office",
             FileType::Image => "image",
             FileType::Binary => "binary",
@@ -174,12 +180,7 @@ impl FileType {
                 | FileType::Html
                 | FileType::Xml
                 | FileType::Rtf
-                | FileType::Image
                 | FileType::Binary
-                | FileType::Doc
-                | FileType::Xls
-                | FileType::Ppt
-                | FileType::Xlsb
                 | FileType::EncryptedOffice
         )
     }
@@ -219,7 +220,7 @@ impl FromStr for FileType {
         let lower = s.trim().to_ascii_lowercase();
         let alias = match lower.as_str() {
             "txt" | "plain" => Some(FileType::Text),
-            "email" | "mail" | "msg" => Some(FileType::Eml),
+            "email" | "mail" => Some(FileType::Eml),
             "htm" | "xhtml" => Some(FileType::Html),
             "gz" | "tgz" => Some(FileType::Gzip),
             "bz2" | "tbz" | "tbz2" => Some(FileType::Bzip2),
@@ -273,6 +274,25 @@ pub struct Limits {
     /// Address-space cap (RLIMIT_AS) of an isolated worker process, in bytes. Only used by
     /// [`WorkerPool`](crate::isolate::WorkerPool). Default 2 GiB.
     pub max_worker_memory: u64,
+    /// Whether images (and image-only PDF pages) are read by OCR (Tesseract). OCR runs only in
+    /// the isolated workers: an in-process walk skips images as `ocr_unavailable`. When off,
+    /// images are `unsupported_format` skips. Default `true`.
+    pub ocr: bool,
+    /// Tesseract's languages (traineddata names such as `eng`, `deu`, `chi_sim`), tried
+    /// together. Default `["eng"]`.
+    pub ocr_languages: Vec<String>,
+    /// Wall-clock budget of OCR for one image or page (the Tesseract process is killed past
+    /// it, and never runs past the item's own [`Limits::time_per_item`]). Default 20 s.
+    pub ocr_timeout: Duration,
+    /// Most images and pages OCR'd in one top-level item (a TIFF's pages, image-only PDF
+    /// pages, the images of an archive); the item ends as `limit_exceeded` past it. Default 20.
+    pub ocr_max_pages: u32,
+    /// Most pixels (width x height) of an image given to OCR; larger ones are `limit_exceeded`
+    /// skips before Tesseract starts. Default 40 million.
+    pub ocr_max_pixels: u64,
+    /// Address-space cap (RLIMIT_AS) of the Tesseract process, in bytes (never above the
+    /// worker's own). Default 1 GiB.
+    pub ocr_max_memory: u64,
 }
 
 impl Default for Limits {
@@ -290,6 +310,12 @@ impl Default for Limits {
             time_per_item: Duration::from_secs(30),
             max_file_size: 1024 * MIB,
             max_worker_memory: 2048 * MIB,
+            ocr: true,
+            ocr_languages: vec!["eng".to_string()],
+            ocr_timeout: Duration::from_secs(20),
+            ocr_max_pages: 20,
+            ocr_max_pixels: 40_000_000,
+            ocr_max_memory: 1024 * MIB,
         }
     }
 }
@@ -327,9 +353,11 @@ pub enum SkipReason {
     Timeout,
     /// A limit of [`Limits`] struck (size, depth, entries, ratio, text, memory, XML depth/DTD).
     LimitExceeded,
-    /// The item is encrypted (password-protected OOXML, PDF, ZIP or 7z entry, 7z archive).
+    /// The item is encrypted (password-protected Office document, PDF, ZIP or 7z entry, 7z
+    /// archive).
     Encrypted,
-    /// The format is recognised but not read (legacy Office, images, unknown binaries).
+    /// The format is recognised but not read (unknown binaries, Word 6/95, images when OCR is
+    /// turned off).
     UnsupportedFormat,
     /// The detected type is not in [`Filter::file_types`].
     FilteredType,
@@ -341,12 +369,16 @@ pub enum SkipReason {
     Unreadable,
     /// A special file (device, socket, fifo) or a symbolic link that is not followed.
     NotAFile,
+    /// An image (or image-only PDF page) that needs OCR, which is not available: Tesseract is
+    /// not installed (or `DLP_TESSERACT` names no program), a language's data is missing, or
+    /// the walk runs in-process.
+    OcrUnavailable,
 }
 
 impl SkipReason {
     /// The stable snake_case name used in reports: `broken_file`, `timeout`, `limit_exceeded`,
     /// `encrypted`, `unsupported_format`, `filtered_type`, `too_large`, `not_found`,
-    /// `unreadable`, `not_a_file`.
+    /// `unreadable`, `not_a_file`, `ocr_unavailable`.
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::BrokenFile => "broken_file",
@@ -359,6 +391,7 @@ impl SkipReason {
             SkipReason::NotFound => "not_found",
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not_a_file",
+            SkipReason::OcrUnavailable => "ocr_unavailable",
         }
     }
 
@@ -375,6 +408,7 @@ impl SkipReason {
             SkipReason::NotFound,
             SkipReason::Unreadable,
             SkipReason::NotAFile,
+            SkipReason::OcrUnavailable,
         ]
     }
 
@@ -405,6 +439,17 @@ pub enum Event<'a> {
         /// `header`, `notes slide 2`, ...); `None` for the main body.
         location: Option<&'a str>,
         /// The text. Segments are independent: a value never spans two segments.
+        text: &'a str,
+    },
+    /// A segment of text recognised by OCR in an image or an image-only PDF page: less sure
+    /// than [`Event::Text`] (a character may be misread), and counted against the same text
+    /// budget. A consumer that only wants text layers can ignore it.
+    OcrText {
+        /// As in [`Event::Text`].
+        member: Option<&'a str>,
+        /// The image (`image`) or page (`page 3`) the text was recognised in.
+        location: Option<&'a str>,
+        /// The recognised text.
         text: &'a str,
     },
     /// An item that was not, or not fully, inspected (its terminal event).
@@ -457,6 +502,26 @@ pub(crate) fn member_path(parent: Option<&str>, name: &str) -> String {
     match parent {
         Some(parent) => format!("{parent}/{name}"),
         None => name.to_string(),
+    }
+}
+
+/// A member name for an e-mail attachment: its file name with path separators replaced, made
+/// unique among its siblings (`name (2)`), or `part-N` when it has none.
+pub(crate) fn attachment_name(
+    name: Option<&str>,
+    index: usize,
+    seen: &mut std::collections::HashMap<String, usize>,
+) -> String {
+    let base = name
+        .map(|n| n.replace(['/', '\\'], "_"))
+        .filter(|n| !n.trim().is_empty() && n != "." && n != "..")
+        .unwrap_or_else(|| format!("part-{index}"));
+    let count = seen.entry(base.clone()).or_insert(0);
+    *count += 1;
+    if *count == 1 {
+        base
+    } else {
+        format!("{base} ({count})")
     }
 }
 

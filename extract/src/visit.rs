@@ -5,7 +5,7 @@
 //!
 //! Imports only `types`.
 
-use crate::types::{Limits, Outcome, Skip};
+use crate::types::{Limits, Outcome, Skip, SkipReason};
 
 /// The walk as a reader sees it. Calls happen per segment, entry, part or inflated chunk,
 /// never per byte.
@@ -33,4 +33,19 @@ pub(crate) trait Visit {
 
     /// Records `n` bytes inflated.
     fn add_inflated(&mut self, n: u64);
+
+    /// Recognises the text of a picture by OCR and emits it as [`Event::OcrText`] segments at
+    /// `location` (`image`, `page 3`; a multi-page TIFF's pages as `page N`). The picture is an
+    /// image file (PNG, JPEG, TIFF, BMP, GIF, WebP) or what `ocr::pdf_picture` makes of a PDF
+    /// image. Only a walk in an isolated worker runs OCR; the default (and an in-process walk)
+    /// fails with `ocr_unavailable`. See `ocr` for the limits and the reasons of failure.
+    ///
+    /// [`Event::OcrText`]: crate::Event::OcrText
+    fn ocr(&mut self, picture: &[u8], member: Option<&str>, location: &str) -> Outcome {
+        let _ = (picture, member, location);
+        Err(Skip::new(
+            SkipReason::OcrUnavailable,
+            "OCR is not available in this walk",
+        ))
+    }
 }

@@ -12,16 +12,29 @@ use std::time::Instant;
 use crate::detect::detect;
 use crate::types::{Event, FileType, Filter, Limits, Outcome, Skip, SkipReason};
 use crate::visit::Visit;
-use crate::{archive, email, odf, ooxml, pdf, text};
+use crate::{archive, doc, email, msg, ocr, odf, ooxml, pdf, ppt, text, xls};
 
 /// Extracts the text of `data` and of everything nested in it, pushing [`Event`]s into `sink`.
 ///
 /// Never panics and never fails: every problem becomes a [`Event::Skipped`] of the item
 /// concerned. Runs in the calling thread; for untrusted input prefer
 /// [`isolate::WorkerPool::walk`](crate::isolate::WorkerPool::walk), which runs this in a
-/// killable, memory-capped process.
+/// killable, memory-capped process. Images are not OCR'd here (they end as `ocr_unavailable`
+/// skips): OCR runs only in the isolated workers.
 pub fn walk(data: &[u8], limits: &Limits, filter: &Filter, sink: &mut dyn FnMut(Event<'_>)) {
     Walker::new(limits, filter, sink).item(data, None, 0);
+}
+
+/// [`walk`] as an isolated worker runs it: with OCR.
+pub(crate) fn walk_isolated(
+    data: &[u8],
+    limits: &Limits,
+    filter: &Filter,
+    sink: &mut dyn FnMut(Event<'_>),
+) {
+    let mut walker = Walker::new(limits, filter, sink);
+    walker.isolated = true;
+    walker.item(data, None, 0);
 }
 
 /// The state of one top-level walk: limits, shared budgets, and the sink.
@@ -34,6 +47,10 @@ struct Walker<'w> {
     inflated: u64,
     /// Bytes of text emitted so far for the item being read.
     text_used: u64,
+    /// Whether this walk runs in an isolated worker, the only place OCR may run.
+    isolated: bool,
+    /// Images and pages OCR'd so far over the whole walk.
+    ocr_pages: u32,
 }
 
 impl<'w> Walker<'w> {
@@ -49,6 +66,8 @@ impl<'w> Walker<'w> {
             deadline: Instant::now() + limits.time_per_item,
             inflated: 0,
             text_used: 0,
+            isolated: false,
+            ocr_pages: 0,
         }
     }
 
@@ -144,16 +163,67 @@ impl<'w> Walker<'w> {
                 SkipReason::Encrypted,
                 "password-protected Office document",
             )),
-            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Xlsb => Err(Skip::new(
-                SkipReason::UnsupportedFormat,
-                format!("legacy or binary Office format ({file_type}) is not read"),
-            )),
-            FileType::Image => Err(Skip::new(SkipReason::UnsupportedFormat, "image (no OCR)")),
+            FileType::Doc => doc::read(self, data, member),
+            FileType::Xls => xls::read_xls(self, data, member),
+            FileType::Xlsb => xls::read_xlsb(self, data, member, depth),
+            FileType::Ppt => ppt::read(self, data, member),
+            FileType::Msg => msg::read(self, data, member, depth),
+            FileType::Image => self.ocr(data, member, "image"),
             FileType::Binary => Err(Skip::new(
                 SkipReason::UnsupportedFormat,
                 "unrecognised binary content",
             )),
         }
+    }
+}
+
+impl Walker<'_> {
+    /// Emits one text segment (recognised by OCR when `ocr`), enforcing
+    /// [`Limits::max_text_per_item`]: the part over the budget is cut (at a character boundary)
+    /// and the item ends as `limit_exceeded`.
+    fn emit(
+        &mut self,
+        member: Option<&str>,
+        location: Option<&str>,
+        text: &str,
+        ocr: bool,
+    ) -> Outcome {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let room = self.limits.max_text_per_item.saturating_sub(self.text_used);
+        let (part, cut) = if (text.len() as u64) > room {
+            let mut end = usize::try_from(room).unwrap_or(usize::MAX).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            (&text[..end], true)
+        } else {
+            (text, false)
+        };
+        self.text_used += part.len() as u64;
+        if !part.is_empty() {
+            (self.sink)(if ocr {
+                Event::OcrText {
+                    member,
+                    location,
+                    text: part,
+                }
+            } else {
+                Event::Text {
+                    member,
+                    location,
+                    text: part,
+                }
+            });
+        }
+        if cut {
+            return Err(Skip::limit(format!(
+                "extracted text exceeds {} bytes; the rest was not inspected",
+                self.limits.max_text_per_item
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -179,34 +249,37 @@ impl Visit for Walker<'_> {
     /// Emits one text segment, enforcing [`Limits::max_text_per_item`]: the part over the
     /// budget is cut (at a character boundary) and the item ends as `limit_exceeded`.
     fn text(&mut self, member: Option<&str>, location: Option<&str>, text: &str) -> Outcome {
-        if text.is_empty() {
-            return Ok(());
+        self.emit(member, location, text, false)
+    }
+
+    /// Runs OCR on a picture (only in an isolated worker, and only when [`Limits::ocr`] is on)
+    /// and emits its text as [`Event::OcrText`], under the walk's page cap and deadline.
+    fn ocr(&mut self, picture: &[u8], member: Option<&str>, location: &str) -> Outcome {
+        if !self.limits.ocr {
+            return Err(Skip::new(
+                SkipReason::UnsupportedFormat,
+                "image: OCR is turned off",
+            ));
         }
-        let room = self.limits.max_text_per_item.saturating_sub(self.text_used);
-        let (part, cut) = if (text.len() as u64) > room {
-            let mut end = usize::try_from(room).unwrap_or(usize::MAX).min(text.len());
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            (&text[..end], true)
-        } else {
-            (text, false)
-        };
-        self.text_used += part.len() as u64;
-        if !part.is_empty() {
-            (self.sink)(Event::Text {
-                member,
-                location,
-                text: part,
-            });
+        if !self.isolated {
+            return Err(Skip::new(
+                SkipReason::OcrUnavailable,
+                "image: OCR runs only in the isolated worker processes, not in-process",
+            ));
         }
-        if cut {
-            return Err(Skip::limit(format!(
-                "extracted text exceeds {} bytes; the rest was not inspected",
-                self.limits.max_text_per_item
-            )));
-        }
-        Ok(())
+        self.check_time()?;
+        let (limits, deadline) = (self.limits, self.deadline);
+        let mut pages = self.ocr_pages;
+        let result = ocr::read(
+            picture,
+            limits,
+            location,
+            deadline,
+            &mut pages,
+            &mut |at, text| self.emit(member, Some(at), text, true),
+        );
+        self.ocr_pages = pages;
+        result
     }
 
     /// Fails with a timeout once the walk's deadline has passed.

@@ -75,6 +75,7 @@ impl Inspector for PlantedFormats {
                     masked: format!("{}****", &m.as_str()[..4]),
                     fingerprint: fingerprint(m.as_str()),
                     allowed: false,
+                    ocr: false,
                 });
             }
         }

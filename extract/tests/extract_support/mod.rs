@@ -58,6 +58,16 @@ pub fn render(event: Event<'_>) -> String {
             location.unwrap_or(""),
             text
         ),
+        Event::OcrText {
+            member,
+            location,
+            text,
+        } => format!(
+            "ocr [{}] ({}): {}",
+            member.unwrap_or(""),
+            location.unwrap_or(""),
+            text
+        ),
         Event::ItemDone { member, file_type } => {
             format!("done [{}] {}", member.unwrap_or(""), file_type)
         }

@@ -369,6 +369,8 @@ pub enum SkipReason {
     Unreadable,
     /// A special file (device, socket, fifo) or a symbolic link that is not followed.
     NotAFile,
+    /// A document with pages but no text at all (a scanned or image-only PDF).
+    NoText,
     /// An image (or image-only PDF page) that needs OCR, which is not available: Tesseract is
     /// not installed (or `DLP_TESSERACT` names no program), a language's data is missing, or
     /// the walk runs in-process.
@@ -378,7 +380,7 @@ pub enum SkipReason {
 impl SkipReason {
     /// The stable snake_case name used in reports: `broken_file`, `timeout`, `limit_exceeded`,
     /// `encrypted`, `unsupported_format`, `filtered_type`, `too_large`, `not_found`,
-    /// `unreadable`, `not_a_file`, `ocr_unavailable`.
+    /// `unreadable`, `not_a_file`, `no_text`, `ocr_unavailable`.
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::BrokenFile => "broken_file",
@@ -391,6 +393,7 @@ impl SkipReason {
             SkipReason::NotFound => "not_found",
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not_a_file",
+            SkipReason::NoText => "no_text",
             SkipReason::OcrUnavailable => "ocr_unavailable",
         }
     }
@@ -408,6 +411,7 @@ impl SkipReason {
             SkipReason::NotFound,
             SkipReason::Unreadable,
             SkipReason::NotAFile,
+            SkipReason::NoText,
             SkipReason::OcrUnavailable,
         ]
     }

@@ -259,8 +259,6 @@ fn tiff(data: &[u8]) -> Outcome<Picture> {
 }
 
 /// A PDF image XObject's data, as `pdf.rs` finds it in the stream and its dictionary.
-// Until `pdf.rs` OCRs its image-only pages with these, only the tests use them.
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum PdfImage<'a> {
     /// A `/DCTDecode` stream (a JPEG file), undecoded. `/JPXDecode` (JPEG 2000) streams are
@@ -292,7 +290,6 @@ pub(crate) enum PdfImage<'a> {
 /// `unsupported_format` for other layouts (16-bit, CMYK, indexed colour) and as `broken_file`
 /// when there are fewer samples than the size says; the pixel cap is checked here too, before
 /// anything is allocated.
-#[allow(dead_code)]
 pub(crate) fn pdf_picture<'a>(image: PdfImage<'a>, limits: &Limits) -> Outcome<Cow<'a, [u8]>> {
     let (width, height, components, bits, inverted, samples) = match image {
         PdfImage::Jpeg(data) => {

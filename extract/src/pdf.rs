@@ -10,9 +10,17 @@
 //! Annotation appearances (filled form fields, free text) are drawn like page content. Text
 //! is NFKC-normalised (ligatures such as U+FB01 become their letters).
 //!
+//! A page without text (nor annotation text) is read by OCR once the text layer of every page
+//! has been read: the largest image it draws ([`image`]) goes to Tesseract through
+//! [`Visit::ocr`] at `page N`, under the walk's page cap and deadline; an image drawn on
+//! several such pages is read once.
+//!
 //! Outcomes: a document that needs a user password is `encrypted`; one that cannot be loaded
 //! even after repair, or whose pages all fail, is `broken_file`; one with pages but no text at
-//! all is `no_text` (scanned or image-only), never silently read.
+//! all, nor a page OCR read, is `no_text` (scanned or image-only; the detail says when OCR is
+//! off), or `ocr_unavailable` when OCR could have read its images but Tesseract is missing; never
+//! silently read. OCR timing out ends the item at once; an OCR limit (an image over the pixel
+//! limit, the page cap) ends it after the other pages have been OCR'd.
 //!
 //! `lopdf` is a third-party parser that can panic (caught here, per page and for loading) and
 //! could overflow the stack or loop on crafted files, which only process isolation stops: PDFs
@@ -23,6 +31,7 @@
 mod cmap;
 mod content;
 mod font;
+mod image;
 mod layout;
 mod lexer;
 mod load;
@@ -252,9 +261,11 @@ fn png_unpredict(data: &[u8], params: &Dictionary) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A stream's data with its filters undone, at most `cap` bytes (a damaged deflate stream
-/// gives what inflated before the damage). `None` for image codecs and unknown filters.
-pub(crate) fn decode_stream(stream: &Stream, cap: usize) -> Option<Vec<u8>> {
+/// A stream's filter names and their `/DecodeParms`, in order.
+type Filters<'a> = (Vec<Vec<u8>>, Vec<Option<&'a Dictionary>>);
+
+/// A stream's filters; `None` when `/Filter` is neither a name nor an array.
+fn filters_of(stream: &Stream) -> Option<Filters<'_>> {
     let filters: Vec<Vec<u8>> = match stream.dict.get(b"Filter").ok() {
         None => Vec::new(),
         Some(Object::Name(n)) => vec![n.clone()],
@@ -269,6 +280,38 @@ pub(crate) fn decode_stream(stream: &Stream, cap: usize) -> Option<Vec<u8>> {
         Some(Object::Array(items)) => items.iter().map(|i| i.as_dict().ok()).collect(),
         _ => Vec::new(),
     };
+    Some((filters, params))
+}
+
+/// A stream's data with its filters undone, at most `cap` bytes (a damaged deflate stream
+/// gives what inflated before the damage). `None` for image codecs and unknown filters.
+pub(crate) fn decode_stream(stream: &Stream, cap: usize) -> Option<Vec<u8>> {
+    let (filters, params) = filters_of(stream)?;
+    decode_filters(stream, &filters, &params, true, cap)
+}
+
+/// A stream's data with only its first `n` filters undone (those before an image codec such
+/// as `/DCTDecode`), at most `cap` bytes.
+pub(crate) fn decode_stream_prefix(stream: &Stream, n: usize, cap: usize) -> Option<Vec<u8>> {
+    let (filters, params) = filters_of(stream)?;
+    let whole = n >= filters.len();
+    decode_filters(
+        stream,
+        filters.get(..n).unwrap_or(&filters),
+        &params,
+        whole,
+        cap,
+    )
+}
+
+/// Undoes `filters` (the stream's whole chain when `whole`) on the stream's data.
+fn decode_filters(
+    stream: &Stream,
+    filters: &[Vec<u8>],
+    params: &[Option<&Dictionary>],
+    whole: bool,
+    cap: usize,
+) -> Option<Vec<u8>> {
     let mut data: Vec<u8> = stream
         .content
         .get(..stream.content.len().min(cap))?
@@ -289,8 +332,8 @@ pub(crate) fn decode_stream(stream: &Stream, cap: usize) -> Option<Vec<u8>> {
             b"ASCIIHexDecode" | b"AHx" => ascii_hex(&data),
             b"ASCII85Decode" | b"A85" => ascii85(&data),
             b"RunLengthDecode" | b"RL" => run_length(&data, cap),
-            b"LZWDecode" | b"LZW" => {
-                // lopdf knows LZW; it decodes the whole chain itself.
+            // lopdf knows LZW; it decodes the whole chain itself.
+            b"LZWDecode" | b"LZW" if whole => {
                 return catch_unwind(AssertUnwindSafe(|| stream.decompressed_content()))
                     .ok()?
                     .ok()
@@ -491,7 +534,7 @@ fn page_content(doc: &Document, page: &Page<'_>) -> (Option<Vec<u8>>, bool) {
 
 /// What one page gave: its text (drawn content and annotation appearances), the text of its
 /// annotations' `/Contents`, and whether its content could be decoded.
-struct PageText {
+struct PageText<'a> {
     text: String,
     notes: String,
     readable: bool,
@@ -499,6 +542,8 @@ struct PageText {
     truncated: bool,
     /// A form of this page draws itself.
     looped: bool,
+    /// The image XObjects the page draws.
+    images: Vec<&'a Stream>,
 }
 
 fn text_string(object: &Object) -> Option<String> {
@@ -508,7 +553,7 @@ fn text_string(object: &Object) -> Option<String> {
     }
 }
 
-fn read_page(doc: &Document, page: &Page<'_>, fonts: &mut FontCache) -> PageText {
+fn read_page<'a>(doc: &'a Document, page: &Page<'a>, fonts: &mut FontCache) -> PageText<'a> {
     let (content, capped) = page_content(doc, page);
     let readable = content.is_some();
     let mut interpreter = Interpreter::new(doc, fonts, page.clip);
@@ -567,6 +612,7 @@ fn read_page(doc: &Document, page: &Page<'_>, fonts: &mut FontCache) -> PageText
         }
     }
     let (truncated, looped) = (interpreter.truncated || capped, interpreter.looped);
+    let images = std::mem::take(&mut interpreter.images);
     let glyphs = interpreter.finish();
     PageText {
         text: layout::page_text(&glyphs),
@@ -574,6 +620,7 @@ fn read_page(doc: &Document, page: &Page<'_>, fonts: &mut FontCache) -> PageText
         readable,
         truncated,
         looped,
+        images,
     }
 }
 
@@ -660,6 +707,90 @@ fn normalize(text: &str) -> String {
     out
 }
 
+/// What OCR of the pages without a text layer came to.
+#[derive(Default)]
+struct PageOcr {
+    /// Image streams already given to OCR, by address: one drawn on several pages (a
+    /// background, a logo) is read once.
+    seen: HashSet<usize>,
+    /// Pages whose image OCR read.
+    read: usize,
+    /// Pages whose image OCR does not read (CCITT, JPEG 2000, CMYK, damaged...).
+    unread: usize,
+    /// OCR is turned off (`Limits::ocr`).
+    off: bool,
+    /// Tesseract (or a language's data) is missing: why. No more OCR is tried.
+    unavailable: Option<Skip>,
+    /// The first limit that struck (an image over the pixel limit, the page cap, Tesseract's
+    /// memory); the item ends with it once the text layer of every page has been read.
+    limit: Option<Skip>,
+    /// No more OCR: turned off, unavailable or its page cap reached.
+    stopped: bool,
+}
+
+impl PageOcr {
+    /// OCRs the largest image `images` holds (the page has no text), at `page N`. Only a
+    /// timeout ends the item at once.
+    fn page(
+        &mut self,
+        walker: &mut dyn Visit,
+        doc: &Document,
+        images: &[&Stream],
+        member: Option<&str>,
+        number: usize,
+    ) -> Outcome {
+        if self.stopped {
+            return Ok(());
+        }
+        let Some(largest) = image::largest(doc, images) else {
+            return Ok(());
+        };
+        if !walker.limits().ocr {
+            self.off = true;
+            self.stopped = true;
+            return Ok(());
+        }
+        if !self.seen.insert(largest as *const Stream as usize) {
+            return Ok(());
+        }
+        let limits = walker.limits();
+        let picture = catch_unwind(AssertUnwindSafe(|| image::picture(doc, largest, limits)))
+            .unwrap_or_else(|_| Err(Skip::broken("pdf image: the decoder panicked")));
+        let picture = match picture {
+            Ok(picture) => picture,
+            Err(skip) if skip.reason == SkipReason::LimitExceeded => {
+                self.limit.get_or_insert(skip);
+                return Ok(());
+            }
+            Err(_) => {
+                self.unread += 1;
+                return Ok(());
+            }
+        };
+        match walker.ocr(&picture, member, &format!("page {number}")) {
+            Ok(()) => self.read += 1,
+            Err(skip) => match skip.reason {
+                SkipReason::Timeout => return Err(skip),
+                SkipReason::LimitExceeded => {
+                    self.limit.get_or_insert(skip);
+                    self.stopped = true;
+                }
+                SkipReason::OcrUnavailable => {
+                    self.unavailable = Some(skip);
+                    self.stopped = true;
+                }
+                // What the walk says when OCR is off.
+                SkipReason::UnsupportedFormat => {
+                    self.off = true;
+                    self.stopped = true;
+                }
+                _ => self.unread += 1,
+            },
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) -> Outcome {
     let loaded = load::load(data).map_err(|e| match e {
         load::LoadError::Encrypted(detail) => Skip::new(SkipReason::Encrypted, detail),
@@ -675,6 +806,9 @@ pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) ->
     let mut any_text = false;
     let mut unreadable = 0usize;
     let (mut truncated, mut looped) = (0usize, 0usize);
+    let mut ocr = PageOcr::default();
+    // Pages without text, and the images they draw.
+    let mut without_text: Vec<(usize, Vec<&Stream>)> = Vec::new();
     for (index, page) in pages.iter().enumerate() {
         walker.check_time()?;
         let number = index + 1;
@@ -699,6 +833,9 @@ pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) ->
             any_text = true;
             walker.text(member, Some(&format!("page {number} annotations")), &notes)?;
         }
+        if text.is_empty() && notes.is_empty() && !page_text.images.is_empty() {
+            without_text.push((number, page_text.images));
+        }
     }
     let fields = catch_unwind(AssertUnwindSafe(|| form_values(doc))).unwrap_or_default();
     let fields = normalize(&fields);
@@ -706,7 +843,14 @@ pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) ->
         any_text = true;
         walker.text(member, Some("form fields"), &fields)?;
     }
-    if !any_text {
+    // OCR last, so that its time (or its timeout) never costs the text layer of a later page.
+    for (number, images) in &without_text {
+        ocr.page(walker, doc, images, member, *number)?;
+    }
+    if let Some(limit) = ocr.limit {
+        return Err(limit);
+    }
+    if !any_text && ocr.read == 0 {
         if unreadable == pages.len() {
             return Err(Skip::broken("pdf: no page could be read"));
         }
@@ -731,13 +875,28 @@ pub(crate) fn read(walker: &mut dyn Visit, data: &[u8], member: Option<&str>) ->
         } else {
             ""
         };
-        return Err(Skip::new(
-            SkipReason::NoText,
-            format!(
-                "pdf: {} page(s) without a text layer{repaired}: scanned or image-only",
-                pages.len()
-            ),
-        ));
+        let without = format!(
+            "pdf: {} page(s) without a text layer{repaired}",
+            pages.len()
+        );
+        // Image-only pages that OCR could read but for Tesseract: say how to install it.
+        if let Some(unavailable) = ocr.unavailable {
+            return Err(Skip::new(
+                SkipReason::OcrUnavailable,
+                format!("{without}, not OCR'd: {}", unavailable.detail),
+            ));
+        }
+        let mut detail = format!("{without}: scanned or image-only");
+        if ocr.off {
+            detail.push_str("; OCR is turned off");
+        }
+        if ocr.unread > 0 {
+            detail.push_str(&format!(
+                "; the images of {} page(s) are in a form OCR does not read",
+                ocr.unread
+            ));
+        }
+        return Err(Skip::new(SkipReason::NoText, detail));
     }
     Ok(())
 }

@@ -10,65 +10,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod extract_support;
+
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
-use dlp_extract::isolate::{worker_main, WorkerPool};
+use dlp_extract::isolate::WorkerPool;
 use dlp_extract::{walk, Event, Filter, Limits};
 use image::{DynamicImage, GrayImage, ImageFormat, Rgb, RgbImage};
 
-const WORKER_ENV: &str = "DLP_EXTRACT_TEST_WORKER";
+use extract_support::OCR_INSTALL as INSTALL;
 const CARD: &str = "4111 1111 1111 1111";
 const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const EMAIL: &str = "jane.doe@example.com";
-const INSTALL: &str = "apt-get install tesseract-ocr tesseract-ocr-eng fonts-dejavu-core";
 
 /// Serves as a worker when the pool starts this test binary so.
 #[test]
 fn extract_worker_entry() {
-    if std::env::var_os(WORKER_ENV).is_some() {
-        std::process::exit(worker_main());
-    }
-}
-
-/// A pool of one worker (this test binary re-run), with extra environment for the worker.
-fn pool_with_env(limits: Limits, env: &[(&str, &str)]) -> WorkerPool {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "extract_worker_entry",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(WORKER_ENV, "1");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    WorkerPool::new(command, 1, limits).expect("worker pool starts")
+    extract_support::worker_entry();
 }
 
 fn pool(limits: Limits) -> WorkerPool {
-    require_tesseract();
-    pool_with_env(limits, &[])
-}
-
-/// Fails the test, naming the install command, when Tesseract or its English data is missing.
-fn require_tesseract() {
-    let listed = Command::new("tesseract").arg("--list-langs").output();
-    let ok = listed.is_ok_and(|out| {
-        out.status.success()
-            && String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l == "eng")
-    });
-    assert!(
-        ok,
-        "the OCR tests need Tesseract with its English data on PATH: `{INSTALL}`"
-    );
+    extract_support::require_tesseract();
+    extract_support::pool_with_env(1, limits, &[])
 }
 
 /// What a walk of one picture gave: OCR segments `(member, location, text)`, plain text
@@ -619,7 +585,8 @@ fn an_image_over_tesseracts_memory_cap_ends_as_limit_exceeded() {
 fn without_tesseract_an_image_is_ocr_unavailable_with_the_install_hint() {
     let png = encode(&planted("DejaVuSans.ttf", 20.0), ImageFormat::Png);
     for program in ["/nonexistent/tesseract", "/"] {
-        let pool = pool_with_env(Limits::default(), &[("DLP_TESSERACT", program)]);
+        let pool =
+            extract_support::pool_with_env(1, Limits::default(), &[("DLP_TESSERACT", program)]);
         let walked = walk_pool(&pool, &png);
         assert_eq!(walked.outcome.0, "ocr_unavailable", "{program}: {walked:?}");
         assert!(
@@ -643,7 +610,7 @@ fn ocr_off_or_in_process_never_reads_an_image() {
         ..Limits::default()
     };
     // A Tesseract that cannot start: nothing may try to.
-    let pool = pool_with_env(off.clone(), &[("DLP_TESSERACT", "/nonexistent")]);
+    let pool = extract_support::pool_with_env(1, off.clone(), &[("DLP_TESSERACT", "/nonexistent")]);
     let walked = walk_pool(&pool, &png);
     assert_eq!(walked.outcome.0, "unsupported_format", "{walked:?}");
     assert!(walked.outcome.1.contains("OCR is turned off"));

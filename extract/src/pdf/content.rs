@@ -2,6 +2,7 @@
 //! graphics and text state that positions text (`cm`, `q`/`Q`, `BT`, `Tf`, `Tc`, `Tw`, `Tz`,
 //! `TL`, `Ts`, `Td`, `TD`, `Tm`, `T*`, `Tj`, `TJ`, `'`, `"`, `Do` of form XObjects) and records
 //! every glyph with its Unicode text, origin and advance in device space, for [`super::layout`].
+//! The image XObjects a page draws (`Do`, in its forms too) are noted for OCR ([`super::image`]).
 //!
 //! Bounded: forms nest at most [`MAX_FORM_DEPTH`] deep and run at most [`MAX_FORMS`] times per
 //! page (a form that draws itself stops at the depth cap), the state stack holds at most
@@ -20,6 +21,8 @@ use super::{decode_stream, resolve};
 
 const MAX_FORM_DEPTH: usize = 12;
 const MAX_FORMS: usize = 4000;
+/// Most distinct image XObjects noted per page.
+const MAX_IMAGES: usize = 256;
 const MAX_STACK: usize = 256;
 const MAX_OPS: usize = 8_000_000;
 const MAX_GLYPHS: usize = 2_000_000;
@@ -124,9 +127,9 @@ struct State {
 pub(crate) type FontCache = HashMap<usize, Rc<Font>>;
 
 /// Runs content streams of one page.
-pub(crate) struct Interpreter<'a> {
+pub(crate) struct Interpreter<'a, 'f> {
     doc: &'a Document,
-    fonts: &'a mut FontCache,
+    fonts: &'f mut FontCache,
     out: Glyphs,
     ops: usize,
     forms: usize,
@@ -135,6 +138,8 @@ pub(crate) struct Interpreter<'a> {
     pub(crate) truncated: bool,
     /// Set when a form draws itself (directly or through others): damaged or hostile content.
     pub(crate) looped: bool,
+    /// The image XObjects drawn (each once, in drawing order, at most [`MAX_IMAGES`]).
+    pub(crate) images: Vec<&'a lopdf::Stream>,
     codes: Vec<Code>,
 }
 
@@ -154,8 +159,8 @@ fn dict<'a>(doc: &'a Document, object: &'a Object) -> Option<&'a Dictionary> {
     }
 }
 
-impl<'a> Interpreter<'a> {
-    pub(crate) fn new(doc: &'a Document, fonts: &'a mut FontCache, clip: Option<[f64; 4]>) -> Self {
+impl<'a, 'f> Interpreter<'a, 'f> {
+    pub(crate) fn new(doc: &'a Document, fonts: &'f mut FontCache, clip: Option<[f64; 4]>) -> Self {
         Interpreter {
             doc,
             fonts,
@@ -168,6 +173,7 @@ impl<'a> Interpreter<'a> {
             form_stack: Vec::new(),
             truncated: false,
             looped: false,
+            images: Vec::new(),
             codes: Vec::new(),
         }
     }
@@ -342,7 +348,7 @@ impl<'a> Interpreter<'a> {
         Some(font)
     }
 
-    /// Runs a form XObject (images and other XObjects are ignored).
+    /// Runs a form XObject, or notes an image XObject (other XObjects are ignored).
     fn form(&mut self, resources: Option<&'a Dictionary>, name: &[u8], state: &State) {
         let doc = self.doc;
         let Some(group) = resources
@@ -361,14 +367,22 @@ impl<'a> Interpreter<'a> {
         let Some(Object::Stream(stream)) = resolve(doc, entry) else {
             return;
         };
-        if stream
+        match stream
             .dict
             .get(b"Subtype")
             .ok()
             .and_then(|s| s.as_name().ok())
-            != Some(b"Form")
         {
-            return;
+            Some(b"Form") => {}
+            Some(b"Image") => {
+                if self.images.len() < MAX_IMAGES
+                    && !self.images.iter().any(|seen| std::ptr::eq(*seen, stream))
+                {
+                    self.images.push(stream);
+                }
+                return;
+            }
+            _ => return,
         }
         self.run_form(stream, id, resources, state.clone());
     }

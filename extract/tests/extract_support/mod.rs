@@ -21,6 +21,11 @@ pub fn worker_entry() {
 
 /// A pool whose workers re-run this test binary as a worker.
 pub fn pool(workers: usize, limits: Limits) -> WorkerPool {
+    pool_with_env(workers, limits, &[])
+}
+
+/// [`pool`], with extra environment for the workers (`DLP_TESSERACT`).
+pub fn pool_with_env(workers: usize, limits: Limits, env: &[(&str, &str)]) -> WorkerPool {
     let mut command = Command::new(std::env::current_exe().expect("test binary path"));
     command
         .args([
@@ -30,7 +35,28 @@ pub fn pool(workers: usize, limits: Limits) -> WorkerPool {
             "--test-threads=1",
         ])
         .env(WORKER_ENV, "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
     WorkerPool::new(command, workers, limits).expect("worker pool starts")
+}
+
+/// What the OCR tests need, as the command that installs it.
+pub const OCR_INSTALL: &str = "apt-get install tesseract-ocr tesseract-ocr-eng fonts-dejavu-core";
+
+/// Fails the test, naming the install command, when Tesseract or its English data is missing.
+pub fn require_tesseract() {
+    let listed = Command::new("tesseract").arg("--list-langs").output();
+    let ok = listed.is_ok_and(|out| {
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l == "eng")
+    });
+    assert!(
+        ok,
+        "the OCR tests need Tesseract with its English data on PATH: `{OCR_INSTALL}`"
+    );
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {

@@ -176,6 +176,10 @@ pub struct FindingRecord {
     /// Fingerprint of the normalized value: HMAC-SHA-256 under the installation's key (see
     /// `dlp_engine::FingerprintKey`), or plain SHA-256 when so configured.
     pub fingerprint: String,
+    /// Found in text recognised by OCR (an uploaded image, an image-only PDF page): its
+    /// confidence is one step lower. Left out of the JSON when `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
 }
 
 impl FindingRecord {
@@ -193,6 +197,7 @@ impl FindingRecord {
             line: finding.line,
             masked: finding.masked,
             fingerprint: finding.fingerprint,
+            ocr: finding.ocr,
         }
     }
 }
@@ -353,6 +358,7 @@ mod tests {
             line: 1,
             masked: "4111 **** **** 1111".into(),
             fingerprint: "ab".into(),
+            ocr: false,
         });
         let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
         assert_eq!(json["record"], "finding");
@@ -384,8 +390,18 @@ mod tests {
         }
         assert_eq!(json["category"], "pii");
         assert_eq!(json["confidence"], "high");
+        assert!(json.get("ocr").is_none(), "ocr is left out when false");
         let back: Record = serde_json::from_value(json).unwrap();
         assert_eq!(back, record);
+        // A value read by OCR says so, and round-trips.
+        let Record::Finding(mut read) = record else {
+            unreachable!()
+        };
+        read.ocr = true;
+        let record = Record::Finding(read);
+        let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
+        assert_eq!(json["ocr"], true);
+        assert_eq!(serde_json::from_value::<Record>(json).unwrap(), record);
     }
 
     #[test]

@@ -837,10 +837,7 @@ impl<'e> Scanner<'e> {
         // Matches are searched as one leftmost-first iteration would find them: after an
         // accepted match the search resumes at its end, after a rejected one at its start + 1.
         let mut next = 0usize;
-        let mut i = 0;
-        while i < candidates.len() {
-            let c = candidates[i];
-            i += 1;
+        for c in searches(candidates) {
             if c.kind == HitKind::Anchored {
                 if c.start < next {
                     continue;
@@ -855,12 +852,7 @@ impl<'e> Scanner<'e> {
                 }
                 continue;
             }
-            // A region: merge every following region that overlaps it, then iterate.
-            let mut end = c.end;
-            while i < candidates.len() && candidates[i].start < end {
-                end = end.max(candidates[i].end);
-                i += 1;
-            }
+            let end = c.end;
             let mut pos = c.start.max(next.min(end));
             let region = &win[pos.min(end)..end];
             if !pattern.must.is_empty() && !contains_all(region, &pattern.must) {
@@ -890,6 +882,25 @@ impl<'e> Scanner<'e> {
     }
 }
 
+/// The searches a pattern's candidates (sorted by start) call for, in order: an anchored
+/// candidate alone, a region merged with every following candidate that overlaps it.
+fn searches(candidates: &[Candidate]) -> impl Iterator<Item = Candidate> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let c = *candidates.get(i)?;
+        i += 1;
+        if c.kind == HitKind::Anchored {
+            return Some(c);
+        }
+        let mut end = c.end;
+        while let Some(following) = candidates.get(i).filter(|f| f.start < end) {
+            end = end.max(following.end);
+            i += 1;
+        }
+        Some(Candidate { end, ..c })
+    })
+}
+
 /// Confirms the candidates of a word-shaped pattern as its regex would (see [`WordShape`]):
 /// the same iteration as the regex's, over whole words instead of regex searches.
 fn confirm_shape(
@@ -902,10 +913,7 @@ fn confirm_shape(
     found: &mut Vec<Hit>,
 ) {
     let mut next = 0usize;
-    let mut i = 0;
-    while i < candidates.len() {
-        let c = candidates[i];
-        i += 1;
+    for c in searches(candidates) {
         if c.kind == HitKind::Anchored {
             if c.start < next {
                 continue;
@@ -918,14 +926,9 @@ fn confirm_shape(
             }
             continue;
         }
-        let mut end = c.end;
-        while i < candidates.len() && candidates[i].start < end {
-            end = end.max(candidates[i].end);
-            i += 1;
-        }
         // Matches are whole words, so they never overlap: a rejected word leaves the next
         // word to be tried, as the regex's resumed search would.
-        shape.for_each_match(win, c.start.max(next.min(end)), end, |s, e| {
+        shape.for_each_match(win, c.start.max(next.min(c.end)), c.end, |s, e| {
             if let Some(conf) = accept(pattern, win, s, e, s, e) {
                 found.push((p, s, e, conf, owned.contains(&s)));
                 next = e;

@@ -18,6 +18,7 @@
 //!
 //! [MS-DOC]: https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-doc/
 
+use crate::bytes::{le16, le32};
 use crate::ole::Compound;
 use crate::types::{Outcome, Skip, SkipReason};
 use crate::visit::Visit;
@@ -333,16 +334,6 @@ fn collapse_blank_lines(text: &str) -> String {
         }
     }
     out
-}
-
-fn le16(data: &[u8], pos: usize) -> Option<u16> {
-    let bytes = data.get(pos..pos.checked_add(2)?)?;
-    Some(u16::from_le_bytes([bytes[0], bytes[1]]))
-}
-
-fn le32(data: &[u8], pos: usize) -> Option<u32> {
-    let bytes = data.get(pos..pos.checked_add(4)?)?;
-    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
 #[cfg(test)]

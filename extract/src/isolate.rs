@@ -183,13 +183,8 @@ impl<'a> Wire<'a> {
                 member,
                 location,
                 text,
-            } => Wire::Text {
-                member: member.map(Cow::Borrowed),
-                location: location.map(Cow::Borrowed),
-                text: Cow::Borrowed(text),
-                ocr: false,
-            },
-            Event::OcrText {
+            }
+            | Event::OcrText {
                 member,
                 location,
                 text,
@@ -197,7 +192,7 @@ impl<'a> Wire<'a> {
                 member: member.map(Cow::Borrowed),
                 location: location.map(Cow::Borrowed),
                 text: Cow::Borrowed(text),
-                ocr: true,
+                ocr: matches!(event, Event::OcrText { .. }),
             },
             Event::Skipped {
                 member,

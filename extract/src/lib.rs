@@ -43,16 +43,17 @@
 //! a DAG; in this line `a ← b` means that `b` imports only from `a` and the layers before it
 //! (checked by `tests/extract_module_dag.rs`):
 //!
-//! `{types, decode, number} ← ocr ← visit ← {zip, xml, ole} ← {detect, text, email, pdf, archive, ooxml, odf, doc, xls, ppt, msg} ← walker ← isolate ← lib`
+//! `{types, decode, number, bytes} ← ocr ← visit ← {zip, xml, ole} ← {detect, text, email, pdf, archive, ooxml, odf, doc, xls, ppt, msg} ← walker ← isolate ← lib`
 //!
 //! `types` holds the public types and the crate-internal `Skip`/`Outcome`; `decode` (text
-//! decoding) and `number` (spreadsheet numbers) are leaves too; `ocr` (Tesseract as a child
+//! decoding), `number` (spreadsheet numbers) and `bytes` (little-endian fields) are leaves too; `ocr` (Tesseract as a child
 //! process, for images and image-only PDF pages) imports only `types`. Readers reach the walk only
 //! through the `Visit` trait, so `walker` is the only module that imports them.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod archive;
+mod bytes;
 mod decode;
 mod detect;
 mod doc;

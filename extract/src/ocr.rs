@@ -12,6 +12,7 @@
 //!
 //! Imports only `types`.
 
+use crate::bytes::{le16, le32};
 use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -104,14 +105,6 @@ fn be16(data: &[u8], at: usize) -> Option<u16> {
 
 fn be32(data: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn le32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// The size in a JPEG's frame header (SOF0 to SOF15 but DHT, JPG and DAC), found by walking

@@ -12,6 +12,7 @@
 //!
 //! [MS-CFB]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cfb/
 
+use crate::bytes::{le16, le32};
 use std::collections::HashSet;
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -29,16 +30,6 @@ const HEADER_DIFAT: usize = 109;
 /// A directory longer than this many sectors is not looked at by [`root_names`] (real files
 /// have a few; Office's own limit for a directory is far below).
 const MAX_DIRECTORY_SECTORS: usize = 1 << 16;
-
-fn le16(data: &[u8], pos: usize) -> Option<u16> {
-    let bytes = data.get(pos..pos.checked_add(2)?)?;
-    Some(u16::from_le_bytes([bytes[0], bytes[1]]))
-}
-
-fn le32(data: &[u8], pos: usize) -> Option<u32> {
-    let bytes = data.get(pos..pos.checked_add(4)?)?;
-    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-}
 
 /// The sectors of a compound file held in memory, as the header describes them.
 struct Sectors<'a> {

@@ -112,27 +112,7 @@ fn inflate(input: &[u8], cap: usize) -> Vec<u8> {
 }
 
 fn ascii_hex(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() / 2);
-    let mut high: Option<u8> = None;
-    for &b in input {
-        if b == b'>' {
-            break;
-        }
-        let v = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => continue,
-        };
-        match high.take() {
-            None => high = Some(v),
-            Some(h) => out.push(h << 4 | v),
-        }
-    }
-    if let Some(h) = high {
-        out.push(h << 4);
-    }
-    out
+    lexer::hex_bytes(input).0
 }
 
 fn ascii85(input: &[u8]) -> Vec<u8> {

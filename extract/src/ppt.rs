@@ -17,6 +17,7 @@
 //!
 //! [MS-PPT]: https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-ppt/
 
+use crate::bytes::le32;
 use std::collections::{HashMap, HashSet};
 
 use crate::ole::Compound;
@@ -119,11 +120,6 @@ fn records(data: &[u8]) -> impl Iterator<Item = Record<'_>> {
 /// The record that starts at `offset` in the stream.
 fn record_at(data: &[u8], offset: usize) -> Option<Record<'_>> {
     records(data.get(offset..)?).next()
-}
-
-fn le32(data: &[u8], pos: usize) -> Option<u32> {
-    let bytes = data.get(pos..pos.checked_add(4)?)?;
-    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
 /// The `Current User` atom's header token.

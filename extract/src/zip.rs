@@ -9,6 +9,7 @@
 //! so that reports show a clean path, and the member is inspected: skipping it would let
 //! anyone hide data from the scanner by naming it oddly.
 
+use crate::bytes::{le16, le32, le64};
 use std::borrow::Cow;
 use std::io::Read;
 
@@ -44,23 +45,6 @@ impl Entry {
 pub(crate) struct Archive<'a> {
     data: &'a [u8],
     pub(crate) entries: Vec<Entry>,
-}
-
-fn le16(data: &[u8], pos: usize) -> Option<u16> {
-    let b = data.get(pos..pos.checked_add(2)?)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-
-fn le32(data: &[u8], pos: usize) -> Option<u32> {
-    let b = data.get(pos..pos.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn le64(data: &[u8], pos: usize) -> Option<u64> {
-    let b = data.get(pos..pos.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Some(u64::from_le_bytes(a))
 }
 
 fn decode_name(raw: &[u8]) -> String {

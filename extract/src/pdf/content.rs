@@ -122,6 +122,22 @@ struct State {
     rise: f64,
 }
 
+impl State {
+    /// The graphics and text state a content stream starts with, under `ctm`.
+    fn initial(ctm: Matrix) -> State {
+        State {
+            ctm,
+            font: None,
+            size: 0.0,
+            char_spacing: 0.0,
+            word_spacing: 0.0,
+            scale: 1.0,
+            leading: 0.0,
+            rise: 0.0,
+        }
+    }
+}
+
 /// Fonts by the address of their dictionary in the (immutable) document, so that a font is
 /// built once per document however often it is selected.
 pub(crate) type FontCache = HashMap<usize, Rc<Font>>;
@@ -184,17 +200,7 @@ impl<'a, 'f> Interpreter<'a, 'f> {
 
     /// Runs one content stream (already decoded) with these resources and initial CTM.
     pub(crate) fn run(&mut self, content: &[u8], resources: Option<&'a Dictionary>, ctm: Matrix) {
-        let state = State {
-            ctm,
-            font: None,
-            size: 0.0,
-            char_spacing: 0.0,
-            word_spacing: 0.0,
-            scale: 1.0,
-            leading: 0.0,
-            rise: 0.0,
-        };
-        self.run_with(content, resources, state);
+        self.run_with(content, resources, State::initial(ctm));
     }
 
     fn run_with(&mut self, content: &[u8], resources: Option<&'a Dictionary>, initial: State) {
@@ -477,18 +483,8 @@ impl<'a, 'f> Interpreter<'a, 'f> {
             1.0
         };
         let fit = Matrix([sx, 0.0, 0.0, sy, rx0 - min_x * sx, ry0 - min_y * sy]);
-        let state = State {
-            ctm: fit,
-            font: None,
-            size: 0.0,
-            char_spacing: 0.0,
-            word_spacing: 0.0,
-            scale: 1.0,
-            leading: 0.0,
-            rise: 0.0,
-        };
         // `run_form` applies the appearance's own matrix first.
-        self.run_form(stream, id, None, state);
+        self.run_form(stream, id, None, State::initial(fit));
     }
 
     /// Shows a string: one glyph per code, advancing the text matrix.

@@ -16,7 +16,7 @@ use lopdf::{Dictionary, Document, Object};
 use super::cmap::{predefined, CMap, Code, Predefined};
 use super::lexer::{Lexer, Operand};
 use super::tables;
-use super::{decode_stream, resolve};
+use super::{decode_stream, dict_of, get, resolve};
 
 /// Most CID width entries kept from a `/W` array.
 const MAX_WIDTH_ENTRIES: usize = 1 << 16;
@@ -117,18 +117,6 @@ fn number(doc: &Document, object: &Object) -> Option<f64> {
         Object::Real(r) => Some(f64::from(*r)),
         _ => None,
     }
-}
-
-fn dict_of<'a>(doc: &'a Document, object: &'a Object) -> Option<&'a Dictionary> {
-    match resolve(doc, object)? {
-        Object::Dictionary(d) => Some(d),
-        Object::Stream(s) => Some(&s.dict),
-        _ => None,
-    }
-}
-
-fn get<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
-    dict.get(key).ok().and_then(|o| resolve(doc, o))
 }
 
 fn name_of<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
@@ -365,7 +353,7 @@ impl Font {
             .and_then(|d| get(doc, d, b"MissingWidth"))
             .and_then(|w| number(doc, w))
             .filter(|w| *w > 0.0);
-        let first = get(doc, dict, b"FirstChar")
+        let mut first = get(doc, dict, b"FirstChar")
             .and_then(|f| number(doc, f))
             .map_or(0, |f| f.clamp(0.0, 255.0) as u32);
         let mut widths: Vec<f64> = match get(doc, dict, b"Widths") {
@@ -376,9 +364,10 @@ impl Font {
                 .collect(),
             _ => Vec::new(),
         };
+        // Widths the font does not give: the standard 14 fonts' metrics, indexed by code from 0.
+        let mut fallback = if subtype == b"Type3" { 0.0 } else { 500.0 };
         if widths.is_empty() {
             if let Some(metrics) = core {
-                // Index by code from 0.
                 widths = glyph_names
                     .iter()
                     .map(|n| {
@@ -396,24 +385,8 @@ impl Font {
                         }
                     })
                     .collect();
-                return Font {
-                    composite: false,
-                    to_unicode,
-                    simple_text: text,
-                    encoding_cmap: None,
-                    predefined: Predefined::Unknown,
-                    cid_to_gid: None,
-                    gid_text: None,
-                    adobe_cjk: false,
-                    widths: Widths::Simple {
-                        first: 0,
-                        widths,
-                        fallback: missing.unwrap_or(500.0),
-                    },
-                    scale,
-                    vertical: false,
-                    identity_unicode: false,
-                };
+                first = 0;
+                fallback = 500.0;
             }
         }
         Font {
@@ -428,7 +401,7 @@ impl Font {
             widths: Widths::Simple {
                 first,
                 widths,
-                fallback: missing.unwrap_or(if subtype == b"Type3" { 0.0 } else { 500.0 }),
+                fallback: missing.unwrap_or(fallback),
             },
             scale,
             vertical: false,

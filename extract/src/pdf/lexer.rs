@@ -65,6 +65,31 @@ fn is_regular(b: u8) -> bool {
     !is_whitespace(b) && !is_delimiter(b)
 }
 
+/// The hex digits of `input` up to a `>` (or its end) as bytes, other bytes skipped and an odd
+/// last digit padded with 0 (a hex string's body, or an `ASCIIHexDecode` stream); and how many
+/// bytes were read, the `>` included.
+pub(crate) fn hex_bytes(input: &[u8]) -> (Vec<u8>, usize) {
+    let mut out = Vec::new();
+    let mut high: Option<u8> = None;
+    let mut used = input.len();
+    for (i, &c) in input.iter().enumerate() {
+        if c == b'>' {
+            used = i + 1;
+            break;
+        }
+        if let Some(v) = hex_value(c) {
+            match high.take() {
+                None => high = Some(v),
+                Some(h) => out.push(h << 4 | v),
+            }
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    (out, used)
+}
+
 fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -337,23 +362,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn hex_string(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut high: Option<u8> = None;
-        while let Some(&c) = self.data.get(self.pos) {
-            self.pos += 1;
-            if c == b'>' {
-                break;
-            }
-            if let Some(v) = hex_value(c) {
-                match high.take() {
-                    None => high = Some(v),
-                    Some(h) => out.push(h << 4 | v),
-                }
-            }
-        }
-        if let Some(h) = high {
-            out.push(h << 4);
-        }
+        let (out, used) = hex_bytes(self.data.get(self.pos..).unwrap_or_default());
+        self.pos += used;
         out
     }
 

@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Scan files and directories (recursively); `-` reads standard input.
+    /// Scan files and directories (recursively), or objects under s3:// URLs; `-` reads
+    /// standard input.
     Scan(scan::ScanArgs),
     /// List the built-in detectors (and those of a rule file).
     Detectors(DetectorsArgs),

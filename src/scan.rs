@@ -9,12 +9,14 @@ use dlp_engine::{
     Batch, Engine, EngineBuilder, Finding, FingerprintKey, Flow, Isolation, ItemReport, Request,
     ScanError, Sink, Skipped, WorkerCommand,
 };
+use dlp_store::scan::Objects;
 
 use crate::output::{self, Format, Summary};
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Files and directories to scan; `-` reads standard input.
+    /// Files and directories to scan; `-` reads standard input; `s3://BUCKET/PREFIX` scans the
+    /// objects under a prefix (credentials and endpoint from the AWS_* variables).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Custom rules (TOML); may be given more than once.
@@ -222,6 +224,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    // Object URLs are checked (and their credentials found) before anything is scanned.
+    let urls: Vec<&str> = args
+        .paths
+        .iter()
+        .filter_map(|p| p.to_str())
+        .filter(|p| dlp_store::is_object_url(p))
+        .collect();
+    let objects = if urls.is_empty() {
+        None
+    } else {
+        Some(Objects::open(&urls)?)
+    };
     let mut builder = builder(&args.rules, args.detectors.as_deref())?;
     if !args.exclude_detectors.is_empty() {
         builder.exclude_detectors(args.exclude_detectors.iter().cloned());
@@ -271,6 +285,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (stdin, files): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
+        .filter(|p| !p.to_str().is_some_and(dlp_store::is_object_url))
         .cloned()
         .partition(|p| p.as_os_str() == "-");
     if !stdin.is_empty() {
@@ -285,6 +300,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             .threads(threads)
             .follow_links(args.follow_links)
             .run(&engine, &files, &mut output)
+            .map_err(scan_error)?;
+    }
+    if let Some(objects) = &objects {
+        objects
+            .scan(&engine, threads, &mut output)
             .map_err(scan_error)?;
     }
     output.out.flush()?;

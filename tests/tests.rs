@@ -7,3 +7,4 @@ mod chatgpt;
 mod connector_hostile;
 mod detectors;
 mod scan;
+mod scan_s3;

@@ -30,7 +30,24 @@ pub fn dlp(args: &[&str]) -> Run {
 }
 
 pub fn dlp_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    dlp_with(args, stdin, &[])
+}
+
+/// `dlp` with `env` set and no other `AWS_*` variable of the test's environment.
+pub fn dlp_with_env(args: &[&str], env: &[(&str, String)]) -> Run {
+    dlp_with(args, None, env)
+}
+
+fn dlp_with(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, String)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dlp"));
+    if !env.is_empty() {
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AWS_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.envs(env.iter().map(|(name, value)| (name, value)));
+    }
     // dlp's home (the fingerprint key) in a directory of the tests, not the user's.
     cmd.env("DLP_HOME", test_home())
         .env_remove("DLP_FINGERPRINT_KEY");

@@ -6,12 +6,11 @@ them). Fingerprints are keyed: every test runs with one DLP_FINGERPRINT_KEY and 
 DLP_HOME, so the package and the CLI agree.
 """
 
-import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
+from programs import find_program
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "docs"
@@ -25,19 +24,12 @@ def _isolated_home(tmp_path, monkeypatch):
 
 
 def dlp_bin() -> str:
-    given = os.environ.get("DLP_BIN")
-    if given:
-        return given
-    for profile in ("release", "debug"):
-        candidate = ROOT / "target" / profile / "dlp"
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("dlp")
-    if found:
-        return found
-    pytest.fail(
-        "these tests compare with the dlp command-line tool: build it (cargo build) or set "
-        "DLP_BIN; `bash .ci/test` does both"
+    return find_program(
+        "DLP_BIN",
+        "dlp",
+        "these tests compare with the dlp command-line tool: build it (cargo build); "
+        "`bash .ci/test` does",
+        candidates=[ROOT / "target" / profile / "dlp" for profile in ("release", "debug")],
     )
 
 

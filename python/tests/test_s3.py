@@ -2,67 +2,22 @@
 `dlp.list_objects`, against moto's S3-compatible server on 127.0.0.1 (DLP_TEST_MOTO_SERVER,
 else `moto_server` beside this interpreter; `bash .ci/test` installs it)."""
 
-import os
 import pathlib
-import shutil
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
 import dlp
 from conftest import FIXTURES
+from programs import moto_server
 
 FILES = ["sample.pdf", "sample.docx", "sample.zip", "sample-utf8.txt", "sample.csv"]
 
 
-def moto_server_program():
-    given = os.environ.get("DLP_TEST_MOTO_SERVER")
-    if given:
-        return given
-    beside = pathlib.Path(sys.executable).parent / "moto_server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("moto_server")
-    if found:
-        return found
-    pytest.fail(
-        "the S3 tests need moto's server: run `bash .ci/test`, which installs it, or set "
-        "DLP_TEST_MOTO_SERVER (pip install 'moto[server]')"
-    )
-
-
 @pytest.fixture(scope="module")
 def moto():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [moto_server_program(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("moto's server did not start")
-            time.sleep(0.1)
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing-secret-never-shown",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }
-    yield env
-    server.kill()
-    server.wait()
+    with moto_server() as env:
+        yield env
 
 
 @pytest.fixture

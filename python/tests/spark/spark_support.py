@@ -22,6 +22,10 @@ from pathlib import Path
 
 import pytest
 
+# python/tests holds the helpers that the package's other tests share.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from programs import moto_server  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[3]
 FINGERPRINT_KEY = "5a" * 32  # the test's key: 64 hex digits, the same for the CLI and Spark
 
@@ -94,58 +98,13 @@ def _session(master: str, env: dict, work: str):
     return builder.getOrCreate()
 
 
-def _moto_server_program() -> str:
-    given = os.environ.get("DLP_TEST_MOTO_SERVER")
-    if given:
-        return given
-    beside = Path(sys.executable).parent / "moto_server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("moto_server")
-    if found:
-        return found
-    pytest.fail(
-        "the s3:// test needs moto's server: run `bash .ci/spark`, which installs it, or set "
-        "DLP_TEST_MOTO_SERVER (pip install 'moto[server]')",
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="session")
 def s3_env():
     """moto's S3-compatible server on 127.0.0.1, and the AWS_* variables that point at it (the
     driver's and, through spark.executorEnv, the executors')."""
-    import socket
-    import subprocess
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [_moto_server_program(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("moto's server did not start", pytrace=False)
-            time.sleep(0.1)
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }
-    os.environ.update(env)
-    yield env
-    server.kill()
-    server.wait()
+    with moto_server() as env:
+        os.environ.update(env)
+        yield env
 
 
 @pytest.fixture(scope="session")

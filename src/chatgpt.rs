@@ -1,4 +1,5 @@
-//! `dlp chatgpt`: the ChatGPT Enterprise connector's commands (scan, watch, simulate, demo).
+//! `dlp chatgpt`: the ChatGPT Enterprise connector's commands (scan, watch, simulate, demo; the
+//! registry's connect, list, reauth, configure, pause, resume and delete are in `connectors`).
 //!
 //! Parsing and printing only; the connector (`dlp-connector`) does the work, inspecting with
 //! `dlp-engine` as `dlp scan` does: documents are parsed in worker processes (this executable,
@@ -33,6 +34,20 @@ enum ChatgptCommand {
     Simulate(SimulateArgs),
     /// Run the simulator embedded and scan it: the connector end to end, no account needed.
     Demo(DemoArgs),
+    /// Register a workspace as a named connector, after checking its key with one request.
+    Connect(crate::connectors::ConnectArgs),
+    /// The registered connectors: status, last cycle, lag, recent findings, lost windows.
+    List(crate::connectors::ListArgs),
+    /// Give a connector a new API key (checked first); its state is kept.
+    Reauth(crate::connectors::ReauthArgs),
+    /// Replace a connector's configuration (scope, scan settings), checked before it is saved.
+    Configure(crate::connectors::ConfigureArgs),
+    /// Stop scanning a connector until it is resumed.
+    Pause(crate::connectors::NameArgs),
+    /// Scan a paused connector again.
+    Resume(crate::connectors::NameArgs),
+    /// Remove a connector (with --purge, also its state, key copy and evidence).
+    Delete(crate::connectors::DeleteArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +160,13 @@ pub fn run(args: ChatgptArgs) -> anyhow::Result<u8> {
         ChatgptCommand::Watch(args) => watch(args),
         ChatgptCommand::Simulate(args) => simulate(args),
         ChatgptCommand::Demo(args) => demo(args),
+        ChatgptCommand::Connect(args) => crate::connectors::connect(args),
+        ChatgptCommand::List(args) => crate::connectors::list(args),
+        ChatgptCommand::Reauth(args) => crate::connectors::reauth(args),
+        ChatgptCommand::Configure(args) => crate::connectors::configure(args),
+        ChatgptCommand::Pause(args) => crate::connectors::pause(args, true),
+        ChatgptCommand::Resume(args) => crate::connectors::pause(args, false),
+        ChatgptCommand::Delete(args) => crate::connectors::delete(args),
     }
 }
 
@@ -245,6 +267,10 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<u8> {
             ws.org_id()
         );
         eprintln!("API key (simulated): {}", sim.api_key());
+        eprintln!(
+            "a key without the Compliance API scope (answered 403): {}",
+            SimConfig::default().unscoped_keys.join(", ")
+        );
         eprintln!(
             "{} users, {} log files, {} files, {} GPTs, {} planted values",
             ws.users.len(),

@@ -7,6 +7,7 @@
 
 mod bench;
 mod chatgpt;
+mod connectors;
 mod extract;
 mod output;
 mod scan;

@@ -4,6 +4,7 @@ mod util;
 
 mod bench;
 mod chatgpt;
+mod chatgpt_connectors;
 mod connector_hostile;
 mod detectors;
 mod scan;

@@ -33,6 +33,12 @@ pub enum ErrorKind {
     Output,
     /// The scan was stopped on purpose (shutdown or a test's crash hook).
     Aborted,
+    /// The connector registry has no connector of that name.
+    UnknownConnector,
+    /// A connector of that name, or for that workspace, is already registered.
+    AlreadyRegistered,
+    /// The connector registry's files are unusable (unreadable, corrupt, not writable).
+    Registry,
 }
 
 impl ErrorKind {

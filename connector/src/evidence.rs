@@ -84,6 +84,36 @@ impl Evidence {
         format!("{}/{}/{}", clean(workspace_id), clean(item), clean(item_id))
     }
 
+    /// Deletes every item stored for `workspace_id` (the objects under its prefix). Returns how
+    /// many were deleted.
+    pub async fn purge(&self, workspace_id: &str) -> Result<u64, Error> {
+        use futures::TryStreamExt;
+        let Some((store, prefix)) = &self.store else {
+            return Ok(0);
+        };
+        let workspace = Evidence::key(workspace_id, "x", "x");
+        let workspace = workspace.split('/').next().unwrap_or_default();
+        let prefix = prefix.child(workspace);
+        let fail = |e: object_store::Error| {
+            Error::new(
+                ErrorKind::Output,
+                format!("evidence of workspace {workspace_id}: {e}"),
+            )
+        };
+        let objects: Vec<_> = store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(fail)?;
+        for object in &objects {
+            match store.delete(&object.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        Ok(objects.len() as u64)
+    }
+
     /// Stores an item's content under `key`.
     pub async fn put(&self, key: &str, content: &[u8]) -> Result<(), Error> {
         let Some((store, prefix)) = &self.store else {

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod access;
 mod client;
 mod clock;
 mod config;
@@ -44,6 +45,7 @@ mod inspect;
 mod model;
 mod ratelimit;
 mod record;
+mod registry;
 mod retry;
 mod runtime;
 mod scan;
@@ -52,6 +54,7 @@ pub mod sim;
 mod state;
 mod sync;
 
+pub use access::{check_access, validate_workspace_id, Access};
 pub use client::{ClientStats, ComplianceClient, Download};
 pub use clock::{Clock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
 pub use config::{
@@ -74,10 +77,14 @@ pub use record::{
     FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkipReason,
     SkippedRecord, TeeSink,
 };
+pub use registry::{
+    validate_name, Entry, KeyInput, KeySource, LoadedConnector, NewConnector, Registry, Removal,
+    Status, REGISTRY_DIR,
+};
 pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime};
-pub use scan::{Connector, ConnectorBuilder, CrashHooks, LostWindow, ScanSummary};
-pub use state::{Batch, FileStatus, StateStore};
+pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
+pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore};
 
 #[cfg(test)]
 mod tests {
@@ -92,5 +99,7 @@ mod tests {
         assert::<super::Error>();
         assert::<super::ApiKey>();
         assert::<super::VirtualClock>();
+        assert::<super::Registry>();
+        assert::<super::LoadedConnector>();
     }
 }

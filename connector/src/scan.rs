@@ -32,22 +32,10 @@ use crate::model::{parse_log, Event, EventType, Gpt, LogFile};
 use crate::record::{
     FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkipReason, SkippedRecord,
 };
-use crate::state::{format_time, none_or, parse_time, Batch, FileStatus, StateStore};
+use crate::state::{
+    format_time, none_or, parse_time, Batch, Cycle, FileStatus, LostWindow, StateStore,
+};
 use crate::sync::lock;
-
-/// A window of time whose events cannot be inspected any more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LostWindow {
-    /// The event type.
-    pub event_type: EventType,
-    /// Start of the lost window (exclusive).
-    pub from: String,
-    /// End of the lost window: the oldest time the API still keeps.
-    pub to: String,
-    /// `offline` (the connector's cursor is older than the retention) or `beyond_retention`
-    /// (a historical scan asked for more than 30 days).
-    pub reason: String,
-}
 
 /// What a scan cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -436,6 +424,17 @@ impl Connector {
         let mut summary = lock(&self.summary).clone();
         add_stats(&mut summary, &before, &after);
         summary.elapsed_secs = (self.clock.elapsed() - started).as_secs_f64();
+        // For status reports (`dlp chatgpt list`): what the last cycle did, and lost windows.
+        lock(&self.state).record_cycle(&Cycle {
+            mode: summary.mode.clone(),
+            started_at: format_time(now),
+            ended_at: format_time(self.clock.wall()),
+            log_files: summary.log_files,
+            events: summary.events,
+            findings: summary.findings,
+            skipped: summary.skipped.values().sum(),
+            lost_windows: summary.lost_windows.clone(),
+        })?;
         Ok(summary)
     }
 

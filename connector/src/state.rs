@@ -6,6 +6,7 @@
 //! written to the output only after that commit, from the outbox. A crash before the commit
 //! redoes the file; a crash after it re-emits only the records not yet marked emitted.
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 use crate::error::{Error, ErrorKind};
 use crate::model::EventType;
 use crate::record::Record;
+use serde::{Deserialize, Serialize};
 
 const SCHEMA_VERSION: &str = "1";
 
@@ -42,6 +44,88 @@ pub struct Batch {
     pub files: Vec<(String, FileStatus)>,
 }
 
+/// A window of time whose events cannot be inspected any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostWindow {
+    /// The event type.
+    pub event_type: EventType,
+    /// Start of the lost window (exclusive).
+    pub from: String,
+    /// End of the lost window: the oldest time the API still keeps.
+    pub to: String,
+    /// `offline` (the connector's cursor is older than the retention) or `beyond_retention`
+    /// (a historical scan asked for more than 30 days).
+    pub reason: String,
+}
+
+/// One completed scan cycle, as the state remembers it (for status reports).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cycle {
+    /// `historical` or `forward`.
+    pub mode: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended (RFC 3339).
+    pub ended_at: String,
+    /// Log files processed.
+    pub log_files: u64,
+    /// New events processed.
+    pub events: u64,
+    /// Findings written.
+    pub findings: u64,
+    /// Skipped items written.
+    pub skipped: u64,
+    /// Windows it found lost.
+    pub lost_windows: Vec<LostWindow>,
+}
+
+/// What a state database says about its connector, for `dlp chatgpt list`. Every field is
+/// what the state holds; nothing is estimated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReport {
+    /// The last completed cycle, if any.
+    pub last_cycle: Option<Cycle>,
+    /// The cursor of each event type: the end time of the newest log file processed.
+    pub cursors: Vec<(EventType, String)>,
+    /// Findings committed since the report's `since`.
+    pub recent_findings: u64,
+    /// Skipped items committed since the report's `since`.
+    pub recent_skipped: u64,
+    /// Findings committed ever.
+    pub total_findings: u64,
+    /// Every window found lost, oldest first.
+    pub lost_windows: Vec<LostWindow>,
+}
+
+/// Creates `path`'s directory (0700 where created) and the empty database file, readable by
+/// its owner only (0600): it holds findings' metadata. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode.
+fn create_private(path: &Path) -> Result<(), Error> {
+    let fail = |what: &Path, e: std::io::Error| {
+        Error::new(
+            ErrorKind::State,
+            format!("cannot create {}: {e}", what.display()),
+        )
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail(dir, e))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fail(path, e)),
+    }
+}
+
 /// The state database of one workspace.
 #[derive(Debug)]
 pub struct StateStore {
@@ -50,16 +134,10 @@ pub struct StateStore {
 
 impl StateStore {
     /// Opens (or creates) the state at `path` for `workspace_id`. State of another workspace is
-    /// refused, so that a typo cannot mix two workspaces' cursors.
+    /// refused, so that a typo cannot mix two workspaces' cursors. A new state file is readable
+    /// by its owner only (0600), and a directory created for it too (0700).
     pub fn open(path: &Path, workspace_id: &str) -> Result<StateStore, Error> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::new(
-                    ErrorKind::State,
-                    format!("cannot create {}: {e}", dir.display()),
-                )
-            })?;
-        }
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|e| {
             Error::new(
                 ErrorKind::State,
@@ -89,9 +167,22 @@ impl StateStore {
                  context TEXT);
              CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT,
                  dedup_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, record TEXT NOT NULL,
-                 emitted INTEGER NOT NULL DEFAULT 0);
-             CREATE INDEX IF NOT EXISTS records_pending ON records (emitted) WHERE emitted = 0;",
+                 emitted INTEGER NOT NULL DEFAULT 0, committed_unix INTEGER);
+             CREATE INDEX IF NOT EXISTS records_pending ON records (emitted) WHERE emitted = 0;
+             CREATE TABLE IF NOT EXISTS cycles (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 ended_unix INTEGER NOT NULL, cycle TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS lost_windows (event_type TEXT NOT NULL,
+                 from_time TEXT NOT NULL, to_time TEXT NOT NULL, reason TEXT NOT NULL,
+                 PRIMARY KEY (event_type, from_time, to_time));",
         )?;
+        // Added to version 1 without changing it: older files gain the column, older
+        // programs ignore it (and leave it null).
+        let has_committed: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('records') WHERE name = 'committed_unix'")?
+            .exists([])?;
+        if !has_committed {
+            conn.execute_batch("ALTER TABLE records ADD COLUMN committed_unix INTEGER")?;
+        }
         let stored: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'workspace_id'",
@@ -202,14 +293,16 @@ impl StateStore {
         let mut new = 0;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO records (dedup_key, kind, record) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO records (dedup_key, kind, record, committed_unix)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
             for (key, record) in &batch.records {
                 let kind = match record {
                     Record::Finding(_) => "finding",
                     Record::Skipped(_) => "skipped",
                 };
-                new += insert.execute(params![key, kind, record.to_json()])?;
+                new += insert.execute(params![key, kind, record.to_json(), now])?;
             }
             let mut seen = tx.prepare_cached(
                 "INSERT OR IGNORE INTO seen_events (event_id, event_time) VALUES (?1, ?2)",
@@ -303,6 +396,95 @@ impl StateStore {
         )?)
     }
 
+    /// Remembers a completed cycle and the windows it found lost. Cycles older than the
+    /// retention (and a day) are forgotten.
+    pub fn record_cycle(&mut self, cycle: &Cycle) -> Result<(), Error> {
+        let ended = parse_time(&cycle.ended_at)
+            .unwrap_or_else(OffsetDateTime::now_utc)
+            .unix_timestamp();
+        let json = serde_json::to_string(cycle)
+            .map_err(|e| Error::new(ErrorKind::State, format!("cycle: {e}")))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO cycles (ended_unix, cycle) VALUES (?1, ?2)",
+            params![ended, json],
+        )?;
+        tx.execute(
+            "DELETE FROM cycles WHERE ended_unix < ?1",
+            [ended - i64::from(crate::config::RETENTION_DAYS + 1) * 86_400],
+        )?;
+        for w in &cycle.lost_windows {
+            tx.execute(
+                "INSERT OR IGNORE INTO lost_windows (event_type, from_time, to_time, reason)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![w.event_type.as_str(), w.from, w.to, w.reason],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What the state holds about its connector: the last cycle, the cursors, records
+    /// committed since `since`, and every lost window.
+    pub fn report(&self, since: OffsetDateTime) -> Result<StateReport, Error> {
+        let last: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT cycle FROM cycles ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let last_cycle = last.and_then(|json| serde_json::from_str(&json).ok());
+        let mut cursors = Vec::new();
+        for event_type in EventType::ALL {
+            if let Some(cursor) = self.cursor(event_type)? {
+                cursors.push((event_type, cursor));
+            }
+        }
+        let (recent_findings, recent_skipped): (u64, u64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(kind = 'finding'), 0), COALESCE(SUM(kind = 'skipped'), 0)
+             FROM records WHERE committed_unix >= ?1",
+            [since.unix_timestamp()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (total_findings, _) = self.record_counts()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT event_type, from_time, to_time, reason FROM lost_windows ORDER BY from_time",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut lost_windows = Vec::new();
+        for row in rows {
+            let (event_type, from, to, reason) = row?;
+            if let Some(event_type) = EventType::ALL
+                .into_iter()
+                .find(|t| t.as_str() == event_type)
+            {
+                lost_windows.push(LostWindow {
+                    event_type,
+                    from,
+                    to,
+                    reason,
+                });
+            }
+        }
+        Ok(StateReport {
+            last_cycle,
+            cursors,
+            recent_findings,
+            recent_skipped,
+            total_findings,
+            lost_windows,
+        })
+    }
+
     /// Forgets event ids and log files older than `before`: the API cannot send them again.
     pub fn prune(&mut self, before: OffsetDateTime) -> Result<(), Error> {
         let before = before.format(&Rfc3339).unwrap_or_default();
@@ -387,6 +569,67 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::State);
         assert!(err.to_string().contains("ws-a"));
         StateStore::open(&path, "ws-a").unwrap();
+    }
+
+    #[test]
+    fn a_new_state_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/sub/state.db");
+        let mut s = StateStore::open(&path, "ws").unwrap();
+        s.commit(&Batch {
+            records: vec![("k1".into(), skipped("e1"))],
+            ..Default::default()
+        })
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("new/sub/state.db-wal")), 0o600);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        assert_eq!(mode(&dir.path().join("new/sub")), 0o700);
+    }
+
+    #[test]
+    fn report_reads_cycles_recent_records_and_lost_windows() {
+        let mut s = StateStore::in_memory("ws").unwrap();
+        let empty = s.report(OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(empty, StateReport::default());
+        s.commit(&Batch {
+            records: vec![("k1".into(), skipped("e1"))],
+            cursor: Some((EventType::AppLog, "2026-07-09T10:00:00Z".into())),
+            ..Default::default()
+        })
+        .unwrap();
+        let lost = LostWindow {
+            event_type: EventType::AppLog,
+            from: "2026-05-01T00:00:00Z".into(),
+            to: "2026-06-09T00:00:00Z".into(),
+            reason: "offline".into(),
+        };
+        let cycle = Cycle {
+            mode: "forward".into(),
+            started_at: "2026-07-09T10:00:00Z".into(),
+            ended_at: "2026-07-09T10:01:00Z".into(),
+            skipped: 1,
+            lost_windows: vec![lost.clone()],
+            ..Default::default()
+        };
+        s.record_cycle(&cycle).unwrap();
+        s.record_cycle(&cycle).unwrap();
+        let an_hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let report = s.report(an_hour_ago).unwrap();
+        assert_eq!(report.last_cycle, Some(cycle));
+        assert_eq!(report.recent_skipped, 1);
+        assert_eq!(report.recent_findings, 0);
+        assert_eq!(report.lost_windows, vec![lost]);
+        assert_eq!(
+            report.cursors,
+            vec![(EventType::AppLog, "2026-07-09T10:00:00Z".to_string())]
+        );
+        let later = s
+            .report(OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .unwrap();
+        assert_eq!(later.recent_skipped, 0);
     }
 
     #[test]

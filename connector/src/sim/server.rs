@@ -61,6 +61,9 @@ pub struct SimConfig {
     pub port: u16,
     /// API key accepted.
     pub api_key: String,
+    /// Keys that authenticate but lack the Compliance API read scope: answered `403` on every
+    /// route (a key created without the scope). Default `sim-unscoped-key`.
+    pub unscoped_keys: Vec<String>,
     /// Limit of list routes per minute.
     pub list_per_minute: u32,
     /// Limit of get and file routes per minute.
@@ -79,6 +82,7 @@ impl Default for SimConfig {
             spec: WorkspaceSpec::default(),
             port: 0,
             api_key: "sim-compliance-key".to_string(),
+            unscoped_keys: vec!["sim-unscoped-key".to_string()],
             list_per_minute: 50,
             get_per_minute: 100,
             log_retention_days: 30,
@@ -383,10 +387,21 @@ async fn handle(
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
     }
-    let auth_ok = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.strip_prefix("Bearer ") == Some(lock(&sim.key).as_str()));
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let auth_ok = bearer == Some(lock(&sim.key).as_str());
+    if !auth_ok
+        && injected.is_none()
+        && bearer.is_some_and(|b| sim.config.unscoped_keys.iter().any(|k| k == b))
+    {
+        respond(403);
+        return error(
+            StatusCode::FORBIDDEN,
+            "This key does not have the api.compliance.read scope",
+        );
+    }
     if !auth_ok && injected.is_none() {
         respond(401);
         return error(StatusCode::UNAUTHORIZED, "Missing or invalid API key");
@@ -399,12 +414,10 @@ async fn handle(
         "workspaces" => scope.1 == sim.workspace.id,
         _ => scope.1 == sim.workspace.org_id(),
     };
+    // The simulator serves one workspace: any other id does not exist.
     if !scope_ok {
-        respond(403);
-        return error(
-            StatusCode::FORBIDDEN,
-            "This key is not authorized for this workspace",
-        );
+        respond(404);
+        return error(StatusCode::NOT_FOUND, "Workspace not found");
     }
     // The rate limit: a rolling minute per endpoint.
     {

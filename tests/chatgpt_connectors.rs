@@ -301,6 +301,7 @@ fn chatgpt_connect_errors_say_what_to_fix() {
             &[
                 "403",
                 "lacks the Compliance API read scope",
+                "the workspace id is wrong",
                 "api.compliance.read",
                 "ask OpenAI",
             ],
@@ -313,12 +314,13 @@ fn chatgpt_connect_errors_say_what_to_fix() {
             &["invalid workspace id", "UUID", "admin settings"],
         );
         assert_eq!(sim.requests().len(), requests);
-        // A well-formed id the API does not know: both possible causes are named.
+        // A well-formed id the key is not authorized for (a 403, as the contract says): both
+        // possible causes are named.
         fails(
             connect("0c779c36-93f8-4501-8ed9-eeb4936de39d", &good),
             &[
-                "404",
-                "workspace id is wrong",
+                "403",
+                "the workspace id is wrong",
                 "lacks the Compliance API read scope",
             ],
         );

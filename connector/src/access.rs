@@ -94,10 +94,12 @@ fn explain(e: Error, workspace_id: &str, base: &str) -> Error {
              and give it with --api-key-file ({e})"
         ),
         ErrorKind::Forbidden => format!(
-            "the API key lacks the Compliance API read scope for workspace {workspace_id} \
-             (403 Forbidden). To fix: (1) ask OpenAI (your account team, or support) to grant \
-             the compliance read scope (api.compliance.read) to a key of this workspace; \
-             (2) make sure the key belongs to workspace {workspace_id}; (3) give the new key \
+            "403 Forbidden for workspace {workspace_id}: the API key was accepted, but either it \
+             lacks the Compliance API read scope, or it is not authorized for this workspace \
+             (the workspace id is wrong, or the key belongs to another workspace). To fix: \
+             (1) check the workspace id (copy it from the workspace's admin settings); (2) if \
+             it is right, ask OpenAI (your account team, or support) to grant the compliance \
+             read scope (api.compliance.read) to a key of this workspace, and give that key \
              with --api-key-file ({e})"
         ),
         ErrorKind::NotFound => format!(

@@ -414,10 +414,14 @@ async fn handle(
         "workspaces" => scope.1 == sim.workspace.id,
         _ => scope.1 == sim.workspace.org_id(),
     };
-    // The simulator serves one workspace: any other id does not exist.
+    // As the contract says (compliance-api.md): a key not authorized for this workspace is a
+    // 403, as a key without the scope is.
     if !scope_ok {
-        respond(404);
-        return error(StatusCode::NOT_FOUND, "Workspace not found");
+        respond(403);
+        return error(
+            StatusCode::FORBIDDEN,
+            "This key is not authorized for this workspace",
+        );
     }
     // The rate limit: a rolling minute per endpoint.
     {

@@ -48,6 +48,11 @@ enum ChatgptCommand {
     Resume(crate::connectors::NameArgs),
     /// Remove a connector (with --purge, also its state, key copy and evidence).
     Delete(crate::connectors::DeleteArgs),
+    /// Run every registered connector as a service: historical scans, then forward scans,
+    /// until Ctrl-C or SIGTERM; --once runs one cycle of each and exits.
+    Run(crate::run::RunArgs),
+    /// Re-export the findings a connector's state keeps (JSONL or CSV).
+    Findings(crate::run::FindingsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +125,15 @@ struct SimulateArgs {
     /// stack, a nested zip bomb, an XML entity expansion, a file over the size limit).
     #[arg(long)]
     hostile_files: bool,
+    /// Hours of activity published after the start, as (simulated) time passes: new log files
+    /// for forward scans (`dlp chatgpt watch` or `run`).
+    #[arg(long, default_value_t = 0)]
+    future_hours: u32,
+    /// Run the simulated time this many times faster than real time (3600: an hour a second),
+    /// so that --future-hours of activity arrive in minutes. Rate limits count in simulated
+    /// time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    time_scale: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +181,8 @@ pub fn run(args: ChatgptArgs) -> anyhow::Result<u8> {
         ChatgptCommand::Pause(args) => crate::connectors::pause(args, true),
         ChatgptCommand::Resume(args) => crate::connectors::pause(args, false),
         ChatgptCommand::Delete(args) => crate::connectors::delete(args),
+        ChatgptCommand::Run(args) => crate::run::run(args),
+        ChatgptCommand::Findings(args) => crate::run::findings(args),
     }
 }
 
@@ -251,6 +267,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<u8> {
                 seed: args.seed,
                 users: args.users,
                 hostile_files: args.hostile_files,
+                future_hours: args.future_hours,
                 ..Default::default()
             },
             port: args.port,
@@ -258,7 +275,12 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<u8> {
             get_per_minute: args.get_per_minute,
             ..Default::default()
         };
-        let sim = Simulator::start(config, SystemClock::shared()).await?;
+        let clock = if args.time_scale > 1 {
+            dlp_connector::ScaledClock::shared(args.time_scale)
+        } else {
+            SystemClock::shared()
+        };
+        let sim = Simulator::start(config, clock).await?;
         let ws = sim.workspace();
         eprintln!("Compliance API simulator on {}", sim.base_url());
         eprintln!(

@@ -27,7 +27,7 @@ pub struct HomeArg {
 }
 
 impl HomeArg {
-    fn registry(&self) -> anyhow::Result<Registry> {
+    pub(crate) fn registry(&self) -> anyhow::Result<Registry> {
         Ok(match &self.home {
             Some(home) => Registry::new(home),
             None => Registry::in_default_home()?,

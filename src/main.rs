@@ -10,6 +10,7 @@ mod chatgpt;
 mod connectors;
 mod extract;
 mod output;
+mod run;
 mod scan;
 
 use std::path::PathBuf;

@@ -5,6 +5,7 @@ mod util;
 mod bench;
 mod chatgpt;
 mod chatgpt_connectors;
+mod chatgpt_service;
 mod connector_hostile;
 mod detectors;
 mod scan;

@@ -76,6 +76,46 @@ impl Clock for SystemClock {
     }
 }
 
+/// A real clock that runs `scale` times faster than real time, from the time it is created:
+/// for simulations that show days of activity in minutes (`dlp chatgpt simulate --time-scale`).
+/// Its sleeps are real sleeps, shortened by the scale.
+#[derive(Debug)]
+pub struct ScaledClock {
+    start: Instant,
+    wall_start: OffsetDateTime,
+    scale: u32,
+}
+
+impl ScaledClock {
+    /// A clock running `scale` times faster than real time (1: real time), shared.
+    pub fn shared(scale: u32) -> SharedClock {
+        Arc::new(ScaledClock {
+            start: Instant::now(),
+            wall_start: OffsetDateTime::now_utc(),
+            scale: scale.max(1),
+        })
+    }
+}
+
+impl Clock for ScaledClock {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed().saturating_mul(self.scale)
+    }
+
+    fn wall(&self) -> OffsetDateTime {
+        self.wall_start + self.elapsed()
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep<'_> {
+        let wait = deadline.saturating_sub(self.elapsed()) / self.scale;
+        Box::pin(tokio::time::sleep(wait))
+    }
+
+    fn hold(&self) -> TimeHold {
+        TimeHold { clock: None }
+    }
+}
+
 #[derive(Debug, Default)]
 struct VirtualState {
     elapsed: Duration,

@@ -33,6 +33,10 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Where the inspected content of items with findings is kept.
     pub evidence: EvidenceConfig,
+    /// Where this connector's records go in `dlp chatgpt run`, besides the service's own sinks
+    /// (`[[sinks]]` with `type = "stdout" | "jsonl" | "webhook"`; see
+    /// [`crate::service::SinkConfig`]). Default none.
+    pub sinks: Vec<crate::service::SinkConfig>,
 }
 
 impl Config {
@@ -98,6 +102,9 @@ impl Config {
                 ErrorKind::Config,
                 "api.concurrency must be at least 1",
             ));
+        }
+        for sink in &self.sinks {
+            sink.validate(false)?;
         }
         if self.evidence.mode == EvidenceMode::Local && self.evidence.path.is_none() {
             return Err(Error::new(

@@ -49,6 +49,7 @@ mod registry;
 mod retry;
 mod runtime;
 mod scan;
+pub mod service;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod state;
@@ -56,7 +57,7 @@ mod sync;
 
 pub use access::{check_access, validate_workspace_id, Access};
 pub use client::{ClientStats, ComplianceClient, Download};
-pub use clock::{Clock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
+pub use clock::{Clock, ScaledClock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
 pub use config::{
     ApiConfig, Config, EvidenceConfig, EvidenceMode, GptFilter, GptMode, GptScope, RateLimitConfig,
     RetryConfig, ScanConfig, ScopeConfig, UserFilter, UserMode, UserScope, DEFAULT_BASE_URL,
@@ -82,9 +83,9 @@ pub use registry::{
     Status, REGISTRY_DIR,
 };
 pub use retry::{backoff, parse_retry_after, RetryBudget};
-pub use runtime::{ctrl_c, runtime};
+pub use runtime::{ctrl_c, runtime, stop_signal};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
-pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore};
+pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore, StoredRecord};
 
 #[cfg(test)]
 mod tests {

@@ -266,6 +266,23 @@ pub trait RecordSink: Send {
     fn write(&mut self, record: &Record) -> std::io::Result<()>;
     /// Makes written records durable (flushes the writer).
     fn flush(&mut self) -> std::io::Result<()>;
+
+    /// Where the sink stands after the records flushed so far (a file's name and length), or
+    /// `None` when it cannot go back. The connector saves it with the records' emitted marks in
+    /// one transaction, and gives it back to [`RecordSink::resume`] when it starts again.
+    fn checkpoint(&mut self) -> std::io::Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Called once, before the first write, with the checkpoint saved last. A sink that can go
+    /// back to it (a file truncated to its saved length) drops the output of records that were
+    /// written but not yet marked emitted when the process was killed: they are written again,
+    /// so such a sink holds each record exactly once. A checkpoint that is not the sink's own
+    /// (another file) is ignored.
+    fn resume(&mut self, checkpoint: Option<&str>) -> std::io::Result<()> {
+        let _ = checkpoint;
+        Ok(())
+    }
 }
 
 /// Writes records as JSON lines.

@@ -23,3 +23,17 @@ pub async fn ctrl_c() {
         std::future::pending::<()>().await;
     }
 }
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what `systemctl stop` and `kill` send), whichever
+/// comes first; each call waits for a new signal. If the signals cannot be watched, it never
+/// completes.
+pub async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return ctrl_c().await;
+    };
+    tokio::select! {
+        () = ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

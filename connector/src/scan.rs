@@ -219,6 +219,9 @@ impl ConnectorBuilder {
             Some(state) => state,
             None => StateStore::in_memory(&self.workspace_id)?,
         };
+        let mut sink = self.sink.take().unwrap_or_else(|| Box::new(NullSink));
+        sink.resume(state.sink_checkpoint()?.as_deref())
+            .map_err(|e| Error::new(ErrorKind::Output, format!("cannot resume the output: {e}")))?;
         let evidence = match self.evidence.take() {
             Some(e) => e,
             None => Evidence::from_config(&self.config.evidence)?,
@@ -232,7 +235,7 @@ impl ConnectorBuilder {
             state: Mutex::new(state),
             inspector,
             clock,
-            sink: Mutex::new(self.sink.take().unwrap_or_else(|| Box::new(NullSink))),
+            sink: Mutex::new(sink),
             evidence,
             hooks: self.hooks,
             commits: AtomicUsize::new(0),
@@ -324,6 +327,29 @@ impl Connector {
     /// The API client (for its counters).
     pub fn client(&self) -> &ComplianceClient {
         &self.client
+    }
+
+    /// What the cycle in progress (or the last one) has done so far, with the client's
+    /// counters since the process started: for progress lines and metrics.
+    pub fn progress(&self) -> (ScanSummary, ClientStats) {
+        (lock(&self.summary).clone(), self.client.stats())
+    }
+
+    /// The last completed cycle its state remembers (`None`: a new connector, whose first
+    /// cycle is the historical scan).
+    pub fn last_cycle(&self) -> Result<Option<Cycle>, Error> {
+        Ok(lock(&self.state).report(self.clock.wall())?.last_cycle)
+    }
+
+    /// What its state says: last cycle, cursors, records committed in the 24 hours before
+    /// `now`, lost windows.
+    pub fn report(&self, now: OffsetDateTime) -> Result<crate::state::StateReport, Error> {
+        lock(&self.state).report(now - time::Duration::hours(24))
+    }
+
+    /// The workspace id.
+    pub fn workspace_id(&self) -> &str {
+        &self.workspace_id
     }
 
     /// Asks a running scan to stop after the log file it is processing; state stays consistent.
@@ -955,8 +981,9 @@ impl Connector {
             sink.write(record)?;
         }
         sink.flush()?;
+        let checkpoint = sink.checkpoint()?;
         let seqs: Vec<i64> = pending.iter().map(|(seq, _)| *seq).collect();
-        lock(&self.state).mark_emitted(&seqs)?;
+        lock(&self.state).mark_emitted_at(&seqs, checkpoint.as_deref())?;
         let mut s = lock(&self.summary);
         for (_, record) in &pending {
             match record {

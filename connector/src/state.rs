@@ -44,6 +44,19 @@ pub struct Batch {
     pub files: Vec<(String, FileStatus)>,
 }
 
+/// A record as the state keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// Its sequence number in this state (increasing with commit order).
+    pub seq: i64,
+    /// Its de-duplication key: the same finding found again has the same key.
+    pub dedup_key: String,
+    /// When it was committed (Unix seconds; `None` in states of early versions).
+    pub committed_unix: Option<i64>,
+    /// The record.
+    pub record: Record,
+}
+
 /// A window of time whose events cannot be inspected any more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostWindow {
@@ -183,6 +196,11 @@ impl StateStore {
         if !has_committed {
             conn.execute_batch("ALTER TABLE records ADD COLUMN committed_unix INTEGER")?;
         }
+        // Delivery cursors of the service's sinks (webhooks): the last record sequence number
+        // each one has acknowledged.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+        )?;
         let stored: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'workspace_id'",
@@ -376,6 +394,12 @@ impl StateStore {
 
     /// Marks records as written to the output.
     pub fn mark_emitted(&mut self, seqs: &[i64]) -> Result<(), Error> {
+        self.mark_emitted_at(seqs, None)
+    }
+
+    /// Marks records as written to the output and, in the same transaction, saves where the
+    /// output stands after them ([`crate::RecordSink::checkpoint`]), when it says.
+    pub fn mark_emitted_at(&mut self, seqs: &[i64], checkpoint: Option<&str>) -> Result<(), Error> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached("UPDATE records SET emitted = 1 WHERE seq = ?1")?;
@@ -383,8 +407,117 @@ impl StateStore {
                 stmt.execute([seq])?;
             }
         }
+        if let Some(checkpoint) = checkpoint {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('sink_checkpoint', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [checkpoint],
+            )?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The output checkpoint saved with the last emitted records, if any.
+    pub fn sink_checkpoint(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'sink_checkpoint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The last record sequence number sink `sink` acknowledged (0: none).
+    pub fn sink_cursor(&self, sink: &str) -> Result<i64, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq FROM sink_cursors WHERE sink = ?1",
+                [sink],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Saves that sink `sink` acknowledged every record up to `seq`.
+    pub fn set_sink_cursor(&mut self, sink: &str, seq: i64) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO sink_cursors (sink, seq) VALUES (?1, ?2)
+             ON CONFLICT (sink) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            params![sink, seq],
+        )?;
+        Ok(())
+    }
+
+    /// Up to `limit` committed records after sequence number `after`, oldest first, with their
+    /// sequence numbers and de-duplication keys.
+    pub fn records_after(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, Error> {
+        self.stored_records(
+            "SELECT seq, dedup_key, committed_unix, record FROM records WHERE seq > ?1
+             ORDER BY seq LIMIT ?2",
+            params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
+    }
+
+    /// Committed findings (and skipped items, with `skipped`) committed at or after
+    /// `since_unix`, oldest first.
+    pub fn records_since(
+        &self,
+        since_unix: i64,
+        skipped: bool,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        self.stored_records(
+            "SELECT seq, dedup_key, committed_unix, record FROM records
+             WHERE COALESCE(committed_unix, 0) >= ?1 AND (kind = 'finding' OR ?2)
+             ORDER BY seq",
+            params![since_unix, skipped],
+        )
+    }
+
+    /// The number of committed records after sequence number `after`.
+    pub fn count_after(&self, after: i64) -> Result<u64, Error> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE seq > ?1",
+            [after],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn stored_records(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, dedup_key, committed_unix, json) = row?;
+            let record = serde_json::from_str(&json).map_err(|e| {
+                Error::new(
+                    ErrorKind::State,
+                    format!("corrupt record {seq} in the state: {e}"),
+                )
+            })?;
+            out.push(StoredRecord {
+                seq,
+                dedup_key,
+                committed_unix,
+                record,
+            });
+        }
+        Ok(out)
     }
 
     /// Counts of committed findings and skipped records.

@@ -419,16 +419,37 @@ struct Built {
     connector: Arc<Connector>,
     config: Config,
     /// Stops its webhook deliveries.
-    deliveries: Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    deliveries: Vec<(watch::Sender<Delivery>, tokio::task::JoinHandle<()>)>,
 }
 
+/// How long `--once` waits for webhooks to take the records of its cycle before it exits
+/// (what they have not taken stays in the state for the next run).
+pub const WEBHOOK_DRAIN: Duration = Duration::from_secs(30);
+
 impl Built {
-    async fn retire(self) {
-        for (stop, task) in self.deliveries {
-            let _ = stop.send(true);
+    /// Stops its webhook deliveries; with `drain`, after they delivered everything (or after
+    /// [`WEBHOOK_DRAIN`]).
+    async fn retire(self, drain: bool) {
+        for (stop, mut task) in self.deliveries {
+            if drain {
+                let _ = stop.send(Delivery::Drain);
+                if tokio::time::timeout(WEBHOOK_DRAIN, &mut task).await.is_ok() {
+                    continue;
+                }
+            }
+            let _ = stop.send(Delivery::Stop);
             let _ = task.await;
         }
     }
+}
+
+/// What a webhook delivery task is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Run,
+    /// Deliver what is pending, then stop.
+    Drain,
+    Stop,
 }
 
 async fn connector_task(
@@ -486,7 +507,7 @@ async fn connector_task(
     }
     lock(&shared.live).remove(&name);
     if let Some(b) = built.take() {
-        b.retire().await;
+        b.retire(shared.options.once).await;
     }
     let reason = if *stop_all.borrow() {
         "the service is stopping"
@@ -537,7 +558,7 @@ async fn one_cycle(
                 .entry(name.to_string())
                 .or_default()
                 .retire_live();
-            old.retire().await;
+            old.retire(false).await;
         }
         let new = build(shared, name, &loaded, fp).map_err(|e| (Status::from_error(&e), e))?;
         lock(&shared.live).insert(
@@ -706,7 +727,7 @@ fn build(
     let mut deliveries = Vec::new();
     for sink in &sinks_config {
         if let Some(hook) = Webhook::from_config(sink)? {
-            let (stop, stop_rx) = watch::channel(false);
+            let (stop, stop_rx) = watch::channel(Delivery::Run);
             let task = tokio::spawn(deliver(
                 Arc::clone(shared),
                 name.to_string(),
@@ -734,7 +755,7 @@ async fn deliver(
     workspace_id: String,
     state_path: std::path::PathBuf,
     hook: Webhook,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Delivery>,
 ) {
     let shown = sinks::redact(&hook.url);
     let http = match reqwest::Client::builder().timeout(hook.timeout).build() {
@@ -748,7 +769,7 @@ async fn deliver(
     let failing = AtomicBool::new(false);
     let mut state: Option<StateStore> = None;
     loop {
-        if *stop.borrow() {
+        if *stop.borrow() == Delivery::Stop {
             return;
         }
         let batch = (|| -> Result<_, Error> {
@@ -774,6 +795,9 @@ async fn deliver(
                     m.webhook_pending.insert(hook.cursor_name.clone(), pending);
                 });
                 if records.is_empty() {
+                    if *stop.borrow() == Delivery::Drain {
+                        return;
+                    }
                     Duration::from_secs(2)
                 } else {
                     let mut body = String::from("[");
@@ -793,7 +817,7 @@ async fn deliver(
                     }
                     let sent = tokio::select! {
                         r = request.send() => r,
-                        _ = stop.changed() => return,
+                        _ = stop.wait_for(|s| *s == Delivery::Stop) => return,
                     };
                     let outcome = match sent {
                         Ok(r) if r.status().is_success() => Ok(()),
@@ -851,7 +875,7 @@ async fn deliver(
         if !wait.is_zero() {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
+                _ = stop.changed() => {}
             }
         }
     }

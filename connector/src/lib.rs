@@ -72,7 +72,7 @@ pub use model::{
     parse_log, Actor, Author, Content, Conversation, Event, EventType, FileRef, Gpt, GptConfig,
     KnowledgeFile, ListPage, LogFile, LogPage, Message, ParsedLog, Project, User,
 };
-pub use ratelimit::{Endpoint, RateLimiter, SAFETY_MARGIN, WINDOW};
+pub use ratelimit::{Endpoint, GrantJournal, RateLimiter, SAFETY_MARGIN, WINDOW};
 pub use record::{
     FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkipReason,
     SkippedRecord, TeeSink,
@@ -84,7 +84,7 @@ pub use registry::{
 pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
-pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore};
+pub use state::{Batch, Cycle, FileStatus, LostWindow, PendingLogFile, StateReport, StateStore};
 
 #[cfg(test)]
 mod tests {

@@ -254,7 +254,15 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
         "dlp: watching workspace {} (Ctrl-C to stop)",
         args.connect.workspace_id
     );
-    runtime.block_on(connector.watch(dlp_connector::ctrl_c(), print_summary))?;
+    runtime.block_on(
+        connector.watch_outcomes(dlp_connector::ctrl_c(), |outcome| {
+            match outcome {
+                Ok(summary) => print_summary(summary),
+                // The state keeps what was done; the next poll goes on from there.
+                Err(e) => eprintln!("dlp: poll failed: {e}; trying again at the next poll"),
+            }
+        }),
+    )?;
     eprintln!("dlp: stopped; state saved");
     Ok(0)
 }
@@ -418,6 +426,13 @@ fn print_summary(s: &ScanSummary) {
             skipped.join(", ")
         }
     );
+    if s.pending_log_files > 0 {
+        let _ = writeln!(
+            err,
+            "  {} log file downloads failed; kept pending, retried on the next run",
+            s.pending_log_files
+        );
+    }
     if s.pending_files > 0 {
         let _ = writeln!(
             err,

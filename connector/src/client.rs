@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,7 +22,7 @@ use crate::config::{ApiConfig, RateLimitConfig, RetryConfig};
 use crate::credentials::ApiKey;
 use crate::error::{Error, ErrorKind};
 use crate::model::{EventType, Gpt, GptConfig, ListPage, LogFile, LogPage, Project, User};
-use crate::ratelimit::{Endpoint, RateLimiter};
+use crate::ratelimit::{Endpoint, GrantJournal, RateLimiter};
 use crate::retry::{backoff, parse_retry_after, RetryBudget};
 use crate::state::none_or;
 use crate::sync::lock;
@@ -127,6 +127,18 @@ impl ComplianceClient {
             stats: Mutex::new(ClientStats::default()),
             downloaded: AtomicU64::new(0),
         })
+    }
+
+    /// Keeps the rate limiter's grants in `journal`, starting from those it holds of the last
+    /// window ([`RateLimiter::set_journal`]): a client built again within a minute (a restarted
+    /// or crash-looping connector) stays under the limits the server counts per key and
+    /// endpoint.
+    pub fn with_grant_journal(
+        mut self,
+        journal: Arc<dyn GrantJournal>,
+    ) -> Result<ComplianceClient, Error> {
+        self.limiter.set_journal(journal)?;
+        Ok(self)
     }
 
     /// Refills the retry budget; the scanner calls it at the start of each cycle.

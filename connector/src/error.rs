@@ -49,6 +49,26 @@ impl ErrorKind {
             ErrorKind::Throttled | ErrorKind::Server | ErrorKind::Transient
         )
     }
+
+    /// Whether a polling loop ([`crate::Connector::watch`]) must stop on this error rather
+    /// than try again at its next poll: a refused key (`Unauthorized`, `Forbidden`) or an
+    /// unusable state, which waiting does not mend, and the failures that cannot come from the
+    /// API (`Config`, a deliberate stop). A server or network failure, a throttled or refused
+    /// request, or an output that could not be written are tried again: the state keeps what
+    /// was done.
+    pub fn ends_polling(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Unauthorized
+                | ErrorKind::Forbidden
+                | ErrorKind::State
+                | ErrorKind::Config
+                | ErrorKind::Aborted
+                | ErrorKind::UnknownConnector
+                | ErrorKind::AlreadyRegistered
+                | ErrorKind::Registry
+        )
+    }
 }
 
 /// An error from the connector.

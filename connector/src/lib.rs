@@ -73,7 +73,7 @@ pub use model::{
     parse_log, Actor, Author, Content, Conversation, Event, EventType, FileRef, Gpt, GptConfig,
     KnowledgeFile, ListPage, LogFile, LogPage, Message, ParsedLog, Project, User,
 };
-pub use ratelimit::{Endpoint, RateLimiter, SAFETY_MARGIN, WINDOW};
+pub use ratelimit::{Endpoint, GrantJournal, RateLimiter, SAFETY_MARGIN, WINDOW};
 pub use record::{
     FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkipReason,
     SkippedRecord, TeeSink,
@@ -85,7 +85,9 @@ pub use registry::{
 pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime, stop_signal};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
-pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore, StoredRecord};
+pub use state::{
+    Batch, Cycle, FileStatus, LostWindow, PendingLogFile, StateReport, StateStore, StoredRecord,
+};
 
 #[cfg(test)]
 mod tests {

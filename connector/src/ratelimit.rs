@@ -3,13 +3,23 @@
 //!
 //! A sliding log per endpoint (the grant times of its last `limit` requests) rather than a token
 //! bucket: a bucket allows a burst on top of its rate, and the API counts per minute.
+//!
+//! The server counts per key and endpoint, whatever the process: a connector restarted (or
+//! killed again and again) within a minute must not start with an empty log. A [`GrantJournal`]
+//! keeps the grants outside the process (the connector's state database); a limiter given one
+//! starts from the grants it holds of the last window, and records each new grant in it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use time::OffsetDateTime;
 
 use crate::clock::{SharedClock, TimeHold};
 use crate::config::RateLimitConfig;
+use crate::error::Error;
 use crate::sync::lock;
 
 /// The window the API counts requests in.
@@ -46,6 +56,26 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 11] = [
+        Endpoint::ListLogs,
+        Endpoint::GetLog,
+        Endpoint::MaxEventTime,
+        Endpoint::ListUsers,
+        Endpoint::GetUserFile,
+        Endpoint::ListGpts,
+        Endpoint::ListGptConfigs,
+        Endpoint::GetGptFile,
+        Endpoint::ListProjects,
+        Endpoint::ListProjectConfigs,
+        Endpoint::GetProjectFile,
+    ];
+
+    /// The endpoint of a [`Endpoint::name`].
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.name() == name)
+    }
+
     /// Whether the endpoint is a list route (the lower limit).
     pub fn is_list(self) -> bool {
         !matches!(
@@ -75,12 +105,31 @@ impl Endpoint {
     }
 }
 
+/// Where a [`RateLimiter`] keeps its grants beyond the life of the process.
+///
+/// Recording is on the path of every request: keep it cheap. A failure to record costs only the
+/// protection of a restart within the next minute; the limiter logs it and goes on.
+pub trait GrantJournal: Send + Sync + fmt::Debug {
+    /// Remembers that a request to `endpoint` was granted at `at` (wall clock).
+    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error>;
+    /// The grants recorded at or after `since` (wall clock), in any order.
+    fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error>;
+}
+
+/// How far before the clock's start a restored grant may lie: grant times are kept on the
+/// clock's [`crate::Clock::elapsed`] line shifted by this much, so that a grant made by an
+/// earlier process (before this clock started) still has a place on it.
+const HISTORY: Duration = Duration::from_secs(WINDOW.as_secs() + SAFETY_MARGIN.as_secs());
+
 /// Per-endpoint sliding-window limiter.
 #[derive(Debug)]
 pub struct RateLimiter {
     clock: SharedClock,
     config: RateLimitConfig,
+    /// Grant times, on the clock's elapsed time plus [`HISTORY`].
     grants: Mutex<HashMap<Endpoint, VecDeque<Duration>>>,
+    journal: Option<Arc<dyn GrantJournal>>,
+    journal_failed: AtomicBool,
 }
 
 impl RateLimiter {
@@ -90,7 +139,42 @@ impl RateLimiter {
             clock,
             config,
             grants: Mutex::new(HashMap::new()),
+            journal: None,
+            journal_failed: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps the grants in `journal` from now on, and counts the grants it holds of the last
+    /// window as if this limiter had made them (a restarted process goes on where the last one
+    /// stopped instead of sending a fresh burst).
+    pub fn set_journal(&mut self, journal: Arc<dyn GrantJournal>) -> Result<(), Error> {
+        let now_wall = self.clock.wall();
+        let now = self.now();
+        let window = time::Duration::try_from(WINDOW).unwrap_or(time::Duration::MINUTE);
+        let restored = journal.since(now_wall - window)?;
+        {
+            let mut grants = lock(&self.grants);
+            for (endpoint, at) in restored {
+                // A grant from the future (the wall clock was set back) counts as now.
+                let age = Duration::try_from(now_wall - at)
+                    .unwrap_or(Duration::ZERO)
+                    .min(WINDOW);
+                grants
+                    .entry(endpoint)
+                    .or_default()
+                    .push_back(now.saturating_sub(age));
+            }
+            for log in grants.values_mut() {
+                log.make_contiguous().sort();
+            }
+        }
+        self.journal = Some(journal);
+        Ok(())
+    }
+
+    /// The time grants are kept on.
+    fn now(&self) -> Duration {
+        self.clock.elapsed() + HISTORY
     }
 
     /// The limit of an endpoint, per minute.
@@ -110,7 +194,7 @@ impl RateLimiter {
         loop {
             // Time is held before it is read, so the grant time is the time the server sees.
             let hold = self.clock.hold();
-            let now = self.clock.elapsed();
+            let now = self.now();
             let wait_until = {
                 let mut grants = lock(&self.grants);
                 let log = grants.entry(endpoint).or_default();
@@ -129,11 +213,28 @@ impl RateLimiter {
                 }
             };
             match wait_until {
-                None => return hold,
+                None => {
+                    self.journal_grant(endpoint);
+                    return hold;
+                }
                 Some(deadline) => {
                     drop(hold);
-                    self.clock.sleep_until(deadline).await;
+                    self.clock
+                        .sleep_until(deadline.saturating_sub(HISTORY))
+                        .await;
                 }
+            }
+        }
+    }
+
+    fn journal_grant(&self, endpoint: Endpoint) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        if let Err(e) = journal.record(endpoint, self.clock.wall()) {
+            // Once: a broken journal would otherwise log on every request.
+            if !self.journal_failed.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "cannot record rate-limit grants; a restart within a minute may exceed the limits");
             }
         }
     }
@@ -143,7 +244,6 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use crate::clock::{Clock, VirtualClock};
-    use time::OffsetDateTime;
 
     #[tokio::test]
     async fn never_more_than_limit_in_any_window() {
@@ -174,5 +274,53 @@ mod tests {
         let before = clock.elapsed();
         drop(limiter.acquire(Endpoint::GetLog).await);
         assert_eq!(clock.elapsed(), before);
+    }
+    /// A journal in memory, as the state database would keep it.
+    #[derive(Debug, Default)]
+    struct MemoryJournal(Mutex<Vec<(Endpoint, OffsetDateTime)>>);
+
+    impl GrantJournal for MemoryJournal {
+        fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error> {
+            lock(&self.0).push((endpoint, at));
+            Ok(())
+        }
+        fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error> {
+            Ok(lock(&self.0)
+                .iter()
+                .filter(|(_, at)| *at >= since)
+                .copied()
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restarted_limiter_counts_the_grants_of_the_last_one() {
+        let limits = RateLimitConfig {
+            list_per_minute: 5,
+            get_per_minute: 7,
+        };
+        let journal = Arc::new(MemoryJournal::default());
+        let clock = VirtualClock::new(OffsetDateTime::UNIX_EPOCH);
+        let mut first = RateLimiter::new(limits.clone(), clock.shared());
+        first.set_journal(journal.clone()).unwrap();
+        for _ in 0..5 {
+            drop(first.acquire(Endpoint::ListLogs).await);
+        }
+        drop(first);
+        clock.advance(Duration::from_secs(10));
+        // The new process has a new clock: its elapsed time starts at zero, its wall time goes
+        // on. The grants of the last one still count, until they leave the window.
+        let restarted = VirtualClock::new(clock.wall());
+        let mut second = RateLimiter::new(limits, restarted.shared());
+        second.set_journal(journal.clone()).unwrap();
+        drop(second.acquire(Endpoint::GetLog).await);
+        assert_eq!(restarted.elapsed(), Duration::ZERO, "another endpoint");
+        drop(second.acquire(Endpoint::ListLogs).await);
+        let waited = restarted.elapsed();
+        assert!(
+            waited >= Duration::from_secs(50) && waited <= Duration::from_secs(50) + SAFETY_MARGIN,
+            "{waited:?}"
+        );
+        assert_eq!(lock(&journal.0).len(), 7);
     }
 }

@@ -64,6 +64,8 @@ pub struct ItemMeta {
     pub gpt_visibility: Option<String>,
     /// Names of the GPT's knowledge files (knowledge files).
     pub gpt_knowledge_files: Option<Vec<String>>,
+    /// The GPT configuration version the knowledge file was found in (`gzm_cnf_...`).
+    pub gpt_config_id: Option<String>,
     /// Email of the user who wrote the message, uploaded the file or made the tool call.
     pub user_email: Option<String>,
     /// Message author role (`user`, `assistant`, ...).
@@ -391,6 +393,7 @@ mod tests {
             "file_name",
             "gpt_id",
             "gpt_name",
+            "gpt_config_id",
             "user_email",
             "author_role",
             "model",

@@ -7,7 +7,12 @@
 //!
 //! Ordering is what makes it crash-safe: a log file's records, event ids, processed mark and
 //! cursor are committed together ([`crate::state::Batch`]), and records reach the sink only
-//! after the commit. It must never advance a cursor past a log file it has not committed.
+//! after the commit. It must never advance a cursor past a log file it has not committed, as
+//! processed or as pending (a download that keeps failing is retried at the start of each later
+//! cycle, until it passes the retention and is reported as a lost window).
+//!
+//! GPTs are followed by configuration version: a cycle lists them and inspects only the
+//! knowledge files of GPTs that are new or whose latest configuration changed, each file once.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -28,12 +33,14 @@ use crate::credentials::ApiKey;
 use crate::error::{Error, ErrorKind};
 use crate::evidence::Evidence;
 use crate::inspect::Inspector;
-use crate::model::{parse_log, Event, EventType, Gpt, LogFile};
+use crate::model::{parse_log, Event, EventType, Gpt, GptConfig, LogFile};
+use crate::ratelimit::{Endpoint, GrantJournal};
 use crate::record::{
     FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkipReason, SkippedRecord,
 };
 use crate::state::{
-    format_time, none_or, parse_time, Batch, Cycle, FileStatus, LostWindow, StateStore,
+    format_time, none_or, parse_time, Batch, Cycle, FileStatus, LostWindow, PendingLogFile,
+    StateStore,
 };
 use crate::sync::lock;
 
@@ -80,6 +87,14 @@ pub struct ScanSummary {
     pub skipped: BTreeMap<String, u64>,
     /// Files whose download failed; retried next cycle.
     pub pending_files: u64,
+    /// Log files whose download failed in this cycle (after the client's retries), kept
+    /// pending in the state and retried at the start of the next cycle.
+    #[serde(default)]
+    pub pending_log_files: u64,
+    /// GPTs in scope that were new or had a new configuration version (their knowledge files
+    /// not yet inspected were fetched); unchanged GPTs cost nothing past the listing.
+    #[serde(default)]
+    pub gpts_changed: u64,
     /// Requests per API endpoint.
     pub requests: BTreeMap<String, u64>,
     /// 429 answers received.
@@ -207,6 +222,12 @@ impl ConnectorBuilder {
             }
         };
         let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
+        let state = match self.state.take() {
+            Some(state) => state,
+            None => StateStore::in_memory(&self.workspace_id)?,
+        };
+        let state = Arc::new(Mutex::new(state));
+        // The limiter's grants live in the state, so that a restart does not send a burst.
         let client = ComplianceClient::new(
             &self.config.api,
             self.config.rate_limits.clone(),
@@ -214,13 +235,11 @@ impl ConnectorBuilder {
             &self.workspace_id,
             self.key.clone(),
             clock.clone(),
-        )?;
-        let state = match self.state.take() {
-            Some(state) => state,
-            None => StateStore::in_memory(&self.workspace_id)?,
-        };
+        )?
+        .with_grant_journal(Arc::new(StateJournal(Arc::clone(&state))))?;
         let mut sink = self.sink.take().unwrap_or_else(|| Box::new(NullSink));
-        sink.resume(state.sink_checkpoint()?.as_deref())
+        let checkpoint = lock(&state).sink_checkpoint()?;
+        sink.resume(checkpoint.as_deref())
             .map_err(|e| Error::new(ErrorKind::Output, format!("cannot resume the output: {e}")))?;
         let evidence = match self.evidence.take() {
             Some(e) => e,
@@ -232,7 +251,7 @@ impl ConnectorBuilder {
             gpts: self.config.scope.gpts.compile()?,
             config: self.config.clone(),
             client: Arc::new(client),
-            state: Mutex::new(state),
+            state,
             inspector,
             clock,
             sink: Mutex::new(sink),
@@ -246,6 +265,31 @@ impl ConnectorBuilder {
 }
 
 struct NullSink;
+
+/// The rate limiter's grants, kept in the state database (table `rate_grants`).
+#[derive(Debug)]
+struct StateJournal(Arc<Mutex<StateStore>>);
+
+impl GrantJournal for StateJournal {
+    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error> {
+        lock(&self.0).record_grant(endpoint.name(), unix_ms(at))
+    }
+
+    fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error> {
+        let grants = lock(&self.0).recent_grants(unix_ms(since))?;
+        Ok(grants
+            .into_iter()
+            .filter_map(|(name, ms)| {
+                let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000);
+                Some((Endpoint::from_name(&name)?, at.ok()?))
+            })
+            .collect())
+    }
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
 
 impl RecordSink for NullSink {
     fn write(&mut self, _: &Record) -> std::io::Result<()> {
@@ -263,7 +307,7 @@ pub struct Connector {
     users: UserFilter,
     gpts: GptFilter,
     client: Arc<ComplianceClient>,
-    state: Mutex<StateStore>,
+    state: Arc<Mutex<StateStore>>,
     inspector: Arc<dyn Inspector>,
     clock: SharedClock,
     sink: Mutex<Box<dyn RecordSink>>,
@@ -380,6 +424,11 @@ impl Connector {
     /// Forward polls every `poll_interval_secs` until `shutdown` completes; the poll in
     /// progress then finishes its current log file and saves state. `on_cycle` gets the
     /// summary of each completed poll.
+    ///
+    /// A poll that fails on an error that waiting may mend (a server or network failure after
+    /// the client's retries, a spent retry budget) is logged and tried again at the next
+    /// interval; only the errors of [`ErrorKind::ends_polling`] (a refused key, an unusable
+    /// state) end the watch. [`Connector::watch_outcomes`] also reports the failed polls.
     pub async fn watch<F>(
         &self,
         shutdown: F,
@@ -388,22 +437,54 @@ impl Connector {
     where
         F: std::future::Future<Output = ()>,
     {
+        self.watch_outcomes(shutdown, |outcome| {
+            if let Ok(summary) = outcome {
+                on_cycle(summary);
+            }
+        })
+        .await
+    }
+
+    /// [`Connector::watch`], with `on_poll` called after every poll: its summary, or the error
+    /// it failed with and that the watch goes on after (the errors that end the watch are
+    /// returned instead).
+    pub async fn watch_outcomes<F>(
+        &self,
+        shutdown: F,
+        mut on_poll: impl FnMut(Result<&ScanSummary, &Error>),
+    ) -> Result<(), Error>
+    where
+        F: std::future::Future<Output = ()>,
+    {
         let interval = Duration::from_secs(self.config.scan.poll_interval_secs.max(1));
         tokio::pin!(shutdown);
         loop {
-            let summary = {
+            let result = {
                 let cycle = self.forward_scan();
                 tokio::pin!(cycle);
                 tokio::select! {
-                    result = &mut cycle => result?,
+                    result = &mut cycle => result,
                     () = &mut shutdown => {
                         self.request_stop();
-                        cycle.await?;
-                        return Ok(());
+                        return match cycle.await {
+                            Err(e) if e.kind().ends_polling() => Err(e),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the last poll failed; its work is retried on the next run");
+                                Ok(())
+                            }
+                            Ok(_) => Ok(()),
+                        };
                     }
                 }
             };
-            on_cycle(&summary);
+            let result = match result {
+                Err(e) if e.kind().ends_polling() => return Err(e),
+                result => result,
+            };
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, kind = ?e.kind(), ?interval, "poll failed; trying again at the next interval");
+            }
+            on_poll(result.as_ref());
             tokio::select! {
                 () = self.clock.sleep(interval) => {}
                 () = &mut shutdown => return Ok(()),
@@ -428,6 +509,7 @@ impl Connector {
         // Records committed by a run that was killed before writing them.
         self.emit_pending()?;
         self.retry_pending_files().await?;
+        self.retry_pending_log_files(now).await?;
 
         let event_types: Vec<EventType> = EventType::ALL
             .into_iter()
@@ -521,24 +603,39 @@ impl Connector {
             }
             let page = self.client.list_logs(event_type, &after, None, 100).await?;
             let mut todo = Vec::new();
+            // Each file's events come after the end of the file listed before it.
+            let mut window_start = after.clone();
             for file in page.data {
+                let from = std::mem::replace(&mut window_start, file.end_time.clone());
                 if file.event_type == event_type.as_str()
                     && !lock(&self.state).log_file_done(&file.id)?
                 {
-                    todo.push(file);
+                    todo.push((file, from));
                 }
             }
             // Downloads run ahead concurrently; files are committed in listing order, so the
-            // cursor never passes a file that is not committed.
+            // cursor never passes a file that is not committed (processed, or pending).
             let mut downloads = stream::iter(todo)
-                .map(|file| async move {
+                .map(|(file, from)| async move {
                     let content = self.client.download_log(&file).await;
-                    (file, content)
+                    (file, from, content)
                 })
                 .buffered(concurrency);
-            while let Some((file, content)) = downloads.next().await {
-                let content = content?;
-                self.process_log_file(event_type, &file, &content).await?;
+            while let Some((file, from, content)) = downloads.next().await {
+                match content {
+                    Ok(content) => {
+                        self.process_log_file(event_type, &file, &content, true)
+                            .await?
+                    }
+                    Err(e) if e.kind() == ErrorKind::Expired => {
+                        self.lose_log_file(event_type, &file, from, true).await?
+                    }
+                    Err(e) if defers_log_file(e.kind()) => {
+                        self.defer_log_file(event_type, file, from, &e, true)
+                            .await?
+                    }
+                    Err(e) => return Err(e),
+                }
                 if self.stopping() {
                     return Ok(());
                 }
@@ -565,11 +662,112 @@ impl Connector {
         }
     }
 
+    /// Keeps a log file whose download failed pending in the state, with the cursor past it
+    /// when `advance_cursor` (in the same transaction, so that it is never lost).
+    async fn defer_log_file(
+        &self,
+        event_type: EventType,
+        file: LogFile,
+        window_start: String,
+        error: &Error,
+        advance_cursor: bool,
+    ) -> Result<(), Error> {
+        tracing::warn!(log_file = %file.id, error = %error, "log file download failed; retried next cycle");
+        lock(&self.summary).pending_log_files += 1;
+        let cursor = advance_cursor.then(|| (event_type, file.end_time.clone()));
+        let batch = Batch {
+            pending_log_files: vec![PendingLogFile {
+                event_type,
+                file,
+                window_start,
+                attempts: 1,
+                last_error: error.to_string(),
+            }],
+            cursor,
+            ..Default::default()
+        };
+        self.commit(batch, Vec::new()).await
+    }
+
+    /// Gives up a log file the API no longer keeps (past the retention, or answered `410`):
+    /// its window is reported lost (`download_failed`), and it is no longer pending.
+    async fn lose_log_file(
+        &self,
+        event_type: EventType,
+        file: &LogFile,
+        window_start: String,
+        advance_cursor: bool,
+    ) -> Result<(), Error> {
+        tracing::warn!(log_file = %file.id, "log file expired before it could be downloaded");
+        let window = LostWindow {
+            event_type,
+            from: window_start,
+            to: file.end_time.clone(),
+            reason: "download_failed".into(),
+        };
+        lock(&self.summary).lost_windows.push(window.clone());
+        let batch = Batch {
+            lost_log_files: vec![(file.id.clone(), window)],
+            cursor: advance_cursor.then(|| (event_type, file.end_time.clone())),
+            ..Default::default()
+        };
+        self.commit(batch, Vec::new()).await
+    }
+
+    /// Tries again the log files whose download failed in earlier cycles, with fresh links;
+    /// those past the retention are reported as lost windows (`download_failed`).
+    async fn retry_pending_log_files(&self, now: OffsetDateTime) -> Result<(), Error> {
+        let retention_start = now - time::Duration::days(i64::from(RETENTION_DAYS));
+        let pending = lock(&self.state).pending_log_files()?;
+        // The API keeps log files 30 days: an older one cannot be downloaded any more.
+        let retry = pending.into_iter().map(|p| {
+            let live = none_or(parse_time(&p.file.end_time), |t| t >= retention_start);
+            (p, live)
+        });
+        let mut downloads = stream::iter(retry)
+            .map(|(pending, live)| async move {
+                let content = if live {
+                    Some(self.client.download_log(&pending.file).await)
+                } else {
+                    None
+                };
+                (pending, content)
+            })
+            .buffer_unordered(self.config.api.concurrency.max(1));
+        while let Some((pending, content)) = downloads.next().await {
+            let event_type = pending.event_type;
+            match content {
+                None => {
+                    self.lose_log_file(event_type, &pending.file, pending.window_start, false)
+                        .await?
+                }
+                Some(Err(e)) if e.kind() == ErrorKind::Expired => {
+                    self.lose_log_file(event_type, &pending.file, pending.window_start, false)
+                        .await?
+                }
+                Some(Ok(content)) => {
+                    self.process_log_file(event_type, &pending.file, &content, false)
+                        .await?
+                }
+                Some(Err(e)) if defers_log_file(e.kind()) => {
+                    self.defer_log_file(event_type, pending.file, pending.window_start, &e, false)
+                        .await?
+                }
+                Some(Err(e)) => return Err(e),
+            }
+            if self.stopping() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     async fn process_log_file(
         &self,
         event_type: EventType,
         file: &LogFile,
         content: &[u8],
+        advance_cursor: bool,
     ) -> Result<(), Error> {
         let parsed = parse_log(content);
         {
@@ -627,7 +825,9 @@ impl Connector {
         batch.records = outcome.records;
         batch.files = outcome.files;
         batch.log_file = Some((file.id.clone(), event_type, file.end_time.clone()));
-        batch.cursor = Some((event_type, file.end_time.clone()));
+        if advance_cursor {
+            batch.cursor = Some((event_type, file.end_time.clone()));
+        }
         self.commit(batch, outcome.evidence).await
     }
 
@@ -874,48 +1074,102 @@ impl Connector {
         Ok(())
     }
 
+    /// Inspects the knowledge files of GPTs that are new or have a new configuration version
+    /// since the last cycle. A GPT's version is committed with its last knowledge file, so a
+    /// cycle stopped half-way does the rest of it next time (files already done cost nothing).
     async fn scan_gpts(&self) -> Result<(), Error> {
         if !self.config.scan.gpt_files || !self.gpts.is_enabled() {
             return Ok(());
         }
         let gpts = self.client.all_gpts().await?;
+        // Per GPT: its id, the version to commit, and how many of its files are not committed.
+        let mut changed: Vec<(String, String, usize)> = Vec::new();
         let mut jobs = Vec::new();
         for gpt in gpts.iter().filter(|g| self.gpts.matches(&g.id, g.name())) {
             lock(&self.summary).gpts_in_scope += 1;
-            let config = match gpt.config() {
-                Some(config) => Some(config.clone()),
-                None => self
-                    .client
-                    .gpt_configs(&gpt.id)
-                    .await?
-                    .data
-                    .into_iter()
-                    .next(),
-            };
-            let Some(config) = config else { continue };
-            let names: Vec<String> = config
-                .knowledge_files()
-                .iter()
-                .map(|f| f.name.clone().unwrap_or_else(|| f.id.clone()))
-                .collect();
-            for file in config.knowledge_files() {
-                jobs.push(FileJob {
-                    user_id: None,
-                    file_id: file.id.clone(),
-                    meta: self.gpt_meta(gpt, &config.name, &names, file),
-                });
+            let processed = lock(&self.state).gpt_config(&gpt.id)?;
+            let latest = gpt.config().map(config_version);
+            if latest.is_some() && latest == processed {
+                continue;
             }
+            let mut configs = match (gpt.config(), &processed) {
+                // A new GPT: its latest configuration, as listed.
+                (Some(config), None) => vec![config.clone()],
+                // A new version (or a listing without it): every version since the one
+                // processed, newest first, so that a file added and removed again between two
+                // cycles is still inspected.
+                _ => {
+                    let mut newer = Vec::new();
+                    for config in self.client.gpt_configs(&gpt.id).await?.data {
+                        if Some(config_version(&config)) == processed {
+                            break;
+                        }
+                        newer.push(config);
+                    }
+                    newer
+                }
+            };
+            // The listing's latest version is inspected even if the versions list lags it.
+            if let Some(config) = gpt.config() {
+                let version = config_version(config);
+                if !configs.iter().any(|c| config_version(c) == version) {
+                    configs.insert(0, config.clone());
+                }
+            }
+            let Some(version) = latest.or_else(|| configs.first().map(config_version)) else {
+                continue;
+            };
+            if Some(&version) == processed.as_ref() {
+                continue;
+            }
+            lock(&self.summary).gpts_changed += 1;
+            let index = changed.len();
+            let mut files = 0;
+            let mut seen = HashSet::new();
+            for config in &configs {
+                for file in config.knowledge_files() {
+                    if seen.insert(file.id.clone()) {
+                        files += 1;
+                        let job = FileJob {
+                            user_id: None,
+                            file_id: file.id.clone(),
+                            meta: self.gpt_meta(gpt, config, file),
+                        };
+                        jobs.push((index, job));
+                    }
+                }
+            }
+            changed.push((gpt.id.clone(), version, files));
+        }
+        // GPTs without knowledge files are done at once.
+        let empty: Vec<(String, String)> = changed
+            .iter()
+            .filter(|(_, _, files)| *files == 0)
+            .map(|(id, version, _)| (id.clone(), version.clone()))
+            .collect();
+        if !empty.is_empty() {
+            let batch = Batch {
+                gpt_configs: empty,
+                ..Default::default()
+            };
+            self.commit(batch, Vec::new()).await?;
         }
         let mut results = stream::iter(jobs)
-            .map(|job| self.fetch_file(job))
+            .map(|(index, job)| async move { (index, self.fetch_file(job).await) })
             .buffer_unordered(self.config.api.concurrency.max(1));
-        while let Some(outcome) = results.next().await {
+        while let Some((index, outcome)) = results.next().await {
             let outcome = outcome?;
-            let batch = Batch {
+            let mut batch = Batch {
                 records: outcome.records,
                 files: outcome.files,
                 ..Default::default()
             };
+            if let Some((id, version, left)) = changed.get_mut(index) {
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    batch.gpt_configs.push((id.clone(), version.clone()));
+                }
+            }
             self.commit(batch, outcome.evidence).await?;
             if self.stopping() {
                 break;
@@ -927,20 +1181,25 @@ impl Connector {
     fn gpt_meta(
         &self,
         gpt: &Gpt,
-        name: &Option<String>,
-        names: &[String],
+        config: &GptConfig,
         file: &crate::model::KnowledgeFile,
     ) -> ItemMeta {
+        let names = config
+            .knowledge_files()
+            .iter()
+            .map(|f| f.name.clone().unwrap_or_else(|| f.id.clone()))
+            .collect();
         ItemMeta {
             item: Some(ItemKind::GptFile),
             workspace_id: Some(self.workspace_id.clone()),
             file_id: Some(file.id.clone()),
             file_name: file.name.clone(),
             gpt_id: Some(gpt.id.clone()),
-            gpt_name: name.clone(),
+            gpt_name: config.name.clone(),
             gpt_owner_email: gpt.owner_email.clone(),
             gpt_visibility: gpt.visibility().map(str::to_string),
-            gpt_knowledge_files: Some(names.to_vec()),
+            gpt_knowledge_files: Some(names),
+            gpt_config_id: config.id.clone(),
             user_email: gpt.owner_email.clone(),
             ..Default::default()
         }
@@ -999,6 +1258,40 @@ impl Connector {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a log file whose download failed with `kind` (after the client's retries) is kept
+/// pending and retried on later cycles instead of ending the cycle: any failure of the API or
+/// the network, but not a `410` (the file is gone: its window is lost), nor a refused key
+/// (`Unauthorized`, `Forbidden`: the cycle ends with its error), nor the connector's own
+/// failures (state, output).
+fn defers_log_file(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Throttled
+            | ErrorKind::Server
+            | ErrorKind::Transient
+            | ErrorKind::NotFound
+            | ErrorKind::Client
+            | ErrorKind::Protocol
+    )
+}
+
+/// The version of a GPT configuration: its id, or, should the API leave the id out, its
+/// knowledge files.
+fn config_version(config: &GptConfig) -> String {
+    match &config.id {
+        Some(id) => id.clone(),
+        None => {
+            let mut ids: Vec<&str> = config
+                .knowledge_files()
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect();
+            ids.sort_unstable();
+            format!("files:{}", ids.join(","))
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The connector's durable state in SQLite: cursors, processed log files, seen event ids, file
-//! states, and the record outbox.
+//! The connector's durable state in SQLite: cursors, processed log files, log files whose
+//! download keeps failing, seen event ids, file states, the GPT configuration versions
+//! processed, the rate limiter's recent grants, and the record outbox.
 //!
 //! Crash safety rests on one rule: everything learned from a log file (its records, its event
 //! ids, the file marked processed, the cursor) is committed in one transaction, and records are
@@ -14,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind};
-use crate::model::EventType;
+use crate::model::{EventType, LogFile};
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,31 @@ pub struct Batch {
     pub cursor: Option<(EventType, String)>,
     /// File states to set, by file key.
     pub files: Vec<(String, FileStatus)>,
+    /// Log files whose download failed, kept to be retried on later cycles (committed with
+    /// the cursor that moves past them). A log file already pending counts one more attempt.
+    /// Committing a log file as processed ([`Batch::log_file`]) ends its pending state.
+    pub pending_log_files: Vec<PendingLogFile>,
+    /// Pending log files given up (past the retention), by id, with the window they cost.
+    pub lost_log_files: Vec<(String, LostWindow)>,
+    /// GPT configuration versions now processed: GPT id, configuration version.
+    pub gpt_configs: Vec<(String, String)>,
+}
+
+/// A log file whose download failed after the client's retries; the next cycles ask the API
+/// for a fresh link until it downloads or passes the retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingLogFile {
+    /// The event type it was listed for.
+    pub event_type: EventType,
+    /// The listing's entry, as received (id, end time, size and checksum to verify).
+    pub file: LogFile,
+    /// The end time of the log file listed before it (or the listing's `after`): the start of
+    /// the window its events may come from, reported if it is lost.
+    pub window_start: String,
+    /// Failed downloads so far (each after the client's own retries).
+    pub attempts: u32,
+    /// The last failure, for status reports (never holds the key).
+    pub last_error: String,
 }
 
 /// A record as the state keeps it.
@@ -66,8 +92,9 @@ pub struct LostWindow {
     pub from: String,
     /// End of the lost window: the oldest time the API still keeps.
     pub to: String,
-    /// `offline` (the connector's cursor is older than the retention) or `beyond_retention`
-    /// (a historical scan asked for more than 30 days).
+    /// `offline` (the connector's cursor is older than the retention), `beyond_retention`
+    /// (a historical scan asked for more than 30 days) or `download_failed` (a log file whose
+    /// download kept failing until it passed the retention).
     pub reason: String,
 }
 
@@ -108,6 +135,8 @@ pub struct StateReport {
     pub total_findings: u64,
     /// Every window found lost, oldest first.
     pub lost_windows: Vec<LostWindow>,
+    /// Log files whose download failed, waiting to be retried.
+    pub pending_log_files: u64,
 }
 
 /// Creates `path`'s directory (0700 where created) and the empty database file, readable by
@@ -139,10 +168,17 @@ fn create_private(path: &Path) -> Result<(), Error> {
     }
 }
 
+/// How long the rate limiter's grants are kept: the API's window and a minute of slack.
+const GRANTS_KEPT_MS: i64 = 120_000;
+
+/// Grants recorded between two prunings of the old ones.
+const GRANTS_PER_PRUNE: u32 = 64;
+
 /// The state database of one workspace.
 #[derive(Debug)]
 pub struct StateStore {
     conn: Connection,
+    grants_since_prune: u32,
 }
 
 impl StateStore {
@@ -186,8 +222,18 @@ impl StateStore {
                  ended_unix INTEGER NOT NULL, cycle TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS lost_windows (event_type TEXT NOT NULL,
                  from_time TEXT NOT NULL, to_time TEXT NOT NULL, reason TEXT NOT NULL,
-                 PRIMARY KEY (event_type, from_time, to_time));",
+                 PRIMARY KEY (event_type, from_time, to_time));
+             CREATE TABLE IF NOT EXISTS pending_log_files (id TEXT PRIMARY KEY,
+                 event_type TEXT NOT NULL, end_time TEXT NOT NULL, window_start TEXT NOT NULL,
+                 log_file TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS gpt_configs (gpt_id TEXT PRIMARY KEY,
+                 config_version TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS rate_grants (endpoint TEXT NOT NULL,
+                 at_ms INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS rate_grants_at ON rate_grants (at_ms);",
         )?;
+        // The last three tables were added to version 1 without changing it: older programs
+        // ignore them.
         // Added to version 1 without changing it: older files gain the column, older
         // programs ignore it (and leave it null).
         let has_committed: bool = conn
@@ -241,7 +287,10 @@ impl StateStore {
                 ),
             ));
         }
-        Ok(StateStore { conn })
+        Ok(StateStore {
+            conn,
+            grants_since_prune: 0,
+        })
     }
 
     /// The saved cursor of an event type (the API's `last_end_time`, verbatim).
@@ -303,6 +352,94 @@ impl StateStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Log files whose download must be tried again, oldest end time first.
+    pub fn pending_log_files(&self) -> Result<Vec<PendingLogFile>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT event_type, window_start, log_file, attempts, last_error
+             FROM pending_log_files WHERE id NOT IN (SELECT id FROM log_files)",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event_type, window_start, json, attempts, last_error) = row?;
+            let corrupt = |what: &str| {
+                Error::new(
+                    ErrorKind::State,
+                    format!("corrupt pending log file in the state: {what}"),
+                )
+            };
+            let event_type = EventType::parse(&event_type).ok_or_else(|| corrupt(&event_type))?;
+            let file: LogFile = serde_json::from_str(&json).map_err(|e| corrupt(&e.to_string()))?;
+            out.push(PendingLogFile {
+                event_type,
+                file,
+                window_start,
+                attempts,
+                last_error,
+            });
+        }
+        // As times, not strings: the API's precision varies.
+        out.sort_by_key(|p| parse_time(&p.file.end_time));
+        Ok(out)
+    }
+
+    /// The configuration version of a GPT last processed, if any.
+    pub fn gpt_config(&self, gpt_id: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT config_version FROM gpt_configs WHERE gpt_id = ?1",
+                [gpt_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Remembers a rate-limit grant: a request to `endpoint` (its [`crate::Endpoint::name`])
+    /// sent at `at_ms` (wall clock, Unix milliseconds). Grants older than two minutes are
+    /// forgotten now and then.
+    pub fn record_grant(&mut self, endpoint: &str, at_ms: i64) -> Result<(), Error> {
+        self.grants_since_prune += 1;
+        if self.grants_since_prune < GRANTS_PER_PRUNE {
+            self.conn.execute(
+                "INSERT INTO rate_grants (endpoint, at_ms) VALUES (?1, ?2)",
+                params![endpoint, at_ms],
+            )?;
+            return Ok(());
+        }
+        self.grants_since_prune = 0;
+        // One transaction: one sync for both.
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO rate_grants (endpoint, at_ms) VALUES (?1, ?2)",
+            params![endpoint, at_ms],
+        )?;
+        tx.execute(
+            "DELETE FROM rate_grants WHERE at_ms < ?1",
+            [at_ms - GRANTS_KEPT_MS],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rate-limit grants recorded at or after `since_ms` (Unix milliseconds): endpoint name
+    /// and time, oldest first.
+    pub fn recent_grants(&self, since_ms: i64) -> Result<Vec<(String, i64)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT endpoint, at_ms FROM rate_grants WHERE at_ms >= ?1 ORDER BY at_ms")?;
+        let rows = stmt.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Commits a batch in one transaction. Returns how many of its records were new.
     pub fn commit(&mut self, batch: &Batch) -> Result<usize, Error> {
         let tx = self
@@ -341,10 +478,51 @@ impl StateStore {
                 };
             }
         }
+        for pending in &batch.pending_log_files {
+            let json = serde_json::to_string(&pending.file)
+                .map_err(|e| Error::new(ErrorKind::State, format!("pending log file: {e}")))?;
+            tx.execute(
+                "INSERT INTO pending_log_files
+                     (id, event_type, end_time, window_start, log_file, attempts, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET attempts = attempts + excluded.attempts,
+                     log_file = excluded.log_file, last_error = excluded.last_error",
+                params![
+                    pending.file.id,
+                    pending.event_type.as_str(),
+                    pending.file.end_time,
+                    pending.window_start,
+                    json,
+                    pending.attempts.max(1),
+                    pending.last_error
+                ],
+            )?;
+        }
+        for (id, window) in &batch.lost_log_files {
+            tx.execute("DELETE FROM pending_log_files WHERE id = ?1", [id])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO lost_windows (event_type, from_time, to_time, reason)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    window.event_type.as_str(),
+                    window.from,
+                    window.to,
+                    window.reason
+                ],
+            )?;
+        }
         if let Some((id, event_type, end_time)) = &batch.log_file {
             tx.execute(
                 "INSERT OR IGNORE INTO log_files (id, event_type, end_time) VALUES (?1, ?2, ?3)",
                 params![id, event_type.as_str(), end_time],
+            )?;
+            tx.execute("DELETE FROM pending_log_files WHERE id = ?1", [id])?;
+        }
+        for (gpt_id, version) in &batch.gpt_configs {
+            tx.execute(
+                "INSERT INTO gpt_configs (gpt_id, config_version) VALUES (?1, ?2)
+                 ON CONFLICT (gpt_id) DO UPDATE SET config_version = excluded.config_version",
+                params![gpt_id, version],
             )?;
         }
         if let Some((event_type, end_time)) = &batch.cursor {
@@ -608,6 +786,11 @@ impl StateStore {
                 });
             }
         }
+        let pending_log_files: u64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM pending_log_files WHERE id NOT IN (SELECT id FROM log_files)",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(StateReport {
             last_cycle,
             cursors,
@@ -615,6 +798,7 @@ impl StateStore {
             recent_skipped,
             total_findings,
             lost_windows,
+            pending_log_files,
         })
     }
 
@@ -778,6 +962,7 @@ mod tests {
             )),
             cursor: Some((EventType::AppLog, "2026-07-09T10:00:00Z".into())),
             files: vec![("file-1".into(), FileStatus::Pending("{}".into()))],
+            ..Default::default()
         };
         assert_eq!(s.commit(&batch).unwrap(), 1);
         assert_eq!(s.commit(&batch).unwrap(), 0);
@@ -797,5 +982,111 @@ mod tests {
         assert_eq!(pending.len(), 1);
         s.mark_emitted(&[pending[0].0]).unwrap();
         assert!(s.unemitted().unwrap().is_empty());
+    }
+    fn log_file(id: &str, end_time: &str) -> LogFile {
+        LogFile {
+            id: id.into(),
+            event_type: "APP_LOG".into(),
+            end_time: end_time.into(),
+            file_name: None,
+            file_size: Some(10),
+            file_sha256: None,
+        }
+    }
+
+    fn pending(id: &str, end_time: &str, error: &str) -> PendingLogFile {
+        PendingLogFile {
+            event_type: EventType::AppLog,
+            file: log_file(id, end_time),
+            window_start: "2026-07-09T08:00:00Z".into(),
+            attempts: 1,
+            last_error: error.into(),
+        }
+    }
+
+    #[test]
+    fn pending_log_files_count_attempts_and_end_processed_or_lost() {
+        let mut s = StateStore::in_memory("ws").unwrap();
+        s.commit(&Batch {
+            pending_log_files: vec![
+                pending("f2", "2026-07-09T10:00:00Z", "503"),
+                pending("f1", "2026-07-09T09:00:00Z", "reset"),
+            ],
+            cursor: Some((EventType::AppLog, "2026-07-09T10:00:00Z".into())),
+            ..Default::default()
+        })
+        .unwrap();
+        s.commit(&Batch {
+            pending_log_files: vec![pending("f1", "2026-07-09T09:00:00Z", "sha256")],
+            ..Default::default()
+        })
+        .unwrap();
+        let got = s.pending_log_files().unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|p| (p.file.id.as_str(), p.attempts, p.last_error.as_str()))
+                .collect::<Vec<_>>(),
+            [("f1", 2, "sha256"), ("f2", 1, "503")]
+        );
+        assert_eq!(got[1].file, log_file("f2", "2026-07-09T10:00:00Z"));
+        assert_eq!(
+            s.report(OffsetDateTime::now_utc())
+                .unwrap()
+                .pending_log_files,
+            2
+        );
+        // Processed: no longer pending.
+        s.commit(&Batch {
+            log_file: Some((
+                "f1".into(),
+                EventType::AppLog,
+                "2026-07-09T09:00:00Z".into(),
+            )),
+            ..Default::default()
+        })
+        .unwrap();
+        // Lost: no longer pending, and its window is remembered.
+        let window = LostWindow {
+            event_type: EventType::AppLog,
+            from: "2026-07-09T09:00:00Z".into(),
+            to: "2026-07-09T10:00:00Z".into(),
+            reason: "download_failed".into(),
+        };
+        s.commit(&Batch {
+            lost_log_files: vec![("f2".into(), window.clone())],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(s.pending_log_files().unwrap().is_empty());
+        let report = s.report(OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(report.pending_log_files, 0);
+        assert_eq!(report.lost_windows, vec![window]);
+    }
+
+    #[test]
+    fn gpt_config_versions_and_recent_grants_are_kept() {
+        let mut s = StateStore::in_memory("ws").unwrap();
+        assert_eq!(s.gpt_config("g-1").unwrap(), None);
+        for version in ["gzm_cnf_1", "gzm_cnf_2"] {
+            s.commit(&Batch {
+                gpt_configs: vec![("g-1".into(), version.into())],
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        assert_eq!(s.gpt_config("g-1").unwrap().as_deref(), Some("gzm_cnf_2"));
+
+        // Grants older than two minutes are pruned now and then; the query bounds the rest.
+        for i in 0..200i64 {
+            s.record_grant("logs/{id}", i * 1000).unwrap();
+        }
+        let recent = s.recent_grants(140_000).unwrap();
+        assert_eq!(recent.len(), 60);
+        assert_eq!(recent[0], ("logs/{id}".to_string(), 140_000));
+        let kept: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM rate_grants", [], |r| r.get(0))
+            .unwrap();
+        assert!((121..200).contains(&kept), "{kept} grants kept");
     }
 }

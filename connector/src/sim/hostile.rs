@@ -103,15 +103,16 @@ pub(crate) fn add_hostile_gpt(
         "description": "knowledge files that attack parsers", "instructions": "Answer briefly.",
         "created_at": created.unix_timestamp() as f64,
         "files": {"object": "list", "data": file_json, "has_more": false, "last_id": null}, "tools": {}});
-    ws.gpts.push(SimGpt {
-        id: gpt_id.clone(),
-        files,
-        json: json!({"object": "compliance.workspace.gpt", "id": gpt_id,
+    let mut gpt = SimGpt::new(
+        json!({"object": "compliance.workspace.gpt", "id": gpt_id,
             "created_at": created.unix_timestamp() as f64,
             "owner_id": owner.id, "owner_email": owner.email, "builder_name": owner.name,
             "sharing": {"visibility": "workspace", "permissions": {}, "recipients": []},
             "latest_config": {"object": "list", "data": [config], "has_more": false, "last_id": null}}),
-    });
+        created,
+    );
+    gpt.files = files;
+    ws.gpts.push(gpt);
 }
 
 /// A PDF from numbered objects (their bodies, which may hold binary streams) with a correct

@@ -18,6 +18,6 @@ pub use hostile::{
 };
 pub use server::{window, Faults, RequestLog, SimConfig, Simulator};
 pub use workspace::{
-    docx, format_micros, sha256_hex, Planted, SimEvent, SimFile, SimGpt, SimLogFile, SimUser,
-    Workspace, WorkspaceSpec, PNG_1X1,
+    docx, format_micros, sha256_hex, Planted, SimEvent, SimFile, SimGpt, SimGptConfig, SimLogFile,
+    SimUser, Workspace, WorkspaceSpec, PNG_1X1,
 };

@@ -50,6 +50,21 @@ pub struct Faults {
     pub user_files_down: bool,
     /// Conversation uploads answered `410` whatever their age.
     pub expired_files: Vec<String>,
+    /// Fraction (0.0 to 1.0) of the requests to `error_rate_endpoints` that fail at random, for
+    /// as long as it is set: answered with a 5xx, or, for a download, served from its signed URL
+    /// cut short or (log files) with altered bytes. Drawn from the simulator's seeded generator.
+    pub error_rate: f64,
+    /// The endpoints `error_rate` applies to; empty: every endpoint.
+    pub error_rate_endpoints: Vec<Endpoint>,
+}
+
+/// How a signed download fails when the error rate picked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFault {
+    /// The connection drops mid-body.
+    Truncate,
+    /// Complete, well framed, wrong bytes (log files; only the checksum tells).
+    Corrupt,
 }
 
 /// Simulator settings.
@@ -110,9 +125,17 @@ struct SimState {
     faults: Mutex<Faults>,
     log: Mutex<Vec<RequestLog>>,
     windows: Mutex<HashMap<Endpoint, VecDeque<Duration>>>,
-    signed: Mutex<HashMap<String, (Signed, Duration)>>,
+    signed: Mutex<HashMap<String, SignedUrl>>,
     rng: Mutex<Rng>,
     key: Mutex<String>,
+}
+
+/// A signed download URL handed out: what it serves, until when, and how it fails.
+#[derive(Debug, Clone)]
+struct SignedUrl {
+    target: Signed,
+    expires: Duration,
+    fault: Option<BodyFault>,
 }
 
 #[derive(Debug, Clone)]
@@ -384,6 +407,19 @@ async fn handle(
         };
         (slow, injected)
     };
+    // Random failures: a 5xx here, or a broken body behind the redirect.
+    let mut body_fault = None;
+    let injected = match injected {
+        Some(r) => Some(r),
+        None => match random_failure(&sim, endpoint) {
+            Some(Ok(status)) => Some((status, "upstream failure (error rate)").into_response()),
+            Some(Err(fault)) => {
+                body_fault = Some(fault);
+                None
+            }
+            None => None,
+        },
+    };
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
     }
@@ -451,9 +487,35 @@ async fn handle(
         }
         w.push_back(now);
     }
-    let r = route(&sim, endpoint, &rest, &query);
+    let r = route(&sim, endpoint, &rest, &query, body_fault);
     respond(r.status().as_u16());
     r
+}
+
+/// Whether the error rate fails this request: with a status, or with a broken body.
+fn random_failure(sim: &SimState, endpoint: Endpoint) -> Option<Result<StatusCode, BodyFault>> {
+    let f = lock(&sim.faults);
+    let applies = f.error_rate > 0.0
+        && (f.error_rate_endpoints.is_empty() || f.error_rate_endpoints.contains(&endpoint));
+    if !applies {
+        return None;
+    }
+    let mut rng = lock(&sim.rng);
+    if rng.below(1_000_000) as f64 >= f.error_rate.min(1.0) * 1_000_000.0 {
+        return None;
+    }
+    let download = matches!(
+        endpoint,
+        Endpoint::GetLog | Endpoint::GetUserFile | Endpoint::GetGptFile | Endpoint::GetProjectFile
+    );
+    let kinds = if download { 4 } else { 3 };
+    Some(match rng.below(kinds) {
+        0 => Ok(StatusCode::INTERNAL_SERVER_ERROR),
+        1 => Ok(StatusCode::SERVICE_UNAVAILABLE),
+        2 if endpoint == Endpoint::GetLog => Err(BodyFault::Corrupt),
+        2 => Ok(StatusCode::BAD_GATEWAY),
+        _ => Err(BodyFault::Truncate),
+    })
 }
 
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -468,6 +530,7 @@ fn route(
     endpoint: Endpoint,
     rest: &[&str],
     query: &[(String, String)],
+    body_fault: Option<BodyFault>,
 ) -> Response {
     let ws = &sim.workspace;
     let now = sim.clock.wall();
@@ -538,7 +601,7 @@ fn route(
         }
         Endpoint::GetLog => {
             match (0..ws.log_files.len()).find(|&i| ws.log_files[i].id == rest[1]) {
-                Some(i) if visible(i) => redirect(sim, Signed::Log(i)),
+                Some(i) if visible(i) => redirect(sim, Signed::Log(i), body_fault),
                 Some(_) => error(StatusCode::GONE, "log file expired"),
                 None => error(StatusCode::NOT_FOUND, "log file not found"),
             }
@@ -586,22 +649,34 @@ fn route(
             if expired {
                 return error(StatusCode::GONE, "This file has expired");
             }
-            redirect(sim, Signed::File(file.to_string()))
+            redirect(sim, Signed::File(file.to_string()), body_fault)
         }
         Endpoint::ListGpts => {
+            // GPTs and versions created later are not there yet.
             let items = ws
                 .gpts
                 .iter()
-                .map(|g| (g.id.clone(), g.json.clone()))
+                .filter_map(|g| Some((g.id.clone(), g.json_at(now)?)))
                 .collect();
             list_page(items, query, 20)
         }
         Endpoint::ListGptConfigs => match ws.gpts.iter().find(|g| g.id == rest[1]) {
-            Some(g) => axum::Json(g.json["latest_config"].clone()).into_response(),
-            None => error(StatusCode::NOT_FOUND, "GPT not found"),
+            Some(g) if g.created_at <= now => {
+                let data: Vec<Value> = g.configs_at(now).map(|c| c.json.clone()).collect();
+                let last = data.last().and_then(|c| c.get("id")).cloned();
+                axum::Json(
+                    json!({"object": "list", "data": data, "has_more": false, "last_id": last}),
+                )
+                .into_response()
+            }
+            _ => error(StatusCode::NOT_FOUND, "GPT not found"),
         },
-        Endpoint::GetGptFile => match ws.files.get(rest[1]).filter(|f| f.user_id.is_none()) {
-            Some(f) => redirect(sim, Signed::File(f.id.clone())),
+        Endpoint::GetGptFile => match ws
+            .files
+            .get(rest[1])
+            .filter(|f| f.user_id.is_none() && f.uploaded_at <= now)
+        {
+            Some(f) => redirect(sim, Signed::File(f.id.clone()), body_fault),
             None => error(StatusCode::NOT_FOUND, "file not found"),
         },
         Endpoint::ListProjects => {
@@ -645,13 +720,20 @@ fn list_page(
     .into_response()
 }
 
-fn redirect(sim: &SimState, target: Signed) -> Response {
+fn redirect(sim: &SimState, target: Signed, fault: Option<BodyFault>) -> Response {
     let token = {
         let mut rng = lock(&sim.rng);
         format!("{:016x}{:016x}", rng.next(), rng.next())
     };
     let expires = sim.clock.elapsed() + sim.config.signed_url_ttl;
-    lock(&sim.signed).insert(token.clone(), (target, expires));
+    lock(&sim.signed).insert(
+        token.clone(),
+        SignedUrl {
+            target,
+            expires,
+            fault,
+        },
+    );
     // An absolute URL on the same loopback server, with a signature-like query.
     let location = format!("/signed/{token}?X-Signature={token}");
     (
@@ -666,7 +748,12 @@ async fn signed(sim: &SimState, token: &str, headers: &HeaderMap) -> Response {
         // Storage services refuse a request that carries two kinds of credentials.
         return (StatusCode::BAD_REQUEST, "Only one auth mechanism allowed").into_response();
     }
-    let Some((target, expires)) = lock(&sim.signed).get(token).cloned() else {
+    let Some(SignedUrl {
+        target,
+        expires,
+        fault,
+    }) = lock(&sim.signed).get(token).cloned()
+    else {
         return (StatusCode::FORBIDDEN, "AccessDenied").into_response();
     };
     if sim.clock.elapsed() > expires {
@@ -682,17 +769,21 @@ async fn signed(sim: &SimState, token: &str, headers: &HeaderMap) -> Response {
             None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
         },
     };
-    let (truncate, corrupt) = {
-        let mut f = lock(&sim.faults);
-        let truncate = f.truncate_next > 0;
-        if truncate {
-            f.truncate_next -= 1;
+    let (truncate, corrupt) = match fault {
+        Some(BodyFault::Truncate) => (true, false),
+        Some(BodyFault::Corrupt) => (false, is_log),
+        None => {
+            let mut f = lock(&sim.faults);
+            let truncate = f.truncate_next > 0;
+            if truncate {
+                f.truncate_next -= 1;
+            }
+            let corrupt = !truncate && is_log && f.corrupt_next > 0;
+            if corrupt {
+                f.corrupt_next -= 1;
+            }
+            (truncate, corrupt)
         }
-        let corrupt = !truncate && is_log && f.corrupt_next > 0;
-        if corrupt {
-            f.corrupt_next -= 1;
-        }
-        (truncate, corrupt)
     };
     if corrupt {
         // A complete, well-framed response with the wrong bytes: only the checksum can tell.

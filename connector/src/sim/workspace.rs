@@ -49,6 +49,13 @@ pub struct WorkspaceSpec {
     /// crashes its parser, a nested zip bomb beside a planted value, an XML entity expansion in
     /// a DOCX, a file over the default size limit).
     pub hostile_files: bool,
+    /// Custom GPTs created after the anchor, within `future_hours` (not listed before), each
+    /// with two knowledge files holding planted values.
+    pub new_gpts: usize,
+    /// Updates of the GPTs within `future_hours`, round robin: each adds a configuration
+    /// version (listed from its time, newest first) renamed `<name> v<N>`, with the previous
+    /// version's knowledge files and one more holding a planted value.
+    pub gpt_updates: usize,
 }
 
 impl Default for WorkspaceSpec {
@@ -68,6 +75,8 @@ impl Default for WorkspaceSpec {
             late_files: false,
             noise_lines: false,
             hostile_files: false,
+            new_gpts: 0,
+            gpt_updates: 0,
         }
     }
 }
@@ -136,12 +145,93 @@ pub struct SimFile {
 /// A GPT.
 #[derive(Debug, Clone)]
 pub struct SimGpt {
-    /// Its JSON as `/gpts` returns it.
+    /// Its JSON as `/gpts` returns it when created (its first version as the latest).
     pub json: Value,
     /// Id.
     pub id: String,
-    /// Knowledge file ids.
+    /// Knowledge file ids, of every version.
     pub files: Vec<String>,
+    /// When it was created: it is not listed before.
+    pub created_at: OffsetDateTime,
+    /// Its configuration versions, oldest first.
+    pub configs: Vec<SimGptConfig>,
+}
+
+/// One configuration version of a GPT.
+#[derive(Debug, Clone)]
+pub struct SimGptConfig {
+    /// Id (`gzm_cnf_...`).
+    pub id: String,
+    /// The GPT's name in this version.
+    pub name: String,
+    /// When it was made: it is not listed before.
+    pub created_at: OffsetDateTime,
+    /// Knowledge file ids of this version.
+    pub files: Vec<String>,
+    /// Its JSON as `/gpts/{id}/configs` returns it.
+    pub json: Value,
+}
+
+impl SimGptConfig {
+    /// A version from its JSON (id, name and files read from it).
+    pub fn new(json: Value, created_at: OffsetDateTime) -> SimGptConfig {
+        let text = |key: &str| json[key].as_str().unwrap_or_default().to_string();
+        let files = json["files"]["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["id"].as_str().map(str::to_string))
+            .collect();
+        SimGptConfig {
+            id: text("id"),
+            name: text("name"),
+            created_at,
+            files,
+            json,
+        }
+    }
+}
+
+impl SimGpt {
+    /// A GPT created at `created_at` with one version, from its JSON (as `/gpts` lists it, with
+    /// that version as the latest).
+    pub fn new(json: Value, created_at: OffsetDateTime) -> SimGpt {
+        let first = json["latest_config"]["data"]
+            .get(0)
+            .map(|c| SimGptConfig::new(c.clone(), created_at));
+        SimGpt {
+            id: json["id"].as_str().unwrap_or_default().to_string(),
+            files: first.iter().flat_map(|c| c.files.clone()).collect(),
+            created_at,
+            configs: first.into_iter().collect(),
+            json,
+        }
+    }
+
+    /// The versions made by `now`, newest first.
+    pub fn configs_at(&self, now: OffsetDateTime) -> impl Iterator<Item = &SimGptConfig> {
+        self.configs
+            .iter()
+            .rev()
+            .filter(move |c| c.created_at <= now)
+    }
+
+    /// The GPT as `/gpts` lists it at `now` (its newest version as the latest), or `None`
+    /// before it was created.
+    pub fn json_at(&self, now: OffsetDateTime) -> Option<Value> {
+        if self.created_at > now {
+            return None;
+        }
+        let latest: Vec<Value> = self
+            .configs_at(now)
+            .take(1)
+            .map(|c| c.json.clone())
+            .collect();
+        let mut json = self.json.clone();
+        json["latest_config"] =
+            json!({"object": "list", "data": latest, "has_more": false, "last_id": null});
+        Some(json)
+    }
 }
 
 /// One event and when it is delivered.
@@ -758,14 +848,15 @@ impl Workspace {
                 "instructions": "Answer briefly.", "created_at": start.unix_timestamp() as f64,
                 "files": {"object": "list", "data": file_json, "has_more": false, "last_id": null}, "tools": {}});
             let visibility = ["invite-only", "workspace", "workspace-with-link"][i % 3];
-            ws.gpts.push(SimGpt {
-                id: gpt_id.clone(),
-                files,
-                json: json!({"object": "compliance.workspace.gpt", "id": gpt_id, "created_at": start.unix_timestamp() as f64,
+            let mut gpt = SimGpt::new(
+                json!({"object": "compliance.workspace.gpt", "id": gpt_id, "created_at": start.unix_timestamp() as f64,
                     "owner_id": owner.id, "owner_email": owner.email, "builder_name": owner.name,
                     "sharing": {"visibility": visibility, "permissions": {}, "recipients": []},
                     "latest_config": {"object": "list", "data": [config], "has_more": false, "last_id": null}}),
-            });
+                start,
+            );
+            gpt.files = files;
+            ws.gpts.push(gpt);
         }
         ws.projects.push(json!({"object": "compliance.workspace.project", "id": rng.id("g-p-"),
             "created_at": start.unix_timestamp() as f64, "owner_email": ws.users.first().map(|u| u.email.clone()),
@@ -779,6 +870,52 @@ impl Workspace {
             }
         }
         ws.log_files = build_log_files(&mut rng, spec, &mut events, start);
+        // GPTs made and changed after the anchor: nothing is drawn when there are none, so
+        // that the rest of the workspace is the same for a seed.
+        let future = |rng: &mut Rng| {
+            let span = (u64::from(spec.future_hours) * 3600).max(2);
+            anchor + Duration::seconds(1 + rng.below(span - 1) as i64)
+        };
+        for n in 0..spec.new_gpts {
+            let created = future(&mut rng);
+            let Some(owner) = ws.users.get(n % ws.users.len().max(1)).cloned() else {
+                break;
+            };
+            let gpt_id = rng.id("g-");
+            let name = format!("{} {}", gpt_names[(spec.gpts + n) % gpt_names.len()], n + 2);
+            let mut file_json = Vec::new();
+            for k in 0..2 {
+                let plant = next_plant(&mut rng);
+                let (_, json) = ws.add_knowledge_file(
+                    &mut rng,
+                    (&gpt_id, &name, &owner.email),
+                    k,
+                    created,
+                    plant,
+                );
+                file_json.push(json);
+            }
+            let config = json!({"id": rng.id("gzm_cnf_"), "name": name, "description": format!("{name} for the team"),
+                "instructions": "Answer briefly.", "created_at": created.unix_timestamp() as f64,
+                "files": {"object": "list", "data": file_json, "has_more": false, "last_id": null}, "tools": {}});
+            ws.gpts.push(SimGpt::new(
+                json!({"object": "compliance.workspace.gpt", "id": gpt_id, "created_at": created.unix_timestamp() as f64,
+                    "owner_id": owner.id, "owner_email": owner.email, "builder_name": owner.name,
+                    "sharing": {"visibility": "workspace", "permissions": {}, "recipients": []},
+                    "latest_config": {"object": "list", "data": [config], "has_more": false, "last_id": null}}),
+                created,
+            ));
+        }
+        if !ws.gpts.is_empty() {
+            let mut times: Vec<OffsetDateTime> =
+                (0..spec.gpt_updates).map(|_| future(&mut rng)).collect();
+            times.sort();
+            let count = ws.gpts.len();
+            for (u, at) in times.into_iter().enumerate() {
+                let plant = next_plant(&mut rng);
+                ws.update_gpt(&mut rng, u % count, at, plant);
+            }
+        }
         if spec.hostile_files {
             let (detector, plant_text, value) = next_plant(&mut rng);
             super::hostile::add_hostile_gpt(
@@ -789,6 +926,96 @@ impl Workspace {
             );
         }
         ws
+    }
+
+    /// Adds a knowledge file (text, `<gpt name>_kb<k>.txt`) holding `plant` (detector, text,
+    /// value), created at `at`, to the files and the ground truth; returns its id and its JSON
+    /// for a configuration's file list.
+    fn add_knowledge_file(
+        &mut self,
+        rng: &mut Rng,
+        (gpt_id, gpt_name, owner_email): (&str, &str, &str),
+        k: usize,
+        at: OffsetDateTime,
+        (detector, plant_text, value): (String, String, String),
+    ) -> (String, Value) {
+        let file_id = rng.id("file-");
+        let file_name = format!("{}_kb{k}.txt", gpt_name.to_lowercase().replace(' ', "_"));
+        self.planted.push(Planted {
+            detector,
+            value,
+            item: ItemKind::GptFile,
+            event_id: None,
+            message_id: None,
+            conversation_id: None,
+            conversation_title: None,
+            file_id: Some(file_id.clone()),
+            file_name: Some(file_name.clone()),
+            gpt_id: Some(gpt_id.to_string()),
+            gpt_name: Some(gpt_name.to_string()),
+            user_email: Some(owner_email.to_string()),
+            author_role: None,
+            timestamp: Some(at),
+            format: "txt".to_string(),
+        });
+        let content = file_content(rng, "txt", &plant_text);
+        self.files.insert(
+            file_id.clone(),
+            SimFile {
+                id: file_id.clone(),
+                name: file_name.clone(),
+                content: content.into(),
+                uploaded_at: at,
+                user_id: None,
+            },
+        );
+        let json = json!({"id": file_id, "name": file_name, "created_at": at.unix_timestamp() as f64,
+            "download_url": null});
+        (file_id, json)
+    }
+
+    /// Adds a configuration version to GPT number `index` at `at` (not before its last version):
+    /// renamed `<name> v<N>`, with one more knowledge file holding `plant`.
+    fn update_gpt(
+        &mut self,
+        rng: &mut Rng,
+        index: usize,
+        at: OffsetDateTime,
+        plant: (String, String, String),
+    ) {
+        let Some(gpt) = self.gpts.get(index) else {
+            return;
+        };
+        let Some(previous) = gpt.configs.last().cloned() else {
+            return;
+        };
+        let at = at.max(previous.created_at + Duration::minutes(1));
+        let gpt_id = gpt.id.clone();
+        let owner_email = gpt.json["owner_email"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let base = gpt
+            .configs
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let name = format!("{base} v{}", gpt.configs.len() + 1);
+        let k = previous.files.len();
+        let (file_id, file_json) =
+            self.add_knowledge_file(rng, (&gpt_id, &name, &owner_email), k, at, plant);
+        let mut json = previous.json.clone();
+        json["id"] = json!(rng.id("gzm_cnf_"));
+        json["name"] = json!(name);
+        json["created_at"] = json!(at.unix_timestamp() as f64);
+        if let Some(files) = json["files"]["data"].as_array_mut() {
+            files.push(file_json);
+        }
+        let config = SimGptConfig::new(json, at);
+        if let Some(gpt) = self.gpts.get_mut(index) {
+            gpt.files.push(file_id);
+            gpt.configs.push(config);
+        }
     }
 
     /// The organization id that addresses this workspace through `/compliance/organizations`.

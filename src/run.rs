@@ -285,8 +285,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     let p = service.progress();
                     status.show(&format!(
-                        "{} connectors ({} scanning) · {} log files · {} items · {} findings · {} requests · {} throttled",
-                        p.connectors, p.busy, p.log_files, p.items, p.findings, p.requests, p.throttled
+                        "{} connectors ({} scanning) · {} log files · {} items · {} findings · {} requests ({} waiting for the rate limit) · {} throttled",
+                        p.connectors, p.busy, p.log_files, p.items, p.findings, p.requests, p.waiting, p.throttled
                     ));
                 }
             })

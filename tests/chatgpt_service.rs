@@ -370,6 +370,9 @@ fn a_fleet_of_twenty_workspaces_survives_faults_rotation_and_kills() {
                     future_hours: FUTURE_HOURS,
                     log_file_minutes: 120,
                     gpts: 1,
+                    // GPTs created and updated while the service runs.
+                    new_gpts: 1,
+                    gpt_updates: 2,
                     ..Default::default()
                 },
                 ..Default::default()
@@ -523,6 +526,7 @@ fn a_fleet_of_twenty_workspaces_survives_faults_rotation_and_kills() {
     }
     assert!(metrics.contains("dlp_connector_status{connector=\"ws09\",status=\"scope_missing\"} 1"));
     assert!(metrics.contains("dlp_api_requests_total{connector=\"ws00\",endpoint=\"logs\"}"));
+    assert!(metrics.contains("dlp_api_rate_limit_waits_total{connector=\"ws00\"}"));
 
     let mut figures = Vec::new();
     let mut total_findings = 0;

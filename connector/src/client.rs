@@ -43,6 +43,12 @@ pub struct ClientStats {
     pub retries: u64,
     /// Bytes downloaded from signed URLs.
     pub downloaded_bytes: u64,
+    /// Requests that waited for the client's own rate limit before they were sent.
+    pub rate_limit_waits: u64,
+    /// Time spent waiting for the rate limit, all requests together, in milliseconds.
+    pub rate_limit_wait_ms: u64,
+    /// Requests waiting for the rate limit now.
+    pub waiting_now: u64,
 }
 
 /// A downloaded file, or why its content is not available.
@@ -68,6 +74,7 @@ pub struct ComplianceClient {
     timeout: Duration,
     stats: Mutex<ClientStats>,
     downloaded: AtomicU64,
+    waiting: AtomicU64,
 }
 
 /// What one attempt produced.
@@ -126,6 +133,7 @@ impl ComplianceClient {
             timeout: api.request_timeout(),
             stats: Mutex::new(ClientStats::default()),
             downloaded: AtomicU64::new(0),
+            waiting: AtomicU64::new(0),
         })
     }
 
@@ -150,6 +158,7 @@ impl ComplianceClient {
     pub fn stats(&self) -> ClientStats {
         let mut stats = lock(&self.stats).clone();
         stats.downloaded_bytes = self.downloaded.load(Ordering::Relaxed);
+        stats.waiting_now = self.waiting.load(Ordering::Relaxed);
         stats
     }
 
@@ -419,8 +428,18 @@ impl ComplianceClient {
         url: &str,
         query: &[(&str, String)],
     ) -> Result<Attempt<reqwest::Response>, Error> {
+        let asked = self.clock.elapsed();
+        self.waiting.fetch_add(1, Ordering::Relaxed);
         let hold = self.limiter.acquire(endpoint).await;
-        self.count(|s| *s.requests.entry(endpoint.name()).or_default() += 1);
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let waited = self.clock.elapsed().saturating_sub(asked);
+        self.count(|s| {
+            *s.requests.entry(endpoint.name()).or_default() += 1;
+            if !waited.is_zero() {
+                s.rate_limit_waits += 1;
+                s.rate_limit_wait_ms += u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+            }
+        });
         let request = self
             .http
             .get(url)

@@ -74,6 +74,8 @@ impl ConnectorMetrics {
         self.api_base.throttled += live.throttled;
         self.api_base.retries += live.retries;
         self.api_base.downloaded_bytes += live.downloaded_bytes;
+        self.api_base.rate_limit_waits += live.rate_limit_waits;
+        self.api_base.rate_limit_wait_ms += live.rate_limit_wait_ms;
     }
 
     fn api(&self) -> ClientStats {
@@ -84,6 +86,9 @@ impl ConnectorMetrics {
         total.throttled += self.api_live.throttled;
         total.retries += self.api_live.retries;
         total.downloaded_bytes += self.api_live.downloaded_bytes;
+        total.rate_limit_waits += self.api_live.rate_limit_waits;
+        total.rate_limit_wait_ms += self.api_live.rate_limit_wait_ms;
+        total.waiting_now = self.api_live.waiting_now;
         total
     }
 }
@@ -221,6 +226,39 @@ pub fn render(connectors: &BTreeMap<String, ConnectorMetrics>, uptime_secs: f64)
         "counter",
         "Requests retried (all causes).",
         each(&|c, m| vec![(format!("connector=\"{c}\""), m.api().retries.to_string())]),
+    );
+    family(
+        "dlp_api_rate_limit_waits_total",
+        "counter",
+        "Requests that waited for the client's own rate limit.",
+        each(&|c, m| {
+            vec![(
+                format!("connector=\"{c}\""),
+                m.api().rate_limit_waits.to_string(),
+            )]
+        }),
+    );
+    family(
+        "dlp_api_rate_limit_wait_seconds_total",
+        "counter",
+        "Time requests spent waiting for the client's own rate limit.",
+        each(&|c, m| {
+            vec![(
+                format!("connector=\"{c}\""),
+                format!("{:.3}", m.api().rate_limit_wait_ms as f64 / 1000.0),
+            )]
+        }),
+    );
+    family(
+        "dlp_api_requests_waiting",
+        "gauge",
+        "Requests waiting for the client's own rate limit now.",
+        each(&|c, m| {
+            vec![(
+                format!("connector=\"{c}\""),
+                m.api().waiting_now.to_string(),
+            )]
+        }),
     );
     family(
         "dlp_api_downloaded_bytes_total",

@@ -219,6 +219,8 @@ pub struct Progress {
     pub requests: u64,
     /// 429 answers (this process).
     pub throttled: u64,
+    /// Requests waiting for their connector's rate limit now.
+    pub waiting: u64,
 }
 
 struct Live {
@@ -308,6 +310,7 @@ impl Service {
             p.busy += usize::from(l.busy);
             p.requests += stats.requests.values().sum::<u64>();
             p.throttled += stats.throttled;
+            p.waiting += stats.waiting_now;
         }
         p
     }

@@ -528,6 +528,13 @@ fn write_row(out: &mut impl Write, row: &Row, now: OffsetDateTime) -> anyhow::Re
                     w.reason
                 )?;
             }
+            if report.pending_log_files > 0 {
+                writeln!(
+                    out,
+                    "    {} log files whose download failed, retried at every cycle",
+                    report.pending_log_files
+                )?;
+            }
         }
         Err(err) => writeln!(out, "    state {}: {err}", row.state_path.display())?,
         Ok(None) => {}
@@ -559,6 +566,7 @@ fn row_json(row: &Row, now: OffsetDateTime) -> serde_json::Value {
         "skipped_24h": null,
         "findings_total": null,
         "lost_windows": null,
+        "pending_log_files": null,
         "state_error": null,
     });
     match &row.report {
@@ -575,6 +583,7 @@ fn row_json(row: &Row, now: OffsetDateTime) -> serde_json::Value {
             value["skipped_24h"] = json!(report.recent_skipped);
             value["findings_total"] = json!(report.total_findings);
             value["lost_windows"] = json!(report.lost_windows);
+            value["pending_log_files"] = json!(report.pending_log_files);
         }
         Ok(None) => {}
         Err(err) => value["state_error"] = json!(err),

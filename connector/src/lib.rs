@@ -80,7 +80,7 @@ pub use record::{
 };
 pub use registry::{
     validate_name, Entry, KeyInput, KeySource, LoadedConnector, NewConnector, Registry, Removal,
-    Status, REGISTRY_DIR,
+    ServiceLock, Status, REGISTRY_DIR,
 };
 pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime, stop_signal};

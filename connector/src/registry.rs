@@ -38,6 +38,7 @@ use crate::state::{format_time, StateStore};
 pub const REGISTRY_DIR: &str = "chatgpt";
 const REGISTRY_FILE: &str = "connectors.toml";
 const LOCK_FILE: &str = "registry.lock";
+const SERVICE_LOCK_FILE: &str = "service.lock";
 const CONNECTORS_DIR: &str = "connectors";
 const DELETED_DIR: &str = "deleted";
 const STATE_FILE: &str = "state.db";
@@ -555,8 +556,62 @@ impl Registry {
     }
 }
 
+/// Held by the one service (`dlp chatgpt run`) of a registry: an exclusive `flock` on
+/// `service.lock`, released when dropped or when the process dies.
+#[derive(Debug)]
+pub struct ServiceLock(#[allow(dead_code)] RegistryLock);
+
+impl Registry {
+    /// Takes the registry's service lock, or says that another service holds it: two services
+    /// on one registry would scan each connector twice and interleave its output files.
+    pub fn lock_service(&self) -> Result<ServiceLock, Error> {
+        create_private_dir(&self.dir)?;
+        let path = self.dir.join(SERVICE_LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| registry_io(&path, e))?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                let mut holder = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+                let holder = holder.trim();
+                return Err(Error::new(
+                    ErrorKind::Registry,
+                    format!(
+                        "another `dlp chatgpt run` is running on {}{}: stop it first (each \
+                         connector must be scanned by one process)",
+                        self.dir.display(),
+                        if holder.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (process {holder})")
+                        }
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Registry,
+                    format!("cannot lock {}: {e}", path.display()),
+                ))
+            }
+        }
+        // Who holds it, for the message above.
+        let _ = file.set_len(0);
+        let _ = std::io::Write::write_all(&mut file, std::process::id().to_string().as_bytes());
+        Ok(ServiceLock(RegistryLock(file)))
+    }
+}
+
 /// An exclusive `flock` on the registry's lock file, released when dropped (or when the
 /// process dies, so a killed command never leaves the registry locked).
+#[derive(Debug)]
 struct RegistryLock(File);
 
 impl RegistryLock {

@@ -209,8 +209,17 @@ fn bad_sinks_are_refused_with_what_to_fix() {
         }],
         ..Default::default()
     };
-    let e = Service::new(registry, missing_token)
+    let e = Service::new(registry.clone(), missing_token)
         .unwrap_err()
         .to_string();
     assert!(e.contains("token file") && e.contains("nope"), "{e}");
+    // One service per registry; the next one may start when it is gone.
+    let first = Service::new(registry.clone(), ServiceOptions::default()).unwrap();
+    let e = Service::new(registry.clone(), ServiceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another `dlp chatgpt run`"), "{e}");
+    assert!(e.contains(&std::process::id().to_string()), "{e}");
+    drop(first);
+    assert!(Service::new(registry, ServiceOptions::default()).is_ok());
 }

@@ -33,7 +33,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::inspect::Inspector;
-use crate::registry::{LoadedConnector, Registry, Status};
+use crate::registry::{LoadedConnector, Registry, ServiceLock, Status};
 use crate::scan::{Connector, ScanSummary};
 use crate::state::{parse_time, StateStore};
 use crate::sync::lock;
@@ -243,6 +243,7 @@ struct Shared {
 /// The service over a registry.
 pub struct Service {
     shared: Arc<Shared>,
+    _lock: ServiceLock,
 }
 
 impl std::fmt::Debug for Service {
@@ -255,12 +256,15 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     /// A service over `registry`. The global sinks are checked here.
+    /// Refused while another service runs on the same registry.
     pub fn new(registry: Registry, options: ServiceOptions) -> Result<Service, Error> {
         for sink in &options.sinks {
             sink.validate(true)?;
             Webhook::from_config(sink)?;
         }
+        let lock = registry.lock_service()?;
         Ok(Service {
+            _lock: lock,
             shared: Arc::new(Shared {
                 registry,
                 options,

@@ -59,8 +59,8 @@ pub use client::{ClientStats, ComplianceClient, Download};
 pub use clock::{Clock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
 pub use config::{
     ApiConfig, Config, EvidenceConfig, EvidenceMode, GptFilter, GptMode, GptScope, RateLimitConfig,
-    RetryConfig, ScanConfig, ScopeConfig, UserFilter, UserMode, UserScope, DEFAULT_BASE_URL,
-    RETENTION_DAYS,
+    RetryConfig, ScanConfig, ScopeConfig, ServerSideEncryption, UserFilter, UserMode, UserScope,
+    DEFAULT_BASE_URL, RETENTION_DAYS,
 };
 pub use credentials::{ApiKey, API_KEY_ENV};
 #[cfg(feature = "sim")]
@@ -84,7 +84,7 @@ pub use registry::{
 pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
-pub use state::{Batch, Cycle, FileStatus, LostWindow, StateReport, StateStore};
+pub use state::{Batch, Cycle, FileStatus, LostWindow, PendingEvidence, StateReport, StateStore};
 
 #[cfg(test)]
 mod tests {

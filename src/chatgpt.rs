@@ -440,6 +440,14 @@ fn print_summary(s: &ScanSummary) {
             s.pending_files
         );
     }
+    if s.pending_evidence > 0 {
+        let _ = writeln!(
+            err,
+            "  evidence of {} items is waiting for its store (kept in the state database); \
+             written on the next run",
+            s.pending_evidence
+        );
+    }
     let requests: u64 = s.requests.values().sum();
     let _ = writeln!(
         err,

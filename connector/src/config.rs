@@ -106,19 +106,7 @@ impl Config {
         for sink in &self.sinks {
             sink.validate(false)?;
         }
-        if self.evidence.mode == EvidenceMode::Local && self.evidence.path.is_none() {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "evidence.mode = \"local\" needs evidence.path",
-            ));
-        }
-        if self.evidence.mode == EvidenceMode::ObjectStore && self.evidence.url.is_none() {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "evidence.mode = \"object_store\" needs evidence.url",
-            ));
-        }
-        Ok(())
+        self.evidence.validate()
     }
 }
 
@@ -481,21 +469,79 @@ pub enum EvidenceMode {
     None,
     /// Files in a local directory (`path`).
     Local,
-    /// An object store (`url`) through the `object_store` crate.
+    /// An object store (`url`): S3 or an S3-compatible server, a local directory, or memory.
     ObjectStore,
 }
 
-/// Evidence capture: the inspected content of items with findings, kept for review.
+/// Server-side encryption that evidence writes ask S3 for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerSideEncryption {
+    /// `"AES256"`: SSE-S3, keys managed by S3.
+    #[serde(rename = "AES256")]
+    Aes256,
+    /// `"aws:kms"`: SSE-KMS, keys in AWS KMS (`sse_kms_key_id`, else the bucket's default).
+    #[serde(rename = "aws:kms")]
+    AwsKms,
+}
+
+/// Evidence capture: the inspected content of items with findings, kept for review under
+/// `<workspace id>/<item kind>/<item id>` ([`crate::Evidence::key`]).
+///
+/// A write that fails (after the object store's retries) does not fail the scan: the content
+/// is kept in the state database, committed with the item's findings, and written at the
+/// start of every later cycle until it succeeds ([`crate::ScanSummary::pending_evidence`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvidenceConfig {
     /// `none` (default), `local` or `object_store`.
     pub mode: EvidenceMode,
-    /// With `local`: the directory, created if missing. Default unset.
+    /// With `local`: the directory, created if missing. Directories created in it are
+    /// readable by their owner only (0700), and so is every evidence file (0600). Default
+    /// unset.
     pub path: Option<PathBuf>,
-    /// With `object_store`: a URL such as `file:///var/dlp/evidence` or `memory://` (this build
-    /// includes the local and in-memory stores). Default unset.
+    /// With `object_store`: `s3://BUCKET/PREFIX` (S3 or an S3-compatible server, with the
+    /// credentials, region and endpoint of the usual `AWS_*` environment variables, as `dlp
+    /// scan s3://...` reads them), `file:///DIRECTORY` (as `local`) or `memory://` (tests).
+    /// Default unset.
     pub url: Option<String>,
+    /// With an `s3://` URL: server-side encryption that every write asks for, `"AES256"`
+    /// (SSE-S3) or `"aws:kms"` (SSE-KMS). Default unset: the bucket's default encryption (or
+    /// `AWS_SERVER_SIDE_ENCRYPTION`, when set).
+    pub sse: Option<ServerSideEncryption>,
+    /// With `sse = "aws:kms"`: the KMS key to encrypt with (key id, ARN or alias). Default
+    /// unset: the bucket's default KMS key, else the account's `aws/s3` key.
+    pub sse_kms_key_id: Option<String>,
+}
+
+impl EvidenceConfig {
+    /// Checks that the fields fit the mode.
+    fn validate(&self) -> Result<(), Error> {
+        let fail = |message: &str| Err(Error::new(ErrorKind::Config, message.to_string()));
+        match self.mode {
+            EvidenceMode::Local if self.path.is_none() => {
+                return fail("evidence.mode = \"local\" needs evidence.path");
+            }
+            EvidenceMode::ObjectStore if self.url.is_none() => {
+                return fail("evidence.mode = \"object_store\" needs evidence.url");
+            }
+            _ => {}
+        }
+        let s3 = self.mode == EvidenceMode::ObjectStore
+            && self.url.as_deref().is_some_and(|url| {
+                url.get(..5)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("s3://"))
+            });
+        if self.sse.is_some() && !s3 {
+            return fail(
+                "evidence.sse applies to an object store: set evidence.mode = \"object_store\" \
+                 and evidence.url = \"s3://BUCKET/PREFIX\"",
+            );
+        }
+        if self.sse_kms_key_id.is_some() && self.sse != Some(ServerSideEncryption::AwsKms) {
+            return fail("evidence.sse_kms_key_id needs evidence.sse = \"aws:kms\"");
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -540,9 +586,31 @@ mod tests {
             "[api]\nconcurrency = 0",
             "[rate_limits]\nlist_per_minute = 0",
             "[evidence]\nmode = \"local\"",
+            "[evidence]\nmode = \"object_store\"",
+            "[evidence]\nmode = \"local\"\npath = \"/e\"\nsse = \"AES256\"",
+            "[evidence]\nmode = \"object_store\"\nurl = \"file:///e\"\nsse = \"AES256\"",
+            "[evidence]\nmode = \"object_store\"\nurl = \"s3://b/p\"\nsse = \"aes256\"",
+            "[evidence]\nmode = \"object_store\"\nurl = \"s3://b/p\"\nsse = \"AES256\"\n\
+             sse_kms_key_id = \"k\"",
         ] {
             assert!(Config::from_toml(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn evidence_encryption_settings() {
+        let c = Config::from_toml(
+            "[evidence]\nmode = \"object_store\"\nurl = \"s3://bucket/dlp\"\n\
+             sse = \"aws:kms\"\nsse_kms_key_id = \"alias/dlp\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.evidence.sse, Some(ServerSideEncryption::AwsKms));
+        assert_eq!(c.evidence.sse_kms_key_id.as_deref(), Some("alias/dlp"));
+        let c = Config::from_toml(
+            "[evidence]\nmode = \"object_store\"\nurl = \"S3://bucket\"\nsse = \"AES256\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.evidence.sse, Some(ServerSideEncryption::Aes256));
     }
 
     #[test]

@@ -60,8 +60,8 @@ pub use client::{ClientStats, ComplianceClient, Download};
 pub use clock::{Clock, ScaledClock, SharedClock, Sleep, SystemClock, TimeHold, VirtualClock};
 pub use config::{
     ApiConfig, Config, EvidenceConfig, EvidenceMode, GptFilter, GptMode, GptScope, RateLimitConfig,
-    RetryConfig, ScanConfig, ScopeConfig, UserFilter, UserMode, UserScope, DEFAULT_BASE_URL,
-    RETENTION_DAYS,
+    RetryConfig, ScanConfig, ScopeConfig, ServerSideEncryption, UserFilter, UserMode, UserScope,
+    DEFAULT_BASE_URL, RETENTION_DAYS,
 };
 pub use credentials::{ApiKey, API_KEY_ENV};
 #[cfg(feature = "sim")]
@@ -86,7 +86,8 @@ pub use retry::{backoff, parse_retry_after, RetryBudget};
 pub use runtime::{ctrl_c, runtime, stop_signal};
 pub use scan::{Connector, ConnectorBuilder, CrashHooks, ScanSummary};
 pub use state::{
-    Batch, Cycle, FileStatus, LostWindow, PendingLogFile, StateReport, StateStore, StoredRecord,
+    Batch, Cycle, FileStatus, LostWindow, PendingEvidence, PendingLogFile, StateReport, StateStore,
+    StoredRecord,
 };
 
 #[cfg(test)]

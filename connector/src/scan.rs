@@ -39,8 +39,8 @@ use crate::record::{
     FindingRecord, ItemKind, ItemMeta, Record, RecordSink, SkipReason, SkippedRecord,
 };
 use crate::state::{
-    format_time, none_or, parse_time, Batch, Cycle, FileStatus, LostWindow, PendingLogFile,
-    StateStore,
+    format_time, none_or, parse_time, Batch, Cycle, FileStatus, LostWindow, PendingEvidence,
+    PendingLogFile, StateStore,
 };
 use crate::sync::lock;
 
@@ -95,6 +95,10 @@ pub struct ScanSummary {
     /// not yet inspected were fetched); unchanged GPTs cost nothing past the listing.
     #[serde(default)]
     pub gpts_changed: u64,
+    /// Items whose evidence the evidence store did not take (it failed after its retries):
+    /// kept in the state database and written again at the start of the next cycle.
+    #[serde(default)]
+    pub pending_evidence: u64,
     /// Requests per API endpoint.
     pub requests: BTreeMap<String, u64>,
     /// 429 answers received.
@@ -510,6 +514,7 @@ impl Connector {
         self.emit_pending()?;
         self.retry_pending_files().await?;
         self.retry_pending_log_files(now).await?;
+        self.retry_pending_evidence().await?;
 
         let event_types: Vec<EventType> = EventType::ALL
             .into_iter()
@@ -1205,10 +1210,68 @@ impl Connector {
         }
     }
 
-    async fn commit(&self, batch: Batch, evidence: Vec<(String, Vec<u8>)>) -> Result<(), Error> {
-        // Evidence first: a committed finding always has its evidence; rewriting is harmless.
+    /// Writes evidence kept pending by earlier cycles (its store was failing), forgetting each
+    /// item once written. The first failure ends it: the store is still failing, and what is
+    /// left waits for the next cycle (evidence of this cycle goes pending without trying).
+    async fn retry_pending_evidence(&self) -> Result<(), Error> {
+        let keys = lock(&self.state).pending_evidence_keys()?;
+        if !self.evidence.is_enabled() {
+            // Kept for when evidence capture is on again; counted so that it is not forgotten.
+            lock(&self.summary).pending_evidence += keys.len() as u64;
+            return Ok(());
+        }
+        // Each cycle gives a store that failed a new chance.
+        self.evidence.clear_failing();
+        for (done, key) in keys.iter().enumerate() {
+            let Some(pending) = lock(&self.state).pending_evidence(key)? else {
+                continue;
+            };
+            if let Err(e) = self.evidence.put(key, &pending.content).await {
+                let left = (keys.len() - done) as u64;
+                lock(&self.summary).pending_evidence += left;
+                tracing::warn!(
+                    store = %self.evidence.location(),
+                    pending = left,
+                    error = %e,
+                    "the evidence store is still failing; its evidence stays in the state \
+                     database and is retried next cycle"
+                );
+                return Ok(());
+            }
+            lock(&self.state).remove_pending_evidence(key)?;
+        }
+        if !keys.is_empty() {
+            tracing::info!(
+                store = %self.evidence.location(),
+                written = keys.len(),
+                "pending evidence written"
+            );
+        }
+        Ok(())
+    }
+
+    async fn commit(
+        &self,
+        mut batch: Batch,
+        evidence: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), Error> {
+        // Evidence first: a committed finding has its evidence in the store, or pending in the
+        // same transaction when the store failed (written again each cycle, never lost).
+        // Rewriting is harmless. Once a write failed, the rest of the cycle's evidence goes
+        // pending without trying: each try could take the store's retries.
         for (key, content) in evidence {
-            self.evidence.put(&key, &content).await?;
+            if !self.evidence.is_failing() {
+                match self.evidence.put(&key, &content).await {
+                    Ok(()) => continue,
+                    Err(e) => tracing::warn!(
+                        store = %self.evidence.location(),
+                        error = %e,
+                        "the evidence store is failing; evidence is kept in the state database \
+                         and retried next cycle"
+                    ),
+                }
+            }
+            batch.evidence.push(PendingEvidence { key, content });
         }
         let done = self.commits.load(Ordering::SeqCst);
         if self.hooks.abort_before_commit.is_some_and(|n| done >= n) {
@@ -1218,6 +1281,7 @@ impl Connector {
             ));
         }
         lock(&self.state).commit(&batch)?;
+        lock(&self.summary).pending_evidence += batch.evidence.len() as u64;
         let done = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
         if self.hooks.abort_after_commits.is_some_and(|n| done >= n) {
             return Err(Error::new(

@@ -1,6 +1,7 @@
 //! The connector's durable state in SQLite: cursors, processed log files, log files whose
 //! download keeps failing, seen event ids, file states, the GPT configuration versions
-//! processed, the rate limiter's recent grants, and the record outbox.
+//! processed, the rate limiter's recent grants, the record outbox and the sinks' delivery
+//! cursors, and evidence not yet written to its store.
 //!
 //! Crash safety rests on one rule: everything learned from a log file (its records, its event
 //! ids, the file marked processed, the cursor) is committed in one transaction, and records are
@@ -51,6 +52,8 @@ pub struct Batch {
     pub lost_log_files: Vec<(String, LostWindow)>,
     /// GPT configuration versions now processed: GPT id, configuration version.
     pub gpt_configs: Vec<(String, String)>,
+    /// Evidence that could not be written to the evidence store: kept until it is.
+    pub evidence: Vec<PendingEvidence>,
 }
 
 /// A log file whose download failed after the client's retries; the next cycles ask the API
@@ -81,6 +84,26 @@ pub struct StoredRecord {
     pub committed_unix: Option<i64>,
     /// The record.
     pub record: Record,
+}
+
+/// An item's evidence waiting in the state for its store to take it (the store failed when
+/// it was first written). `Debug` shows the key and the size, never the content: it is the
+/// inspected item itself, with the sensitive values found in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingEvidence {
+    /// Its key in the evidence store ([`crate::Evidence::key`]).
+    pub key: String,
+    /// The content to write.
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for PendingEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingEvidence")
+            .field("key", &self.key)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
 }
 
 /// A window of time whose events cannot be inspected any more.
@@ -230,7 +253,9 @@ impl StateStore {
                  config_version TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS rate_grants (endpoint TEXT NOT NULL,
                  at_ms INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS rate_grants_at ON rate_grants (at_ms);",
+             CREATE INDEX IF NOT EXISTS rate_grants_at ON rate_grants (at_ms);
+             CREATE TABLE IF NOT EXISTS evidence_pending (key TEXT PRIMARY KEY,
+                 content BLOB NOT NULL, since_unix INTEGER NOT NULL);",
         )?;
         // The last three tables were added to version 1 without changing it: older programs
         // ignore them.
@@ -440,6 +465,46 @@ impl StateStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The keys of the evidence waiting for its store, oldest first.
+    pub fn pending_evidence_keys(&self) -> Result<Vec<String>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key FROM evidence_pending ORDER BY since_unix, key")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The evidence waiting under `key`, if any (read one at a time: each can be as large as
+    /// a file).
+    pub fn pending_evidence(&self, key: &str) -> Result<Option<PendingEvidence>, Error> {
+        let content: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT content FROM evidence_pending WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(content.map(|content| PendingEvidence {
+            key: key.to_string(),
+            content,
+        }))
+    }
+
+    /// Forgets the evidence waiting under `key`: its store has it now.
+    pub fn remove_pending_evidence(&mut self, key: &str) -> Result<(), Error> {
+        self.conn
+            .execute("DELETE FROM evidence_pending WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// How many items' evidence is waiting for its store.
+    pub fn pending_evidence_count(&self) -> Result<u64, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM evidence_pending", [], |r| r.get(0))?)
+    }
+
     /// Commits a batch in one transaction. Returns how many of its records were new.
     pub fn commit(&mut self, batch: &Batch) -> Result<usize, Error> {
         let tx = self
@@ -510,6 +575,18 @@ impl StateStore {
                     window.reason
                 ],
             )?;
+        }
+        {
+            // A newer content replaces an older one of the same key (as in the store); the
+            // time it has been waiting since is kept.
+            let mut evidence = tx.prepare_cached(
+                "INSERT INTO evidence_pending (key, content, since_unix) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET content = excluded.content",
+            )?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            for pending in &batch.evidence {
+                evidence.execute(params![pending.key, pending.content, now])?;
+            }
         }
         if let Some((id, event_type, end_time)) = &batch.log_file {
             tx.execute(
@@ -1088,5 +1165,57 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM rate_grants", [], |r| r.get(0))
             .unwrap();
         assert!((121..200).contains(&kept), "{kept} grants kept");
+    }
+
+    #[test]
+    fn pending_evidence_is_committed_with_its_batch_and_removed_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut s = StateStore::open(&path, "ws").unwrap();
+        let pending = |key: &str, content: &[u8]| PendingEvidence {
+            key: key.into(),
+            content: content.to_vec(),
+        };
+        s.commit(&Batch {
+            records: vec![("k1".into(), skipped("e1"))],
+            evidence: vec![pending("ws/message/e1", b"4111 1111 1111 1111")],
+            ..Default::default()
+        })
+        .unwrap();
+        s.commit(&Batch {
+            evidence: vec![
+                pending("ws/message/e1", b"rewritten"),
+                pending("ws/app_log/e2", &[0, 159, 146, 150]),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+        drop(s);
+        // It survives a restart.
+        let mut s = StateStore::open(&path, "ws").unwrap();
+        assert_eq!(s.pending_evidence_count().unwrap(), 2);
+        let keys = s.pending_evidence_keys().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            s.pending_evidence("ws/message/e1").unwrap(),
+            Some(pending("ws/message/e1", b"rewritten"))
+        );
+        assert_eq!(
+            s.pending_evidence("ws/app_log/e2")
+                .unwrap()
+                .unwrap()
+                .content,
+            [0, 159, 146, 150]
+        );
+        let debug = format!("{:?}", s.pending_evidence("ws/message/e1").unwrap());
+        assert!(
+            !debug.contains("rewritten") && debug.contains("bytes: 9"),
+            "{debug}"
+        );
+        s.remove_pending_evidence("ws/message/e1").unwrap();
+        s.remove_pending_evidence("ws/message/e1").unwrap();
+        assert_eq!(s.pending_evidence("ws/message/e1").unwrap(), None);
+        assert_eq!(s.pending_evidence_keys().unwrap(), ["ws/app_log/e2"]);
+        assert_eq!(s.pending_evidence_count().unwrap(), 1);
     }
 }

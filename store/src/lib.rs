@@ -21,6 +21,7 @@
 //!     }
 //! }
 //! store.put("2024/evidence/report.json", b"{}".to_vec())?;
+//! store.delete("2024/evidence/report.json")?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -44,9 +45,10 @@
 //!   `AWS_ENDPOINT_URL`, else `AWS_ENDPOINT`; buckets are addressed by path
 //!   (`ENDPOINT/bucket/key`) unless `AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true`. An `http://`
 //!   endpoint is reached over plain HTTP (object_store's `AWS_ALLOW_HTTP`, inferred).
-//! - the other keys of object_store's `AmazonS3ConfigKey` (`AWS_REQUEST_PAYER`,
-//!   `AWS_SERVER_SIDE_ENCRYPTION`, ...) and of its client options (`AWS_TIMEOUT`,
-//!   `AWS_CONNECT_TIMEOUT`, `AWS_PROXY_URL`, ...).
+//! - server-side encryption of what is written: `AWS_SERVER_SIDE_ENCRYPTION` (`AES256` or
+//!   `aws:kms`) and `AWS_SSE_KMS_KEY_ID`, or [`Config::encryption`].
+//! - the other keys of object_store's `AmazonS3ConfigKey` (`AWS_REQUEST_PAYER`, ...) and of
+//!   its client options (`AWS_TIMEOUT`, `AWS_CONNECT_TIMEOUT`, `AWS_PROXY_URL`, ...).
 //!
 //! Requests are retried on connection errors, timeouts, throttling and server errors (4 times
 //! by default, with exponential backoff and jitter, none later than 3 minutes after the first
@@ -74,7 +76,7 @@ pub mod scan;
 mod store;
 mod url;
 
-pub use crate::config::Config;
+pub use crate::config::{Config, Encryption};
 pub use crate::error::{Error, ErrorKind, ReadError, ReadErrorKind};
 #[cfg(feature = "test-server")]
 pub use crate::moto::{MotoServer, SERVER_ENV};

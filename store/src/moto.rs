@@ -129,9 +129,34 @@ impl MotoServer {
     /// (`bucket/key`, the key URL-safe as it is) that object_store cannot write, such as a
     /// folder marker (`bucket/dir/`).
     pub fn put_unsigned(&self, path: &str, body: &[u8]) -> Result<(), String> {
+        self.request("PUT", path, "", body).map(|_| ())
+    }
+
+    /// Sends `HEAD /{path}` as the test credentials' owner, and returns the answer's headers
+    /// (names in lower case): what moto keeps of an object (`bucket/key`), such as
+    /// `x-amz-server-side-encryption`. The signature is a placeholder: moto checks none unless
+    /// started with [`MotoServer::start_checking_credentials`] (and refuses an unsigned read of
+    /// a private object).
+    pub fn head(&self, path: &str) -> Result<Vec<(String, String)>, String> {
+        let authorization = format!(
+            "Authorization: AWS4-HMAC-SHA256 Credential={KEY_ID}/20240101/us-east-1/s3/\
+             aws4_request, SignedHeaders=host, Signature=00\r\n"
+        );
+        self.request("HEAD", path, &authorization, b"")
+    }
+
+    /// Sends `{method} /{path}` with `headers` (each line ending in CRLF) and `body`; the
+    /// headers of a 200 answer.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, String> {
         let head = format!(
-            "PUT /{path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: \
-             close\r\n\r\n",
+            "{method} /{path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n\
+             {headers}Connection: close\r\n\r\n",
             self.port,
             body.len()
         );
@@ -146,12 +171,16 @@ impl MotoServer {
             .read_to_end(&mut response)
             .map_err(|e| format!("cannot read moto's answer: {e}"))?;
         let response = String::from_utf8_lossy(&response);
-        let status = response.lines().next().unwrap_or_default();
-        if status.contains(" 200 ") {
-            Ok(())
-        } else {
-            Err(format!("moto refused PUT /{path}: {status}"))
+        let mut lines = response.lines();
+        let status = lines.next().unwrap_or_default();
+        if !status.contains(" 200 ") {
+            return Err(format!("moto refused {method} /{path}: {status}"));
         }
+        Ok(lines
+            .take_while(|line| !line.is_empty())
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect())
     }
 }
 

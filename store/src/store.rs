@@ -1,4 +1,4 @@
-//! An open bucket: listing, bounded reads, streamed reads and writes, for async callers
+//! An open bucket: listing, bounded reads, streamed reads, writes and deletes, for async callers
 //! ([`AsyncStore`]) and blocking ones ([`Store`], which owns a small runtime). Errors from
 //! object_store are classified here (not found, access denied, other) and scrubbed of secrets
 //! before anyone sees them.
@@ -64,6 +64,7 @@ impl std::fmt::Debug for AsyncStore {
 enum Doing {
     List,
     Write,
+    Delete,
 }
 
 impl AsyncStore {
@@ -247,6 +248,18 @@ impl AsyncStore {
         }
     }
 
+    /// Deletes the object `key_or_url`. Deleting an object that does not exist succeeds, as
+    /// S3 does; a missing bucket is an [`ErrorKind::NotFound`] error.
+    pub async fn delete(&self, key_or_url: &str) -> Result<(), Error> {
+        let (url, path) = self
+            .locate(key_or_url)
+            .map_err(|e| Error::new(ErrorKind::InvalidUrl, e.to_string()))?;
+        match self.inner.s3.delete(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.error(Doing::Delete, &url, e)),
+        }
+    }
+
     async fn head_meta(&self, key: &str) -> Result<ObjectMeta, object_store::Error> {
         let path = Path::parse(key)?;
         self.inner.s3.head(&path).await
@@ -332,6 +345,7 @@ impl AsyncStore {
         let verb = match doing {
             Doing::List => "list",
             Doing::Write => "write",
+            Doing::Delete => "delete",
         };
         let endpoint = &self.inner.endpoint;
         match classify(&e, &detail) {
@@ -526,6 +540,11 @@ impl Store {
     pub fn put(&self, key_or_url: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.runtime
             .block_on(self.store.put(key_or_url, data.into()))
+    }
+
+    /// Deletes the object `key_or_url`; see [`AsyncStore::delete`].
+    pub fn delete(&self, key_or_url: &str) -> Result<(), Error> {
+        self.runtime.block_on(self.store.delete(key_or_url))
     }
 }
 

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dlp_store::{Config, ErrorKind, MotoServer, ObjectUrl, ReadErrorKind, SkipReason, Store};
+use dlp_store::{
+    Config, Encryption, ErrorKind, MotoServer, ObjectUrl, ReadErrorKind, SkipReason, Store,
+};
 
 fn moto() -> MotoServer {
     MotoServer::start().unwrap_or_else(|e| panic!("{e}"))
@@ -200,6 +202,57 @@ fn missing_objects_and_buckets() {
         .unwrap()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
+
+#[test]
+fn writes_ask_for_server_side_encryption() {
+    let moto = moto();
+    moto.create_bucket("sealed").unwrap();
+    let sse = |path: &str| {
+        let headers = moto.head(path).unwrap();
+        headers
+            .into_iter()
+            .find(|(name, _)| name == "x-amz-server-side-encryption")
+            .map(|(_, value)| value)
+    };
+    let plain = Store::open_with(&url("s3://sealed"), &moto.config()).unwrap();
+    plain.put("plain.txt", "x").unwrap();
+    assert_eq!(sse("sealed/plain.txt"), None);
+
+    let mut config = moto.config();
+    config.encryption(Encryption::S3Managed);
+    let store = Store::open_with(&url("s3://sealed"), &config).unwrap();
+    store.put("aes.txt", "x").unwrap();
+    assert_eq!(sse("sealed/aes.txt").as_deref(), Some("AES256"));
+
+    config.encryption(Encryption::Kms { key_id: None });
+    let store = Store::open_with(&url("s3://sealed"), &config).unwrap();
+    store.put("kms.txt", "x").unwrap();
+    assert_eq!(sse("sealed/kms.txt").as_deref(), Some("aws:kms"));
+    assert_eq!(store.read("kms.txt", 10).unwrap(), b"x");
+}
+
+#[test]
+fn deletes_objects() {
+    let moto = moto();
+    moto.create_bucket("deleting").unwrap();
+    let store = Store::open_with(&url("s3://deleting"), &moto.config()).unwrap();
+    store.put("a/one.txt", "1").unwrap();
+    store.put("a/two.txt", "2").unwrap();
+    store.delete("a/one.txt").unwrap();
+    store.delete("s3://deleting/a/one.txt").unwrap();
+    assert_eq!(keys(&store, "s3://deleting/a/"), ["a/two.txt"]);
+    assert_eq!(
+        store.delete("a/../b").unwrap_err().kind(),
+        ErrorKind::InvalidUrl
+    );
+    let missing = Store::open_with(&url("s3://absent"), &moto.config()).unwrap();
+    let err = missing.delete("a").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        err.to_string().contains("cannot delete s3://absent/a"),
+        "{err}"
+    );
 }
 
 #[test]

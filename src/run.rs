@@ -188,11 +188,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                     skipped,
                     requests,
                     summary.throttled,
-                    if summary.pending_files > 0 {
-                        format!(", {} downloads retried next cycle", summary.pending_files)
-                    } else {
-                        String::new()
-                    }
+                    pending(summary)
                 ));
                 for w in &summary.lost_windows {
                     status.say(&format!(
@@ -321,6 +317,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     } else {
         0
     })
+}
+
+/// What a cycle left for the next one, if anything: `, 2 file downloads, 1 log file pending`.
+fn pending(summary: &dlp_connector::ScanSummary) -> String {
+    let parts: Vec<String> = [
+        (summary.pending_files, "file download"),
+        (summary.pending_log_files, "log file"),
+        (summary.pending_evidence, "evidence write"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", {} pending (retried next cycle)", parts.join(", "))
+    }
 }
 
 /// Parses `--since`: RFC 3339, a date, or an age.

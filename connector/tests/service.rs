@@ -223,3 +223,132 @@ fn bad_sinks_are_refused_with_what_to_fix() {
     drop(first);
     assert!(Service::new(registry, ServiceOptions::default()).is_ok());
 }
+
+/// Waits (at most a minute) until `events` holds an entry for which `wanted` is true.
+async fn wait_for(events: &Arc<Mutex<Vec<String>>>, wanted: impl Fn(&str) -> bool) {
+    for _ in 0..600 {
+        if events.lock().unwrap().iter().any(|e| wanted(e)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not seen in {:?}", events.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_added_paused_and_resumed_are_picked_up_while_it_runs() {
+    use dlp_connector::service::ServiceEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::new(&dir.path().join("home"));
+    let mut sims = Vec::new();
+    for seed in [61, 62] {
+        let config = SimConfig {
+            spec: WorkspaceSpec {
+                seed,
+                users: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        sims.push(
+            Simulator::start(config, SystemClock::shared())
+                .await
+                .unwrap(),
+        );
+    }
+    let add = |name: &str, sim: &Simulator| {
+        registry
+            .add(NewConnector {
+                name: name.to_string(),
+                workspace_id: sim.workspace_id().to_string(),
+                base_url: Some(sim.base_url()),
+                key: KeyInput::Copy(ApiKey::new(KEY).unwrap()),
+                config: Some("[scan]\npoll_interval_secs = 1\n".into()),
+            })
+            .unwrap();
+    };
+    add("first", &sims[0]);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let options = ServiceOptions {
+        reload_interval: Duration::from_millis(100),
+        on_event: Some(Arc::new(move |e: &ServiceEvent| {
+            let text = match e {
+                ServiceEvent::Started {
+                    connector,
+                    historical,
+                } => {
+                    format!("{connector} started historical={historical}")
+                }
+                ServiceEvent::CycleDone { connector, summary } => {
+                    format!("{connector} done {}", summary.mode)
+                }
+                ServiceEvent::CycleFailed {
+                    connector, error, ..
+                } => {
+                    format!("{connector} failed {error}")
+                }
+                ServiceEvent::Stopped { connector, reason } => {
+                    format!("{connector} stopped {reason}")
+                }
+            };
+            seen.lock().unwrap().push(text);
+        })),
+        ..Default::default()
+    };
+    let service = Arc::new(Service::new(registry.clone(), options).unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let service = Arc::clone(&service);
+        tokio::spawn(async move {
+            service
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    wait_for(&events, |e| e == "first done historical").await;
+    wait_for(&events, |e| e == "first done forward").await;
+    // Added while it runs: scanned, historical scan first.
+    add("second", &sims[1]);
+    wait_for(&events, |e| e == "second done historical").await;
+    // Paused: its task ends; resumed: it starts again, with forward cycles.
+    registry.set_paused("first", true).unwrap();
+    wait_for(&events, |e| e == "first stopped paused or deleted").await;
+    let before = events.lock().unwrap().len();
+    registry.set_paused("first", false).unwrap();
+    for _ in 0..600 {
+        if events.lock().unwrap()[before..]
+            .iter()
+            .any(|e| e == "first done forward")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        events.lock().unwrap()[before..]
+            .iter()
+            .any(|e| e == "first done forward"),
+        "{:?}",
+        events.lock().unwrap()
+    );
+    let metrics = service.metrics_text();
+    assert!(metrics.contains("dlp_connectors 2"), "{metrics}");
+    stop.send(()).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+    assert!(report.completed["first"] >= 3 && report.completed["second"] >= 1);
+    assert!(report.failed.is_empty(), "{report:?}");
+    let log = events.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|e| e == "second stopped the service is stopping"),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|e| e.contains("failed")), "{log:?}");
+}

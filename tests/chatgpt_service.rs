@@ -601,3 +601,80 @@ fn a_fleet_of_twenty_workspaces_survives_faults_rotation_and_kills() {
     drop(sims);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_signal_exits_at_once_and_the_next_start_loses_nothing() {
+    let runtime = dlp_connector::runtime().unwrap();
+    let dir = temp_dir("service-signals");
+    let home = dir.join("home");
+    let out = dir.join("out");
+    let config = SimConfig {
+        spec: WorkspaceSpec {
+            seed: 77,
+            users: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sim = runtime
+        .block_on(Simulator::start(config, SystemClock::shared()))
+        .unwrap();
+    connect(&home, &dir, "slow", &sim, KEY, "");
+    // Every answer takes 3 s: the first signal finds the service in the middle of a cycle.
+    sim.faults(|f| {
+        f.slow_next = 1_000;
+        f.slow_delay = Duration::from_secs(3);
+    });
+    let service_config = write(
+        &dir,
+        "service.toml",
+        format!(
+            "[[sinks]]\ntype = \"jsonl\"\npath = \"{}/{{connector}}.jsonl\"\n",
+            out.display()
+        )
+        .as_bytes(),
+    );
+    let log = dir.join("service.log");
+    let port = 20_000 + (std::process::id() % 1000) as u16;
+    let mut service = start_service(&home, &service_config, port, &log);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = service.id().to_string();
+    let signal = |name: &str| {
+        let _ = Command::new("kill").args([name, &pid]).status();
+    };
+    signal("-INT");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        service.try_wait().unwrap().is_none(),
+        "the first signal lets the current item finish"
+    );
+    let asked = Instant::now();
+    signal("-INT");
+    let status = service.wait().unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the second signal took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("stopping, finishing the current item") && text.contains("exiting now"),
+        "{text}"
+    );
+    // The next start finds a consistent state and finishes the scan: each record once.
+    sim.faults(|f| f.slow_next = 0);
+    let config_arg = service_config.to_str().unwrap();
+    ok(chatgpt(&home, &["run", "--once", "--config", config_arg]));
+    let records = output_records(&out, "slow", false);
+    let export = ok(chatgpt(&home, &["findings", "slow", "--skipped"]));
+    let kept: Vec<serde_json::Value> = export
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept, records);
+    assert!(missing(&sim, &records).is_empty());
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -74,9 +74,18 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Exit with code 1 when anything is found.
+    /// Exit with code 1 when anything is found (as --fail-on findings).
     #[arg(long)]
     fail_on_findings: bool,
+    /// Exit with code 1 when a file (or archive member) could not be inspected (as --fail-on
+    /// skipped).
+    #[arg(long)]
+    fail_on_skips: bool,
+    /// Exit with code 1 on any of these, comma-separated: `findings`; `skipped` (any reason
+    /// but filtered_type and not_a_file); `skipped:REASON` (e.g. skipped:encrypted,
+    /// skipped:too_large).
+    #[arg(long, value_name = "WHAT,...", value_delimiter = ',', value_parser = parse_fail_on)]
+    fail_on: Vec<FailOn>,
     /// Write the run's summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
@@ -89,6 +98,81 @@ pub struct ScanArgs {
     /// No progress line and no summary on standard error.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// What makes `dlp scan` exit with code 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any finding.
+    Findings,
+    /// Any skip but the ones asked for (`filtered_type`) or usual in a tree (`not_a_file`).
+    Skipped,
+    /// A skip for this reason.
+    SkippedFor(dlp_engine::SkipReason),
+}
+
+impl FailOn {
+    fn matches_skip(self, reason: dlp_engine::SkipReason) -> bool {
+        use dlp_engine::SkipReason as R;
+        match self {
+            FailOn::Findings => false,
+            FailOn::Skipped => !matches!(reason, R::FilteredType | R::NotAFile),
+            FailOn::SkippedFor(r) => r == reason,
+        }
+    }
+}
+
+/// Parses `findings`, `skipped` or `skipped:REASON`.
+pub fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    let s = s.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "findings" => Ok(FailOn::Findings),
+        "skipped" | "skips" => Ok(FailOn::Skipped),
+        _ => match s.strip_prefix("skipped:") {
+            Some(name) => dlp_engine::SkipReason::from_name(name)
+                .map(FailOn::SkippedFor)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = dlp_engine::SkipReason::all()
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect();
+                    format!(
+                        "`{name}` is not a skip reason; use one of {}",
+                        names.join(", ")
+                    )
+                }),
+            None => Err(format!(
+                "`{s}` is not something to fail on; use findings, skipped or skipped:REASON"
+            )),
+        },
+    }
+}
+
+/// What a person can do about a skip, after its detail.
+fn skip_hint(reason: dlp_engine::SkipReason) -> &'static str {
+    use dlp_engine::SkipReason as R;
+    match reason {
+        R::BrokenFile => "the file is damaged or its parser failed on it; check that it opens",
+        R::Timeout => "it took longer than the time limit per file; scan it alone or split it",
+        R::LimitExceeded => {
+            "a safety limit struck (size, depth, entries or compression ratio; the detail says \
+             which); extract it and scan the parts"
+        }
+        R::Encrypted => "it is password-protected; decrypt a copy and scan that",
+        R::UnsupportedFormat => {
+            "this format is not read (`dlp extract --list-types` lists what is)"
+        }
+        R::FilteredType => "its type is not in --file-types",
+        R::TooLarge => "it is larger than --max-file-size; raise the limit to inspect it",
+        R::NotFound => "check the path",
+        R::Unreadable => "check its permissions",
+        R::NotAFile => "a special file or a symbolic link (--follow-links follows links)",
+        R::NoText => "it has no text layer; with Tesseract installed its pages are read by OCR",
+        R::OcrUnavailable => {
+            "it needs OCR: install Tesseract (apt install tesseract-ocr) and its language data"
+        }
+        _ => "",
+    }
 }
 
 /// Parses `low`, `medium` or `high`.
@@ -163,6 +247,12 @@ fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<En
 /// and the progress line. A write that fails (a closed pipe) stops the scan with its error.
 struct Output<'a, W: Write> {
     out: W,
+    /// Print a line per skip on standard error (not with --quiet).
+    tell_skips: bool,
+    /// What fails the run.
+    fail_on: &'a [FailOn],
+    /// Whether a skip that fails the run was seen.
+    failing_skip: bool,
     /// The findings to write to a baseline, when asked.
     baseline: Option<Vec<BaselineEntry>>,
     format: Format,
@@ -195,18 +285,31 @@ impl<W: Write> Sink for Output<'_, W> {
 
     fn skipped(&mut self, item: &Path, skipped: Skipped) -> std::io::Result<Flow> {
         self.summary.tally.skipped(skipped.reason.as_str());
+        if self.fail_on.iter().any(|f| f.matches_skip(skipped.reason)) {
+            self.failing_skip = true;
+        }
         let path = output::display_path(item);
         if self.report_skipped {
             output::write_skip(&mut self.out, self.format, &path, &skipped)?;
-        } else if matches!(
-            skipped.reason,
-            dlp_engine::SkipReason::NotFound | dlp_engine::SkipReason::Unreadable
-        ) {
-            // Something the user asked for could not be read: say so even when not asked.
+        }
+        // A line for each file or member not inspected, but those the user filtered out.
+        if self.tell_skips && skipped.reason != dlp_engine::SkipReason::FilteredType {
+            self.progress.clear();
+            let member = skipped
+                .member
+                .as_deref()
+                .map(|m| format!(" (member {m})"))
+                .unwrap_or_default();
+            let hint = skip_hint(skipped.reason);
             eprintln!(
-                "dlp: {path}: {} ({})",
+                "dlp: skipped {path}{member}: {} ({}){}",
                 skipped.detail,
-                skipped.reason.as_str()
+                skipped.reason.as_str(),
+                if hint.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {hint}")
+                }
             );
         }
         Ok(Flow::Continue)
@@ -267,6 +370,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     });
     builder.isolation(isolation(!args.in_process, threads));
     let engine = builder.build()?;
+    let mut fail_on = args.fail_on.clone();
+    if args.fail_on_findings {
+        fail_on.push(FailOn::Findings);
+    }
+    if args.fail_on_skips {
+        fail_on.push(FailOn::Skipped);
+    }
     let started = Instant::now();
     let mut summary = Summary {
         threads,
@@ -279,15 +389,38 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         baseline: args.write_baseline.as_ref().map(|_| Vec::new()),
         format: args.format,
         report_skipped: args.report_skipped,
+        tell_skips: !args.quiet,
+        fail_on: &fail_on,
+        failing_skip: false,
         summary: &mut summary,
         progress: &mut progress,
     };
-    let (stdin, files): (Vec<_>, Vec<_>) = args
+    let (stdin, mut files): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
         .filter(|p| !p.to_str().is_some_and(dlp_store::is_object_url))
         .cloned()
         .partition(|p| p.as_os_str() == "-");
+    // A path given that does not exist is an error of the command line: said now, the rest
+    // is scanned, and the exit status is 2.
+    let missing: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| {
+            std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        })
+        .cloned()
+        .collect();
+    for path in &missing {
+        eprintln!(
+            "dlp: {}: no such file or directory; check the path",
+            path.display()
+        );
+        output
+            .summary
+            .tally
+            .skipped(dlp_engine::SkipReason::NotFound.as_str());
+    }
+    files.retain(|p| !missing.contains(p));
     if !stdin.is_empty() {
         // Text streams through in bounded memory; a document is read whole, up to the limit.
         let mut input = std::io::stdin().lock();
@@ -312,6 +445,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         found.extend(accepted);
         write_baseline(path, found)?;
     }
+    let failing_skip = output.failing_skip;
     drop(output);
     progress.clear();
     summary.finish(started.elapsed());
@@ -323,13 +457,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if !args.quiet {
         summary.write_human(&mut std::io::stderr().lock())?;
     }
-    Ok(
-        if args.fail_on_findings && summary.tally.findings_total > 0 {
-            1
-        } else {
-            0
-        },
-    )
+    let failing_findings = fail_on.contains(&FailOn::Findings) && summary.tally.findings_total > 0;
+    Ok(if !missing.is_empty() {
+        2
+    } else if failing_findings || failing_skip {
+        1
+    } else {
+        0
+    })
 }
 
 /// One accepted finding in a baseline file: its fingerprint, and what a person needs to know

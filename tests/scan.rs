@@ -152,11 +152,16 @@ fn summary_file_and_exit_codes() {
         "--fail-on-findings",
     ]);
     assert_eq!(
-        run.code, 1,
-        "findings with --fail-on-findings: {}",
+        run.code, 2,
+        "a missing input path is an error, even beside findings: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("no-such-file.txt"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("dlp: no-such-file.txt: no such file or directory; check the path"),
+        "{}",
+        run.stderr
+    );
     assert!(run
         .stdout
         .contains("a.txt:1: credit_card [financial, high] 4111 **** **** 1111"));
@@ -165,7 +170,7 @@ fn summary_file_and_exit_codes() {
         .contains("a.txt:2: aws_access_key_id [secret, high] AKIA************MPLE"));
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    assert_eq!(s["files"], 4);
+    assert_eq!(s["files"], 3);
     assert_eq!(s["items_scanned"], 2);
     assert_eq!(s["items_skipped"]["not_found"], 1);
     assert_eq!(s["items_skipped"]["unsupported_format"], 1);
@@ -185,6 +190,68 @@ fn summary_file_and_exit_codes() {
     assert!(clean.stdout.is_empty());
     // Findings without --fail-on-findings are a success.
     assert_eq!(dlp(&["scan", "-q", dir.to_str().unwrap()]).code, 0);
+    // The rest of the batch was scanned, and the run fails on findings without the missing path.
+    assert!(run.stdout.contains("a.txt:1: credit_card"));
+    let found = dlp(&["scan", "-q", dir.to_str().unwrap(), "--fail-on-findings"]);
+    assert_eq!(found.code, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn skips_are_told_on_stderr_and_can_fail_the_run() {
+    let encrypted = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/extract/tests/fixtures/office97/planted-encrypted.doc"
+    );
+    let dir = temp_dir("fail-on-skips");
+    let blob = write(&dir, "blob.bin", b"\x7fELF\0\0\0\x01\x02");
+    let blob = blob.to_str().unwrap();
+    // Without a flag, a line per skipped file says why and what to do; the run succeeds.
+    let run = dlp(&["scan", encrypted, blob]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dlp: skipped ")
+            && run.stderr.contains("planted-encrypted.doc")
+            && run.stderr.contains("(encrypted); it is password-protected"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("blob.bin") && run.stderr.contains("(unsupported_format)"));
+    assert!(run.stdout.is_empty(), "skips go to stderr: {}", run.stdout);
+    // --quiet says nothing.
+    let quiet = dlp(&["scan", "-q", encrypted, blob]);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    // --fail-on-skips, and the finer --fail-on skipped:REASON.
+    assert_eq!(dlp(&["scan", "-q", "--fail-on-skips", encrypted]).code, 1);
+    assert_eq!(dlp(&["scan", "-q", "--fail-on-skips", blob]).code, 1);
+    assert_eq!(
+        dlp(&["scan", "-q", "--fail-on", "skipped:encrypted", blob]).code,
+        0
+    );
+    assert_eq!(
+        dlp(&[
+            "scan",
+            "-q",
+            "--fail-on",
+            "skipped:encrypted",
+            encrypted,
+            blob
+        ])
+        .code,
+        1
+    );
+    // A type filtered out on purpose is not a failure of --fail-on-skips.
+    assert_eq!(
+        dlp(&["scan", "-q", "--fail-on-skips", "--file-types", "pdf", blob]).code,
+        0
+    );
+    let bad = dlp(&["scan", "--fail-on", "skipped:nonsense", blob]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("not a skip reason") && bad.stderr.contains("encrypted"),
+        "{}",
+        bad.stderr
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -82,7 +82,7 @@ pub struct ScanArgs {
     #[arg(long)]
     fail_on_skips: bool,
     /// Exit with code 1 on any of these, comma-separated: `findings`; `skipped` (any reason
-    /// but filtered_type and not_a_file); `skipped:REASON` (e.g. skipped:encrypted,
+    /// but filtered_type, not_a_file and excluded); `skipped:REASON` (e.g. skipped:encrypted,
     /// skipped:too_large).
     #[arg(long, value_name = "WHAT,...", value_delimiter = ',', value_parser = parse_fail_on)]
     fail_on: Vec<FailOn>,
@@ -95,6 +95,23 @@ pub struct ScanArgs {
     /// Follow symbolic links inside directories.
     #[arg(long)]
     follow_links: bool,
+    /// Leave out paths under the directories scanned that match this glob (`*.log`,
+    /// `node_modules`, `build/**`), against the path relative to the directory or the name;
+    /// may be given more than once.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Scan only files matching this glob under the directories scanned (as --exclude
+    /// matches); may be given more than once.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Do not honour ignore files (.gitignore, .ignore, .dlpignore) and scan version-control
+    /// directories (.git, .hg, .svn) too.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Leave out hidden files and directories (names starting with a dot). By default they
+    /// are scanned: `.env` files and `.aws/` are where secrets are.
+    #[arg(long)]
+    no_hidden: bool,
     /// No progress line and no summary on standard error.
     #[arg(long, short)]
     quiet: bool,
@@ -116,7 +133,7 @@ impl FailOn {
         use dlp_engine::SkipReason as R;
         match self {
             FailOn::Findings => false,
-            FailOn::Skipped => !matches!(reason, R::FilteredType | R::NotAFile),
+            FailOn::Skipped => !matches!(reason, R::FilteredType | R::NotAFile | R::Excluded),
             FailOn::SkippedFor(r) => r == reason,
         }
     }
@@ -171,6 +188,7 @@ fn skip_hint(reason: dlp_engine::SkipReason) -> &'static str {
         R::OcrUnavailable => {
             "it needs OCR: install Tesseract (apt install tesseract-ocr) and its language data"
         }
+        R::Excluded => "left out by an ignore file, --exclude, --include or --no-hidden",
         _ => "",
     }
 }
@@ -293,7 +311,12 @@ impl<W: Write> Sink for Output<'_, W> {
             output::write_skip(&mut self.out, self.format, &path, &skipped)?;
         }
         // A line for each file or member not inspected, but those the user filtered out.
-        if self.tell_skips && skipped.reason != dlp_engine::SkipReason::FilteredType {
+        if self.tell_skips
+            && !matches!(
+                skipped.reason,
+                dlp_engine::SkipReason::FilteredType | dlp_engine::SkipReason::Excluded
+            )
+        {
             self.progress.clear();
             let member = skipped
                 .member
@@ -370,6 +393,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     });
     builder.isolation(isolation(!args.in_process, threads));
     let engine = builder.build()?;
+    // Checked (its globs) before anything is scanned.
+    let mut batch = Batch::new();
+    batch
+        .threads(threads)
+        .follow_links(args.follow_links)
+        .select(&dlp_engine::Selection {
+            ignore_files: !args.no_ignore,
+            skip_hidden: args.no_hidden,
+            exclude: args.exclude.clone(),
+            include: args.include.clone(),
+        })?;
     let mut fail_on = args.fail_on.clone();
     if args.fail_on_findings {
         fail_on.push(FailOn::Findings);
@@ -429,9 +463,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             .map_err(scan_error)?;
     }
     if !files.is_empty() {
-        Batch::new()
-            .threads(threads)
-            .follow_links(args.follow_links)
+        batch
             .run(&engine, &files, &mut output)
             .map_err(scan_error)?;
     }

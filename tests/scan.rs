@@ -660,3 +660,125 @@ paths = ["**/fixtures.txt"]
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn ignore_files_and_globs_choose_what_is_scanned_and_count_the_rest() {
+    let dir = temp_dir("select");
+    let card = b"card 4111 1111 1111 1111\n";
+    for path in [
+        ".git/config",
+        "secret.env",
+        "keep.env",
+        "src/a.txt",
+        "node_modules/x/b.txt",
+        "logs/c.txt",
+        ".hidden.txt",
+        "sub/data.csv",
+        "sub/ok.txt",
+        "sub/deeper/d.csv",
+    ] {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, card).unwrap();
+    }
+    write(&dir, ".gitignore", b"secret.env\nlogs/\n*.env\n!keep.env\n");
+    write(&dir.join("sub"), ".dlpignore", b"*.csv\n");
+    let found = |extra: &[&str]| -> (Vec<String>, serde_json::Value) {
+        let summary = dir.join("summary.json");
+        let mut args = vec![
+            "scan",
+            "--format",
+            "jsonl",
+            "-q",
+            "--summary",
+            summary.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = dlp(&args);
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.stderr);
+        let mut paths: Vec<String> = run
+            .json_lines()
+            .iter()
+            .filter(|r| r["record"] == "finding")
+            .map(|r| {
+                let p = r["path"].as_str().unwrap();
+                p[dir.to_str().unwrap().len() + 1..].to_string()
+            })
+            .collect();
+        paths.sort();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (paths, summary)
+    };
+    // By default: ignore files honoured (nested ones too, negations too), .git left out,
+    // hidden files scanned; each left-out path counted.
+    let (paths, summary) = found(&[]);
+    assert_eq!(
+        paths,
+        [
+            ".hidden.txt",
+            "keep.env",
+            "node_modules/x/b.txt",
+            "src/a.txt",
+            "sub/ok.txt"
+        ]
+    );
+    // .git, secret.env, logs/, sub/data.csv, sub/deeper/d.csv
+    assert_eq!(summary["items_skipped"]["excluded"], 5, "{summary}");
+    // Each says why, with --report-skipped.
+    let run = dlp(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "-q",
+        "--report-skipped",
+        dir.to_str().unwrap(),
+    ]);
+    let details: Vec<String> = run
+        .json_lines()
+        .iter()
+        .filter(|r| r["reason"] == "excluded")
+        .map(|r| format!("{} {}", r["path"], r["detail"]))
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("secret.env") && d.contains(".gitignore")),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("d.csv") && d.contains(".dlpignore")),
+        "{details:?}"
+    );
+    assert!(details
+        .iter()
+        .any(|d| d.contains(".git\"") && d.contains("version-control")));
+    // --no-ignore: everything.
+    let (paths, summary) = found(&["--no-ignore"]);
+    assert_eq!(paths.len(), 10, "{paths:?}");
+    assert!(
+        summary["items_skipped"].get("excluded").is_none(),
+        "{summary}"
+    );
+    // Globs and hidden files.
+    let (paths, _) = found(&["--exclude", "node_modules", "--no-hidden"]);
+    assert_eq!(paths, ["keep.env", "src/a.txt", "sub/ok.txt"]);
+    let (paths, _) = found(&["--include", "*.txt", "--exclude", "src/**"]);
+    assert_eq!(paths, [".hidden.txt", "node_modules/x/b.txt", "sub/ok.txt"]);
+    // A file given by name is scanned whatever the ignore files say.
+    let direct = dlp(&["scan", "-q", dir.join("secret.env").to_str().unwrap()]);
+    assert!(direct.stdout.contains("credit_card"), "{}", direct.stdout);
+    // A bad glob stops the run before anything is scanned, naming it.
+    let bad = dlp(&["scan", dir.to_str().unwrap(), "--exclude", "[oops"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stdout.is_empty());
+    assert!(
+        bad.stderr.contains("[oops") && bad.stderr.contains("glob"),
+        "{}",
+        bad.stderr
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

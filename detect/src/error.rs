@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Io,
     /// A scanning thread died (a bug): the scan's findings are incomplete.
     Internal,
+    /// A setting is not valid (a glob pattern of a bulk scan's selection, ...).
+    Config,
 }
 
 /// An error from building an engine or reading its input.

@@ -37,6 +37,7 @@ use crate::sink::{ItemReport, Sink, Skipped};
 pub struct Batch {
     threads: usize,
     follow_links: bool,
+    select: Option<std::sync::Arc<Select>>,
 }
 
 impl Default for Batch {
@@ -44,7 +45,140 @@ impl Default for Batch {
         Batch {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             follow_links: false,
+            select: None,
         }
+    }
+}
+
+/// Which paths under a directory a [`Batch`] inspects. Everything left out is reported as a
+/// skip with reason [`SkipReason::Excluded`] (a directory left out is one skip), so nothing is
+/// dropped without a count. Inputs given directly are always inspected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Honour ignore files (`.gitignore`, `.ignore`, `.dlpignore`, with git's pattern syntax;
+    /// in each directory, later files win) in the directories walked, and leave out
+    /// version-control directories (`.git`, `.hg`, `.svn`).
+    pub ignore_files: bool,
+    /// Leave out hidden files and directories (names starting with `.`).
+    pub skip_hidden: bool,
+    /// Leave out paths matching one of these globs (`*.log`, `node_modules`, `build/**`),
+    /// matched against the path relative to the input directory and against the name.
+    pub exclude: Vec<String>,
+    /// When not empty, inspect only files matching one of these globs (directories are
+    /// still walked).
+    pub include: Vec<String>,
+}
+
+/// A compiled [`Selection`].
+#[derive(Debug)]
+struct Select {
+    ignore_files: bool,
+    skip_hidden: bool,
+    exclude: globset::GlobSet,
+    include: Option<globset::GlobSet>,
+}
+
+const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".dlpignore"];
+const VCS_DIRS: [&str; 3] = [".git", ".hg", ".svn"];
+
+fn glob_set(patterns: &[String], flag: &str) -> Result<globset::GlobSet, Error> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{flag} {pattern:?} is not a glob pattern: {e}"),
+                )
+            })?;
+        set.add(glob);
+    }
+    set.build()
+        .map_err(|e| Error::new(ErrorKind::Config, format!("{flag}: {e}")))
+}
+
+impl Select {
+    fn new(selection: &Selection) -> Result<Select, Error> {
+        Ok(Select {
+            ignore_files: selection.ignore_files,
+            skip_hidden: selection.skip_hidden,
+            exclude: glob_set(&selection.exclude, "exclude")?,
+            include: if selection.include.is_empty() {
+                None
+            } else {
+                Some(glob_set(&selection.include, "include")?)
+            },
+        })
+    }
+
+    /// Why `entry` (below `input`) is left out, if it is. `ignores` are the ignore files of
+    /// its ancestors, outermost first.
+    fn excluded(
+        &self,
+        entry: &walkdir::DirEntry,
+        input: &Path,
+        ignores: &[(usize, ignore::gitignore::Gitignore)],
+    ) -> Option<String> {
+        let name = entry.file_name().to_string_lossy();
+        let is_dir = entry.file_type().is_dir();
+        if self.ignore_files && is_dir && VCS_DIRS.contains(&name.as_ref()) {
+            return Some("a version-control directory (--no-ignore scans it)".into());
+        }
+        if self.skip_hidden && name.starts_with('.') {
+            return Some("hidden (scanned unless hidden files are left out)".into());
+        }
+        let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
+        if self.exclude.is_match(relative) || self.exclude.is_match(name.as_ref()) {
+            return Some("matches an exclude pattern".into());
+        }
+        if self.ignore_files {
+            for (_, ignore) in ignores.iter().rev() {
+                match ignore.matched(entry.path(), is_dir) {
+                    ignore::Match::Ignore(glob) => {
+                        let from = glob
+                            .from()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "an ignore file".into());
+                        return Some(format!(
+                            "ignored by {from} ({}) (--no-ignore scans it)",
+                            glob.original()
+                        ));
+                    }
+                    ignore::Match::Whitelist(_) => break,
+                    ignore::Match::None => {}
+                }
+            }
+        }
+        if let Some(include) = &self.include {
+            if !is_dir && !include.is_match(relative) && !include.is_match(name.as_ref()) {
+                return Some("matches no include pattern".into());
+            }
+        }
+        None
+    }
+
+    /// The ignore files of directory `dir`, if it has any.
+    fn ignores_of(&self, dir: &Path) -> Option<ignore::gitignore::Gitignore> {
+        if !self.ignore_files {
+            return None;
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+        let mut any = false;
+        for name in IGNORE_FILES {
+            let path = dir.join(name);
+            if path.is_file() {
+                // A line that is not a valid pattern is left out; the others apply.
+                let _ = builder.add(path);
+                any = true;
+            }
+        }
+        if !any {
+            return None;
+        }
+        builder.build().ok()
     }
 }
 
@@ -199,6 +333,17 @@ impl Batch {
         self
     }
 
+    /// Which paths under the input directories to inspect (default: every file). A glob that
+    /// is not valid is an error naming it.
+    pub fn select(&mut self, selection: &Selection) -> Result<&mut Self, Error> {
+        self.select = if *selection == Selection::default() {
+            None
+        } else {
+            Some(std::sync::Arc::new(Select::new(selection)?))
+        };
+        Ok(self)
+    }
+
     /// Inspects every file under `inputs` (files or directories, recursively) with `engine`
     /// and gives the results to `sink` on the calling thread: each file's findings and skips,
     /// then its report. Inputs that do not exist or cannot be read are skips too. The batch
@@ -348,12 +493,33 @@ impl Batch {
             }
             Ok(_) => {}
         }
-        let walker = walkdir::WalkDir::new(input)
+        let mut walker = walkdir::WalkDir::new(input)
             .follow_links(self.follow_links)
-            .sort_by_file_name();
-        for entry in walker {
+            .sort_by_file_name()
+            .into_iter();
+        // The ignore files of the directories above the current entry, with their depth.
+        let mut ignores: Vec<(usize, ignore::gitignore::Gitignore)> = Vec::new();
+        while let Some(entry) = walker.next() {
             if stop.load(Ordering::Relaxed) {
                 return;
+            }
+            if let (Ok(entry), Some(select)) = (&entry, &self.select) {
+                let depth = entry.depth();
+                ignores.retain(|(d, _)| *d < depth);
+                if depth > 0 {
+                    if let Some(why) = select.excluded(entry, input, &ignores) {
+                        if entry.file_type().is_dir() {
+                            walker.skip_current_dir();
+                        }
+                        skip(entry.path().to_path_buf(), SkipReason::Excluded, why);
+                        continue;
+                    }
+                }
+                if entry.file_type().is_dir() {
+                    if let Some(found) = select.ignores_of(entry.path()) {
+                        ignores.push((depth, found));
+                    }
+                }
             }
             match entry {
                 Ok(entry) if entry.file_type().is_file() => {

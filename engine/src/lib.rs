@@ -50,7 +50,7 @@ mod request;
 mod sink;
 mod source;
 
-pub use crate::batch::Batch;
+pub use crate::batch::{Batch, Selection};
 pub use crate::engine::{
     serve_worker_if_requested, Engine, EngineBuilder, Isolation, WorkerCommand, WORKER_ARG,
 };

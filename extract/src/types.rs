@@ -375,12 +375,16 @@ pub enum SkipReason {
     /// not installed (or `DLP_TESSERACT` names no program), a language's data is missing, or
     /// the walk runs in-process.
     OcrUnavailable,
+    /// A file or directory left out of a bulk scan on purpose: by an ignore file
+    /// (`.gitignore`, `.ignore`, `.dlpignore`), an exclude or include pattern, as a hidden
+    /// file, or as a version-control directory. Counted, never inspected.
+    Excluded,
 }
 
 impl SkipReason {
     /// The stable snake_case name used in reports: `broken_file`, `timeout`, `limit_exceeded`,
     /// `encrypted`, `unsupported_format`, `filtered_type`, `too_large`, `not_found`,
-    /// `unreadable`, `not_a_file`, `no_text`, `ocr_unavailable`.
+    /// `unreadable`, `not_a_file`, `no_text`, `ocr_unavailable`, `excluded`.
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::BrokenFile => "broken_file",
@@ -395,6 +399,7 @@ impl SkipReason {
             SkipReason::NotAFile => "not_a_file",
             SkipReason::NoText => "no_text",
             SkipReason::OcrUnavailable => "ocr_unavailable",
+            SkipReason::Excluded => "excluded",
         }
     }
 
@@ -413,6 +418,7 @@ impl SkipReason {
             SkipReason::NotAFile,
             SkipReason::NoText,
             SkipReason::OcrUnavailable,
+            SkipReason::Excluded,
         ]
     }
 

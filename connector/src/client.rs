@@ -430,7 +430,7 @@ impl ComplianceClient {
     ) -> Result<Attempt<reqwest::Response>, Error> {
         let asked = self.clock.elapsed();
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let hold = self.limiter.acquire(endpoint).await;
+        let permit = self.limiter.acquire(endpoint).await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         let waited = self.clock.elapsed().saturating_sub(asked);
         self.count(|s| {
@@ -447,7 +447,7 @@ impl ComplianceClient {
             .header(AUTHORIZATION, format!("Bearer {}", self.key.expose()))
             .send();
         let sent = tokio::time::timeout(self.timeout, request).await;
-        drop(hold);
+        self.limiter.settle(permit);
         let response = match sent {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {

@@ -73,7 +73,7 @@ pub use model::{
     parse_log, Actor, Author, Content, Conversation, Event, EventType, FileRef, Gpt, GptConfig,
     KnowledgeFile, ListPage, LogFile, LogPage, Message, ParsedLog, Project, User,
 };
-pub use ratelimit::{Endpoint, GrantJournal, RateLimiter, SAFETY_MARGIN, WINDOW};
+pub use ratelimit::{Endpoint, GrantJournal, Permit, RateLimiter, SAFETY_MARGIN, WINDOW};
 pub use record::{
     FindingRecord, ItemKind, ItemMeta, JsonlSink, MemorySink, Record, RecordSink, SkipReason,
     SkippedRecord, TeeSink,

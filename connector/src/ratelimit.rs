@@ -110,8 +110,14 @@ impl Endpoint {
 /// Recording is on the path of every request: keep it cheap. A failure to record costs only the
 /// protection of a restart within the next minute; the limiter logs it and goes on.
 pub trait GrantJournal: Send + Sync + fmt::Debug {
-    /// Remembers that a request to `endpoint` was granted at `at` (wall clock).
-    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error>;
+    /// Remembers that a request to `endpoint` was granted at `at` (wall clock); returns an id
+    /// for [`GrantJournal::settled`], if the journal can move a grant.
+    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<Option<i64>, Error>;
+    /// The request of grant `id` got its answer at `at`: it counts from then.
+    fn settled(&self, id: i64, at: OffsetDateTime) -> Result<(), Error> {
+        let _ = (id, at);
+        Ok(())
+    }
     /// The grants recorded at or after `since` (wall clock), in any order.
     fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error>;
 }
@@ -120,6 +126,16 @@ pub trait GrantJournal: Send + Sync + fmt::Debug {
 /// clock's [`crate::Clock::elapsed`] line shifted by this much, so that a grant made by an
 /// earlier process (before this clock started) still has a place on it.
 const HISTORY: Duration = Duration::from_secs(WINDOW.as_secs() + SAFETY_MARGIN.as_secs());
+
+/// A request granted by [`RateLimiter::acquire`], to give back to [`RateLimiter::settle`].
+#[derive(Debug)]
+#[must_use = "settle the permit when the response arrived"]
+pub struct Permit {
+    hold: TimeHold,
+    endpoint: Endpoint,
+    granted: Duration,
+    journal_id: Option<i64>,
+}
 
 /// Per-endpoint sliding-window limiter.
 #[derive(Debug)]
@@ -187,9 +203,10 @@ impl RateLimiter {
         .max(1)
     }
 
-    /// Waits until a request to `endpoint` may be sent. The returned hold keeps a virtual clock
-    /// still until the request is on the wire; drop it once the response headers arrived.
-    pub async fn acquire(&self, endpoint: Endpoint) -> TimeHold {
+    /// Waits until a request to `endpoint` may be sent. The permit's hold keeps a virtual
+    /// clock still until the request is on the wire; give the permit to
+    /// [`RateLimiter::settle`] once the response headers arrived (or the request failed).
+    pub async fn acquire(&self, endpoint: Endpoint) -> Permit {
         let limit = self.limit(endpoint) as usize;
         loop {
             // Time is held before it is read, so the grant time is the time the server sees.
@@ -214,8 +231,13 @@ impl RateLimiter {
             };
             match wait_until {
                 None => {
-                    self.journal_grant(endpoint);
-                    return hold;
+                    let journal_id = self.journal_grant(endpoint);
+                    return Permit {
+                        hold,
+                        endpoint,
+                        granted: now,
+                        journal_id,
+                    };
                 }
                 Some(deadline) => {
                     drop(hold);
@@ -227,14 +249,50 @@ impl RateLimiter {
         }
     }
 
-    fn journal_grant(&self, endpoint: Endpoint) {
-        let Some(journal) = &self.journal else {
+    /// The request of `permit` got its answer (or failed): from now on it counts in its
+    /// window from this moment instead of from its grant. The server stamped it somewhere in
+    /// between, so counting from the later time keeps the limit in the server's window however
+    /// long the request took to arrive (a slow connection set-up, a starved process), where a
+    /// fixed margin could be exceeded.
+    pub fn settle(&self, permit: Permit) {
+        let Permit {
+            hold,
+            endpoint,
+            granted,
+            journal_id,
+        } = permit;
+        drop(hold);
+        let now = self.now();
+        if now <= granted {
             return;
-        };
-        if let Err(e) = journal.record(endpoint, self.clock.wall()) {
-            // Once: a broken journal would otherwise log on every request.
-            if !self.journal_failed.swap(true, Ordering::Relaxed) {
-                tracing::warn!(error = %e, "cannot record rate-limit grants; a restart within a minute may exceed the limits");
+        }
+        // The journal too, so that a restart counts it from its answer as well.
+        if let (Some(journal), Some(id)) = (&self.journal, journal_id) {
+            if let Err(e) = journal.settled(id, self.clock.wall()) {
+                if !self.journal_failed.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "cannot record rate-limit grants; a restart within a minute may exceed the limits");
+                }
+            }
+        }
+        let mut grants = lock(&self.grants);
+        if let Some(log) = grants.get_mut(&endpoint) {
+            if let Some(slot) = log.iter_mut().find(|t| **t == granted) {
+                *slot = now;
+                log.make_contiguous().sort();
+            }
+        }
+    }
+
+    fn journal_grant(&self, endpoint: Endpoint) -> Option<i64> {
+        let journal = self.journal.as_ref()?;
+        match journal.record(endpoint, self.clock.wall()) {
+            Ok(id) => id,
+            Err(e) => {
+                // Once: a broken journal would otherwise log on every request.
+                if !self.journal_failed.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "cannot record rate-limit grants; a restart within a minute may exceed the limits");
+                }
+                None
             }
         }
     }
@@ -244,6 +302,56 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use crate::clock::{Clock, VirtualClock};
+
+    #[tokio::test]
+    async fn a_slow_request_counts_from_its_answer() {
+        let clock = VirtualClock::new(OffsetDateTime::UNIX_EPOCH);
+        let limiter = RateLimiter::new(
+            RateLimitConfig {
+                list_per_minute: 2,
+                get_per_minute: 2,
+            },
+            clock.shared(),
+        );
+        // The first request takes 10 s to be answered (the server stamped it somewhere in
+        // between); the second is quick.
+        let slow = limiter.acquire(Endpoint::ListLogs).await;
+        drop(limiter.acquire(Endpoint::ListLogs).await);
+        clock.advance(Duration::from_secs(10));
+        limiter.settle(slow);
+        // The third waits for the quick one to leave the window (60 s + margin from 0)...
+        drop(limiter.acquire(Endpoint::ListLogs).await);
+        assert_eq!(clock.elapsed(), WINDOW + SAFETY_MARGIN);
+        // ...and the fourth for the slow one, counted from its answer at 10 s.
+        drop(limiter.acquire(Endpoint::ListLogs).await);
+        assert_eq!(
+            clock.elapsed(),
+            Duration::from_secs(10) + WINDOW + SAFETY_MARGIN
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restart_counts_a_slow_request_from_its_answer_too() {
+        let clock = VirtualClock::new(OffsetDateTime::UNIX_EPOCH);
+        let limits = RateLimitConfig {
+            list_per_minute: 1,
+            get_per_minute: 1,
+        };
+        let journal = Arc::new(MemoryJournal::default());
+        let mut first = RateLimiter::new(limits.clone(), clock.shared());
+        first.set_journal(journal.clone()).unwrap();
+        let slow = first.acquire(Endpoint::ListLogs).await;
+        clock.advance(Duration::from_secs(10));
+        first.settle(slow);
+        drop(first); // killed
+        let mut second = RateLimiter::new(limits, clock.shared());
+        second.set_journal(journal).unwrap();
+        drop(second.acquire(Endpoint::ListLogs).await);
+        assert_eq!(
+            clock.elapsed(),
+            Duration::from_secs(10) + WINDOW + SAFETY_MARGIN
+        );
+    }
 
     #[tokio::test]
     async fn never_more_than_limit_in_any_window() {
@@ -275,13 +383,22 @@ mod tests {
         drop(limiter.acquire(Endpoint::GetLog).await);
         assert_eq!(clock.elapsed(), before);
     }
+
     /// A journal in memory, as the state database would keep it.
     #[derive(Debug, Default)]
     struct MemoryJournal(Mutex<Vec<(Endpoint, OffsetDateTime)>>);
 
     impl GrantJournal for MemoryJournal {
-        fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error> {
-            lock(&self.0).push((endpoint, at));
+        fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<Option<i64>, Error> {
+            let mut grants = lock(&self.0);
+            grants.push((endpoint, at));
+            Ok(i64::try_from(grants.len() - 1).ok())
+        }
+        fn settled(&self, id: i64, at: OffsetDateTime) -> Result<(), Error> {
+            let mut grants = lock(&self.0);
+            if let Some(grant) = usize::try_from(id).ok().and_then(|i| grants.get_mut(i)) {
+                grant.1 = at;
+            }
             Ok(())
         }
         fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error> {

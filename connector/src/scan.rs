@@ -275,8 +275,14 @@ struct NullSink;
 struct StateJournal(Arc<Mutex<StateStore>>);
 
 impl GrantJournal for StateJournal {
-    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<(), Error> {
-        lock(&self.0).record_grant(endpoint.name(), unix_ms(at))
+    fn record(&self, endpoint: Endpoint, at: OffsetDateTime) -> Result<Option<i64>, Error> {
+        lock(&self.0)
+            .record_grant(endpoint.name(), unix_ms(at))
+            .map(Some)
+    }
+
+    fn settled(&self, id: i64, at: OffsetDateTime) -> Result<(), Error> {
+        lock(&self.0).settle_grant(id, unix_ms(at))
     }
 
     fn since(&self, since: OffsetDateTime) -> Result<Vec<(Endpoint, OffsetDateTime)>, Error> {

@@ -431,14 +431,15 @@ impl StateStore {
     /// Remembers a rate-limit grant: a request to `endpoint` (its [`crate::Endpoint::name`])
     /// sent at `at_ms` (wall clock, Unix milliseconds). Grants older than two minutes are
     /// forgotten now and then.
-    pub fn record_grant(&mut self, endpoint: &str, at_ms: i64) -> Result<(), Error> {
+    /// Returns the grant's id, for [`StateStore::settle_grant`].
+    pub fn record_grant(&mut self, endpoint: &str, at_ms: i64) -> Result<i64, Error> {
         self.grants_since_prune += 1;
         if self.grants_since_prune < GRANTS_PER_PRUNE {
             self.conn.execute(
                 "INSERT INTO rate_grants (endpoint, at_ms) VALUES (?1, ?2)",
                 params![endpoint, at_ms],
             )?;
-            return Ok(());
+            return Ok(self.conn.last_insert_rowid());
         }
         self.grants_since_prune = 0;
         // One transaction: one sync for both.
@@ -447,11 +448,21 @@ impl StateStore {
             "INSERT INTO rate_grants (endpoint, at_ms) VALUES (?1, ?2)",
             params![endpoint, at_ms],
         )?;
+        let id = tx.last_insert_rowid();
         tx.execute(
             "DELETE FROM rate_grants WHERE at_ms < ?1",
             [at_ms - GRANTS_KEPT_MS],
         )?;
         tx.commit()?;
+        Ok(id)
+    }
+
+    /// Moves grant `id` to `at_ms` (when its request was answered), never back.
+    pub fn settle_grant(&mut self, id: i64, at_ms: i64) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE rate_grants SET at_ms = MAX(at_ms, ?2) WHERE rowid = ?1",
+            params![id, at_ms],
+        )?;
         Ok(())
     }
 

@@ -41,6 +41,46 @@ pub enum Format {
     Human,
     /// One JSON object per finding.
     Jsonl,
+    /// Comma-separated values with a header row, one row per finding (and skip, with
+    /// --report-skipped).
+    Csv,
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: &str =
+    "record,path,member,line,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail";
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`,
+/// `-` or `@` (a formula to a spreadsheet) is defused with a `'`.
+pub fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn csv_row(out: &mut (impl Write + ?Sized), fields: &[&str]) -> std::io::Result<()> {
+    let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    writeln!(out, "{}", row.join(","))
+}
+
+/// ANSI colours of the human format (as ripgrep's: path magenta, line green, value red).
+struct Paint(bool);
+
+impl Paint {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
 }
 
 pub fn display_path(path: &Path) -> String {
@@ -50,10 +90,32 @@ pub fn display_path(path: &Path) -> String {
 pub fn write_finding(
     out: &mut (impl Write + ?Sized),
     format: Format,
+    color: bool,
     path: &str,
     f: &Finding,
 ) -> std::io::Result<()> {
+    let paint = Paint(color);
     match format {
+        Format::Csv => csv_row(
+            out,
+            &[
+                "finding",
+                path,
+                f.member.as_deref().unwrap_or(""),
+                &f.line.to_string(),
+                f.location.as_deref().unwrap_or(""),
+                &f.detector,
+                f.category.as_str(),
+                f.confidence.as_str(),
+                &f.masked,
+                &f.fingerprint,
+                if f.ocr { "true" } else { "false" },
+                &f.start.to_string(),
+                &f.end.to_string(),
+                "",
+                "",
+            ],
+        ),
         Format::Jsonl => {
             let record = FindingRecord {
                 record: "finding",
@@ -74,11 +136,11 @@ pub fn write_finding(
             writeln!(out)
         }
         Format::Human => {
-            write!(out, "{path}")?;
+            write!(out, "{}", paint.paint("35", path))?;
             if let Some(member) = &f.member {
-                write!(out, "!{member}")?;
+                write!(out, "{}", paint.paint("35", &format!("!{member}")))?;
             }
-            write!(out, ":{}:", f.line)?;
+            write!(out, ":{}:", paint.paint("32", &f.line.to_string()))?;
             match (&f.location, f.ocr) {
                 (Some(location), false) => write!(out, " ({location})")?,
                 (Some(location), true) => write!(out, " ({location}, OCR)")?,
@@ -88,10 +150,10 @@ pub fn write_finding(
             writeln!(
                 out,
                 " {} [{}, {}] {}",
-                f.detector,
+                paint.paint("1", &f.detector),
                 f.category.as_str(),
                 f.confidence.as_str(),
-                f.masked
+                paint.paint("1;31", &f.masked)
             )
         }
     }
@@ -104,6 +166,26 @@ pub fn write_skip(
     s: &Skipped,
 ) -> std::io::Result<()> {
     match format {
+        Format::Csv => csv_row(
+            out,
+            &[
+                "skipped",
+                path,
+                s.member.as_deref().unwrap_or(""),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                s.reason.as_str(),
+                &s.detail,
+            ],
+        ),
         Format::Jsonl => {
             let record = SkipRecord {
                 record: "skipped",

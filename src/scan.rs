@@ -71,6 +71,16 @@ pub struct ScanArgs {
     /// Output format for findings.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// The same as --format jsonl.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+    /// Write the records sorted (by path, then member, then position) once the scan is done,
+    /// so that two runs can be compared. Default: in the order files finish.
+    #[arg(long, value_enum, value_name = "KEY")]
+    sort: Option<SortKey>,
+    /// Colours in the human format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -115,6 +125,37 @@ pub struct ScanArgs {
     /// No progress line and no summary on standard error.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// How `--sort` orders records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// By path, then archive member, then position in the item.
+    Path,
+}
+
+/// When the human format is coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// When standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+/// A record held back for `--sort`.
+enum Held {
+    Finding(Finding),
+    Skip(Skipped),
+}
+
+impl Held {
+    fn key(&self) -> (Option<&str>, usize, u8, &str) {
+        match self {
+            Held::Finding(f) => (f.member.as_deref(), f.start, 0, &f.detector),
+            Held::Skip(s) => (s.member.as_deref(), 0, 1, s.reason.as_str()),
+        }
+    }
 }
 
 /// What makes `dlp scan` exit with code 1.
@@ -265,6 +306,10 @@ fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<En
 /// and the progress line. A write that fails (a closed pipe) stops the scan with its error.
 struct Output<'a, W: Write> {
     out: W,
+    /// Records held back for `--sort`, with their paths.
+    held: Option<Vec<(String, Held)>>,
+    /// Colours in the human format.
+    color: bool,
     /// Print a line per skip on standard error (not with --quiet).
     tell_skips: bool,
     /// What fails the run.
@@ -277,6 +322,25 @@ struct Output<'a, W: Write> {
     report_skipped: bool,
     summary: &'a mut Summary,
     progress: &'a mut Progress,
+}
+
+impl<W: Write> Output<'_, W> {
+    /// Writes the records held back for `--sort`, sorted.
+    fn write_held(&mut self) -> std::io::Result<()> {
+        let Some(mut held) = self.held.take() else {
+            return Ok(());
+        };
+        held.sort_by(|(a, x), (b, y)| (a, x.key()).cmp(&(b, y.key())));
+        for (path, record) in &held {
+            match record {
+                Held::Finding(f) => {
+                    output::write_finding(&mut self.out, self.format, self.color, path, f)?
+                }
+                Held::Skip(s) => output::write_skip(&mut self.out, self.format, path, s)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> Sink for Output<'_, W> {
@@ -292,12 +356,11 @@ impl<W: Write> Sink for Output<'_, W> {
                 masked: finding.masked.clone(),
             });
         }
-        output::write_finding(
-            &mut self.out,
-            self.format,
-            &output::display_path(item),
-            &finding,
-        )?;
+        let path = output::display_path(item);
+        match &mut self.held {
+            Some(held) => held.push((path, Held::Finding(finding))),
+            None => output::write_finding(&mut self.out, self.format, self.color, &path, &finding)?,
+        }
         Ok(Flow::Continue)
     }
 
@@ -308,7 +371,10 @@ impl<W: Write> Sink for Output<'_, W> {
         }
         let path = output::display_path(item);
         if self.report_skipped {
-            output::write_skip(&mut self.out, self.format, &path, &skipped)?;
+            match &mut self.held {
+                Some(held) => held.push((path.clone(), Held::Skip(skipped.clone()))),
+                None => output::write_skip(&mut self.out, self.format, &path, &skipped)?,
+            }
         }
         // A line for each file or member not inspected, but those the user filtered out.
         if self.tell_skips
@@ -418,10 +484,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     };
     let mut progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
     let stdout = std::io::stdout();
+    let format = if args.json {
+        Format::Jsonl
+    } else {
+        args.format
+    };
+    let color = format == Format::Human
+        && match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stdout.is_terminal()
+                    && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
+            }
+        };
     let mut output = Output {
         out: std::io::BufWriter::new(stdout.lock()),
+        held: args.sort.map(|_| Vec::new()),
+        color,
         baseline: args.write_baseline.as_ref().map(|_| Vec::new()),
-        format: args.format,
+        format,
         report_skipped: args.report_skipped,
         tell_skips: !args.quiet,
         fail_on: &fail_on,
@@ -429,6 +511,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         summary: &mut summary,
         progress: &mut progress,
     };
+    if format == Format::Csv {
+        writeln!(output.out, "{}", output::CSV_HEADER)?;
+    }
     let (stdin, mut files): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
@@ -472,6 +557,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             .scan(&engine, threads, &mut output)
             .map_err(scan_error)?;
     }
+    output.write_held()?;
     output.out.flush()?;
     if let (Some(path), Some(mut found)) = (&args.write_baseline, output.baseline.take()) {
         found.extend(accepted);

@@ -782,3 +782,92 @@ fn ignore_files_and_globs_choose_what_is_scanned_and_count_the_rest() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sorted_csv_json_and_colour_outputs_agree() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/docs");
+    let dir = temp_dir("formats");
+    write(&dir, "a,b \"quoted\".txt", b"=card 4111 1111 1111 1111\n");
+    let dir_s = dir.to_str().unwrap();
+    let jsonl = |extra: &[&str]| {
+        let mut args = vec!["scan", "-q", "--threads", "2", docs, dir_s];
+        args.extend_from_slice(extra);
+        let run = dlp(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    // --sort path: the same bytes on every run, in path order; the same records as unsorted.
+    let sorted = jsonl(&["--json", "--sort", "path"]);
+    assert_eq!(sorted, jsonl(&["--format", "jsonl", "--sort", "path"]));
+    let records: Vec<serde_json::Value> = sorted
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.len() > 20, "{}", records.len());
+    let keys: Vec<(String, String, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["member"].as_str().unwrap_or("").to_string(),
+                r["start"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut in_order = keys.clone();
+    in_order.sort();
+    assert_eq!(keys, in_order, "sorted by path, member, position");
+    let mut unsorted: Vec<String> = jsonl(&["--json"]).lines().map(str::to_string).collect();
+    let mut again: Vec<String> = sorted.lines().map(str::to_string).collect();
+    unsorted.sort();
+    again.sort();
+    assert_eq!(unsorted, again);
+    // CSV: a header, then the same findings, fields quoted and defused where needed.
+    let csv = jsonl(&["--format", "csv", "--sort", "path"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "record,path,member,line,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), records.len());
+    for (row, record) in rows.iter().zip(&records) {
+        let fingerprint = record["fingerprint"].as_str().unwrap();
+        assert!(row.contains(fingerprint), "{row}");
+        assert!(row.starts_with("finding,"), "{row}");
+    }
+    let quoted = rows
+        .iter()
+        .find(|r| r.contains("quoted"))
+        .expect("the file with a comma in its name");
+    assert!(
+        quoted.contains("a,b \"\"quoted\"\".txt\","),
+        "a name with a comma and quotes is one quoted field: {quoted}"
+    );
+    // Colours only when asked (or on a terminal).
+    let plain = jsonl(&["--sort", "path"]);
+    assert!(!plain.contains('\x1b'));
+    let coloured = jsonl(&["--sort", "path", "--color", "always"]);
+    assert!(coloured.contains("\x1b[35m") && coloured.contains("\x1b[1;31m"));
+    let stripped = strip_ansi(&coloured);
+    assert_eq!(stripped, plain);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The text without its ANSI colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -10,6 +10,7 @@ mod chatgpt;
 mod connectors;
 mod extract;
 mod output;
+mod redact;
 mod run;
 mod scan;
 
@@ -38,6 +39,8 @@ enum Command {
     Chatgpt(chatgpt::ChatgptArgs),
     /// Print the text extracted from a file, as the detectors see it.
     Extract(extract::ExtractArgs),
+    /// Write a copy of a text file with every finding masked.
+    Redact(redact::RedactArgs),
     /// Measure detection throughput on a generated (or given) corpus, with checked answers.
     Bench(bench::BenchArgs),
     /// Internal: serve extraction requests on standard input (started by `dlp scan`).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Detectors(args) => detectors(args),
         Command::Extract(args) => extract::run(args),
+        Command::Redact(args) => redact::run(args),
         Command::Chatgpt(args) => chatgpt::run(args),
         Command::Bench(args) => bench::run(args),
         // Served above, before the arguments are parsed; kept so that clap accepts the name.

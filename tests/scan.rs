@@ -871,3 +871,84 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+#[test]
+fn redact_masks_every_value_scan_finds_and_keeps_the_rest() {
+    let dir = temp_dir("redact");
+    let text = "Dear team,\ncard 4111 1111 1111 1111, mail jane.doe@example.com\n\
+                key AKIAIOSFODNN7EXAMPLE, iban DE89 3704 0044 0532 0130 00.\nünïcode stays.\n";
+    let input = write(&dir, "in.txt", text.as_bytes());
+    let input = input.to_str().unwrap();
+    let found = dlp(&["scan", "--json", "-q", input]);
+    let values: Vec<(usize, usize)> = found
+        .json_lines()
+        .iter()
+        .map(|r| {
+            (
+                r["start"].as_u64().unwrap() as usize,
+                r["end"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert!(values.len() >= 4, "{}", found.stdout);
+    for with in ["masked", "stars", "label"] {
+        let out = dir.join(format!("out-{with}.txt"));
+        let run = dlp(&["redact", input, "--with", with, "-o", out.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{} values masked", values.len())),
+            "{}",
+            run.stderr
+        );
+        let copy = std::fs::read_to_string(&out).unwrap();
+        for &(start, end) in &values {
+            assert!(!copy.contains(&text[start..end]), "{with}: {copy}");
+        }
+        assert!(copy.starts_with("Dear team,\ncard ") && copy.ends_with("ünïcode stays.\n"));
+        // Nothing left for the scanner to find.
+        let again = dlp(&["scan", "--json", "-q", out.to_str().unwrap()]);
+        let left: Vec<_> = again
+            .json_lines()
+            .iter()
+            .filter(|r| r["detector"] != "email" || with != "masked")
+            .cloned()
+            .collect();
+        assert!(left.is_empty(), "{with}: {left:?}");
+        if with == "stars" {
+            assert_eq!(
+                copy.chars().count(),
+                text.chars().count(),
+                "stars keep the layout"
+            );
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Standard input to standard output.
+    let piped = crate::util::dlp_with_stdin(
+        &["redact", "-", "-q", "--with", "label"],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(piped.code, 0);
+    assert!(
+        piped.stdout.contains("card <credit_card>, mail <email>"),
+        "{}",
+        piped.stdout
+    );
+    // Not text, or the input as output: refused, saying why.
+    let binary = write(&dir, "b.bin", b"\x00\x01\x02PK");
+    let bad = dlp(&["redact", binary.to_str().unwrap()]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("not a UTF-8 text file"),
+        "{}",
+        bad.stderr
+    );
+    let same = dlp(&["redact", input, "-o", input]);
+    assert_eq!(same.code, 2);
+    assert!(same.stderr.contains("is the input"), "{}", same.stderr);
+    assert_eq!(std::fs::read_to_string(input).unwrap(), text);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

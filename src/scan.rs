@@ -68,9 +68,18 @@ pub struct ScanArgs {
     /// needs its package, e.g. tesseract-ocr-deu.
     #[arg(long, value_name = "LANG,...", value_delimiter = ',', value_parser = parse_ocr_language)]
     ocr_languages: Option<Vec<String>>,
-    /// Output format for findings.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// Output format for findings [default: human].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Read options from this TOML file (keys as the flags' names: rules, detectors,
+    /// exclude-detectors, min-confidence, max-file-size, file-types, exclude, include,
+    /// no-ignore, no-hidden, format, fail-on, report-skipped, ...). Default: `.dlp.toml` or
+    /// `dlp.toml` in the first directory scanned. Flags given win; lists add up.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Do not look for a configuration file in the directory scanned.
+    #[arg(long)]
+    no_config: bool,
     /// The same as --format jsonl.
     #[arg(long, conflicts_with = "format")]
     json: bool,
@@ -411,7 +420,149 @@ impl<W: Write> Sink for Output<'_, W> {
     }
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+/// `dlp scan`'s configuration file: the flags' options, with their names.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    rules: Vec<PathBuf>,
+    detectors: Option<Vec<String>>,
+    exclude_detectors: Vec<String>,
+    min_confidence: Option<String>,
+    max_file_size: Option<toml::Value>,
+    file_types: Option<Vec<String>>,
+    exclude: Vec<String>,
+    include: Vec<String>,
+    no_ignore: bool,
+    no_hidden: bool,
+    follow_links: bool,
+    format: Option<String>,
+    fail_on: Vec<String>,
+    fail_on_findings: bool,
+    fail_on_skips: bool,
+    report_skipped: bool,
+    threads: Option<usize>,
+    no_ocr: bool,
+    ocr_languages: Option<Vec<String>>,
+    baseline: Option<PathBuf>,
+}
+
+/// The configuration file of this run: `--config`, else `.dlp.toml` or `dlp.toml` in the first
+/// directory given (unless `--no-config`).
+fn config_path(args: &ScanArgs) -> Option<PathBuf> {
+    if let Some(path) = &args.config {
+        return Some(path.clone());
+    }
+    if args.no_config {
+        return None;
+    }
+    let dir = args.paths.iter().find(|p| p.is_dir())?;
+    [".dlp.toml", "dlp.toml"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Reads the configuration file, if any, into `args`: a flag given wins over the file, lists
+/// add up, and paths in the file are relative to it.
+fn apply_config(args: &mut ScanArgs) -> anyhow::Result<Option<PathBuf>> {
+    let Some(path) = config_path(args) else {
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the configuration {shown}"))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("{shown}: {e}(its keys are the flags' names: see `dlp scan --help`)")
+    })?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let here = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    let bad = |key: &str, e: String| anyhow::anyhow!("{shown}: {key}: {e}");
+    let mut rules: Vec<PathBuf> = file.rules.into_iter().map(here).collect();
+    rules.append(&mut args.rules);
+    args.rules = rules;
+    if args.detectors.is_none() {
+        args.detectors = file.detectors;
+    }
+    args.exclude_detectors.extend(file.exclude_detectors);
+    if args.min_confidence.is_none() {
+        if let Some(level) = file.min_confidence {
+            args.min_confidence =
+                Some(parse_confidence(&level).map_err(|e| bad("min-confidence", e))?);
+        }
+    }
+    if args.max_file_size.is_none() {
+        args.max_file_size = match file.max_file_size {
+            None => None,
+            Some(toml::Value::Integer(n)) => Some(
+                u64::try_from(n).map_err(|_| bad("max-file-size", format!("{n} is negative")))?,
+            ),
+            Some(toml::Value::String(s)) => {
+                Some(parse_size(&s).map_err(|e| bad("max-file-size", e))?)
+            }
+            Some(other) => {
+                return Err(bad(
+                    "max-file-size",
+                    format!("{other} is not a size (\"10MB\" or a number)"),
+                ))
+            }
+        };
+    }
+    if args.file_types.is_none() {
+        if let Some(types) = file.file_types {
+            let mut parsed = Vec::new();
+            for t in types {
+                parsed.push(
+                    t.parse::<dlp_engine::extract::FileType>()
+                        .map_err(|e| bad("file-types", e.to_string()))?,
+                );
+            }
+            args.file_types = Some(parsed);
+        }
+    }
+    args.exclude.extend(file.exclude);
+    args.include.extend(file.include);
+    args.no_ignore |= file.no_ignore;
+    args.no_hidden |= file.no_hidden;
+    args.follow_links |= file.follow_links;
+    args.report_skipped |= file.report_skipped;
+    args.fail_on_findings |= file.fail_on_findings;
+    args.fail_on_skips |= file.fail_on_skips;
+    args.no_ocr |= file.no_ocr;
+    for what in file.fail_on {
+        args.fail_on
+            .push(parse_fail_on(&what).map_err(|e| bad("fail-on", e))?);
+    }
+    if args.format.is_none() && !args.json {
+        if let Some(format) = file.format {
+            args.format = Some(
+                <Format as clap::ValueEnum>::from_str(&format, true)
+                    .map_err(|_| bad("format", format!("{format:?} is not human, jsonl or csv")))?,
+            );
+        }
+    }
+    if args.threads.is_none() {
+        args.threads = file.threads;
+    }
+    if args.ocr_languages.is_none() {
+        if let Some(languages) = file.ocr_languages {
+            let mut parsed = Vec::new();
+            for l in languages {
+                parsed.push(parse_ocr_language(&l).map_err(|e| bad("ocr-languages", e))?);
+            }
+            args.ocr_languages = Some(parsed);
+        }
+    }
+    if args.baseline.is_none() {
+        args.baseline = file.baseline.map(here);
+    }
+    Ok(Some(path))
+}
+
+pub fn run(mut args: ScanArgs) -> anyhow::Result<u8> {
+    let config = apply_config(&mut args)?;
+    if let (Some(path), false) = (&config, args.quiet) {
+        eprintln!("dlp: options from {}", path.display());
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -487,7 +638,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let format = if args.json {
         Format::Jsonl
     } else {
-        args.format
+        args.format.unwrap_or(Format::Human)
     };
     let color = format == Format::Human
         && match args.color {

@@ -952,3 +952,73 @@ fn redact_masks_every_value_scan_finds_and_keeps_the_rest() {
     assert_eq!(std::fs::read_to_string(input).unwrap(), text);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_configuration_file_in_the_directory_sets_options_and_flags_win() {
+    let dir = temp_dir("config-file");
+    let card = b"card 4111 1111 1111 1111\nmail jane.doe@example.com\n";
+    write(&dir, "a.txt", card);
+    write(&dir, "b.log", card);
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    write(
+        &dir.join("rules"),
+        "codes.toml",
+        b"[[rule]]\nid = \"project_code\"\ndescription = \"project code\"\npattern = 'PRJ-[0-9]{4}'\n",
+    );
+    write(&dir, "c.txt", b"code PRJ-1234\n");
+    write(
+        &dir,
+        ".dlp.toml",
+        b"exclude = [\"*.log\"]\nformat = \"jsonl\"\nexclude-detectors = [\"email\"]\n\
+          rules = [\"rules/codes.toml\"]\nfail-on = [\"findings\"]\nmax-file-size = \"1MB\"\n",
+    );
+    let path = dir.to_str().unwrap();
+    let run = dlp(&["scan", path]);
+    assert_eq!(
+        run.code, 1,
+        "fail-on findings from the file: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("options from"), "{}", run.stderr);
+    let mut detectors: Vec<String> = run
+        .json_lines()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["path"].as_str().unwrap().rsplit('/').next().unwrap(),
+                r["detector"]
+            )
+        })
+        .collect();
+    detectors.sort();
+    assert_eq!(
+        detectors,
+        ["a.txt \"credit_card\"", "c.txt \"project_code\""],
+        "rules relative to the file, the log excluded, email left out"
+    );
+    // A flag given wins over the file; --no-config ignores it.
+    let human = dlp(&["scan", path, "--format", "human"]);
+    assert!(
+        human.stdout.contains("a.txt:1: credit_card"),
+        "{}",
+        human.stdout
+    );
+    let plain = dlp(&["scan", "-q", path, "--no-config"]);
+    assert_eq!(plain.code, 0);
+    assert!(plain.stdout.contains("b.log") && plain.stdout.contains("email"));
+    // A key that is not a flag, or a bad value, is an error naming the file and the key.
+    write(&dir, ".dlp.toml", b"exclude-files = [\"x\"]\n");
+    let bad = dlp(&["scan", path]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains(".dlp.toml") && bad.stderr.contains("exclude-files"),
+        "{}",
+        bad.stderr
+    );
+    write(&dir, ".dlp.toml", b"min-confidence = \"very\"\n");
+    let bad = dlp(&["scan", path]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("min-confidence"), "{}", bad.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Scan files and directories (recursively), or objects under s3:// URLs; `-` reads
     /// standard input.
-    Scan(scan::ScanArgs),
+    Scan(Box<scan::ScanArgs>),
     /// List the built-in detectors (and those of a rule file).
     Detectors(DetectorsArgs),
     /// Scan a ChatGPT Enterprise workspace through the Compliance API (or its simulator).
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     dlp_engine::serve_worker_if_requested();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(*args),
         Command::Detectors(args) => detectors(args),
         Command::Extract(args) => extract::run(args),
         Command::Redact(args) => redact::run(args),

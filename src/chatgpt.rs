@@ -465,42 +465,10 @@ struct HumanSink<W: Write + Send>(W);
 
 impl<W: Write + Send> RecordSink for HumanSink<W> {
     fn write(&mut self, record: &Record) -> std::io::Result<()> {
-        let Record::Finding(f) = record else {
-            return Ok(());
-        };
-        let m = &f.meta;
-        let item = m.item.map(|i| i.as_str()).unwrap_or("item");
-        let place = match (
-            &m.conversation_title,
-            &m.file_name,
-            &m.gpt_name,
-            &m.app_name,
-        ) {
-            (_, Some(file), Some(gpt), _) => format!("GPT \"{gpt}\" / {file}"),
-            (Some(title), Some(file), _, _) => format!("\"{title}\" / {file}"),
-            (Some(title), None, _, _) => format!("\"{title}\""),
-            (_, _, _, Some(app)) => format!("app {app}"),
-            _ => String::new(),
-        };
-        let who = match (&m.user_email, &m.author_role) {
-            (Some(e), Some(r)) => format!("{e} ({r})"),
-            (Some(e), None) => e.clone(),
-            _ => String::new(),
-        };
-        writeln!(
-            self.0,
-            "{}  {:<18} {:<17} {}  {}  {}{}",
-            m.timestamp.as_deref().unwrap_or("-"),
-            f.detector,
-            item,
-            place,
-            who,
-            f.masked,
-            f.location
-                .as_deref()
-                .map(|l| format!("  @{l}"))
-                .unwrap_or_default()
-        )
+        match dlp_connector::service::sinks::human_line("", record) {
+            Some(line) => writeln!(self.0, "{line}"),
+            None => Ok(()),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -386,12 +386,16 @@ impl<W: Write> Sink for Output<'_, W> {
             }
         }
         // A line for each file or member not inspected, but those the user filtered out.
-        if self.tell_skips
-            && !matches!(
-                skipped.reason,
-                dlp_engine::SkipReason::FilteredType | dlp_engine::SkipReason::Excluded
-            )
-        {
+        // A path that could not be read is said even with --quiet.
+        let always = matches!(
+            skipped.reason,
+            dlp_engine::SkipReason::NotFound | dlp_engine::SkipReason::Unreadable
+        );
+        let on_purpose = matches!(
+            skipped.reason,
+            dlp_engine::SkipReason::FilteredType | dlp_engine::SkipReason::Excluded
+        );
+        if always || (self.tell_skips && !on_purpose) {
             self.progress.clear();
             let member = skipped
                 .member
@@ -665,32 +669,18 @@ pub fn run(mut args: ScanArgs) -> anyhow::Result<u8> {
     if format == Format::Csv {
         writeln!(output.out, "{}", output::CSV_HEADER)?;
     }
-    let (stdin, mut files): (Vec<_>, Vec<_>) = args
+    let (stdin, files): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
         .filter(|p| !p.to_str().is_some_and(dlp_store::is_object_url))
         .cloned()
         .partition(|p| p.as_os_str() == "-");
-    // A path given that does not exist is an error of the command line: said now, the rest
-    // is scanned, and the exit status is 2.
-    let missing: Vec<PathBuf> = files
-        .iter()
-        .filter(|p| {
-            std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-        })
-        .cloned()
-        .collect();
-    for path in &missing {
-        eprintln!(
-            "dlp: {}: no such file or directory; check the path",
-            path.display()
-        );
-        output
-            .summary
-            .tally
-            .skipped(dlp_engine::SkipReason::NotFound.as_str());
-    }
-    files.retain(|p| !missing.contains(p));
+    // A path given that does not exist is an error of the command line: it is reported as a
+    // `not_found` skip (on standard error even with --quiet), the rest is scanned, and the exit
+    // status is 2.
+    let missing = files.iter().any(|p| {
+        std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    });
     if !stdin.is_empty() {
         // Text streams through in bounded memory; a document is read whole, up to the limit.
         let mut input = std::io::stdin().lock();
@@ -727,7 +717,7 @@ pub fn run(mut args: ScanArgs) -> anyhow::Result<u8> {
         summary.write_human(&mut std::io::stderr().lock())?;
     }
     let failing_findings = fail_on.contains(&FailOn::Findings) && summary.tally.findings_total > 0;
-    Ok(if !missing.is_empty() {
+    Ok(if missing {
         2
     } else if failing_findings || failing_skip {
         1

@@ -157,8 +157,9 @@ fn summary_file_and_exit_codes() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("dlp: no-such-file.txt: no such file or directory; check the path"),
+        run.stderr.contains(
+            "dlp: skipped no-such-file.txt: no such file or directory (not_found); check the path"
+        ),
         "{}",
         run.stderr
     );
@@ -170,7 +171,7 @@ fn summary_file_and_exit_codes() {
         .contains("a.txt:2: aws_access_key_id [secret, high] AKIA************MPLE"));
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    assert_eq!(s["files"], 3);
+    assert_eq!(s["files"], 4);
     assert_eq!(s["items_scanned"], 2);
     assert_eq!(s["items_skipped"]["not_found"], 1);
     assert_eq!(s["items_skipped"]["unsupported_format"], 1);

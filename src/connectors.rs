@@ -443,17 +443,6 @@ fn duration(secs: i64) -> String {
 
 /// The lag: how long ago the newest log file processed ended, for the event type that is
 /// furthest behind (the oldest cursor).
-fn lag_secs(report: &StateReport, now: OffsetDateTime) -> Option<i64> {
-    report
-        .cursors
-        .iter()
-        .filter_map(|(_, c)| {
-            OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .min()
-        .map(|oldest| (now - oldest).whole_seconds().max(0))
-}
-
 fn write_row(out: &mut impl Write, row: &Row, now: OffsetDateTime) -> anyhow::Result<()> {
     let e = &row.entry;
     let (last, lag, findings, skipped, lost) = match &row.report {
@@ -469,7 +458,8 @@ fn write_row(out: &mut impl Write, row: &Row, now: OffsetDateTime) -> anyhow::Re
                     )
                 })
                 .unwrap_or_else(|| "never".into()),
-            lag_secs(report, now)
+            report
+                .lag_secs(now)
                 .map(duration)
                 .unwrap_or_else(|| "never".into()),
             report.recent_findings.to_string(),
@@ -572,7 +562,7 @@ fn row_json(row: &Row, now: OffsetDateTime) -> serde_json::Value {
     match &row.report {
         Ok(Some(report)) => {
             value["last_cycle"] = json!(report.last_cycle);
-            value["lag_secs"] = json!(lag_secs(report, now));
+            value["lag_secs"] = json!(report.lag_secs(now));
             value["cursors"] = report
                 .cursors
                 .iter()

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use dlp_engine::{EngineBuilder, Finding, FingerprintKey, Fingerprints};
+use dlp_engine::{Finding, FingerprintKey, Fingerprints};
 
 /// Largest input: the text is held in memory with its copy.
 const MAX_INPUT: u64 = 1 << 30;
@@ -117,13 +117,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let mut builder = EngineBuilder::new();
-    for path in &args.rules {
-        builder.rules_file(path)?;
-    }
-    if let Some(ids) = &args.detectors {
-        builder.detectors(ids.iter().cloned());
-    }
+    let mut builder = crate::scan::builder(&args.rules, args.detectors.as_deref())?;
     if !args.exclude_detectors.is_empty() {
         builder.exclude_detectors(args.exclude_detectors.iter().cloned());
     }

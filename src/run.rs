@@ -387,22 +387,13 @@ const CSV_COLUMNS: [&str; 20] = [
     "fingerprint",
 ];
 
+/// A JSON value as a CSV field (`null` as nothing), quoted and defused as `dlp scan
+/// --format csv` writes them.
 fn csv_field(value: &serde_json::Value) -> String {
-    let text = match value {
-        serde_json::Value::Null => return String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    // A leading =, +, - or @ would be a formula in a spreadsheet.
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => crate::output::csv_field(s),
+        other => crate::output::csv_field(&other.to_string()),
     }
 }
 

@@ -300,7 +300,10 @@ pub fn build_engine(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::
     Ok(builder.build()?)
 }
 
-fn builder(rules: &[PathBuf], detectors: Option<&[String]>) -> anyhow::Result<EngineBuilder> {
+pub(crate) fn builder(
+    rules: &[PathBuf],
+    detectors: Option<&[String]>,
+) -> anyhow::Result<EngineBuilder> {
     let mut builder = EngineBuilder::new();
     for path in rules {
         builder.rules_file(path)?;

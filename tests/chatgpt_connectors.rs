@@ -33,7 +33,7 @@ fn with_sim(test: impl FnOnce(&Simulator)) {
 
 /// `dlp chatgpt ARGS --home HOME`, with the key (if any) in the environment; no output of it
 /// may contain a key.
-fn chatgpt(home: &Path, args: &[&str], env_key: Option<&str>) -> Run {
+pub(crate) fn chatgpt(home: &Path, args: &[&str], env_key: Option<&str>) -> Run {
     let home = home.to_str().unwrap().to_string();
     let mut all = args.to_vec();
     all.extend_from_slice(&["--home", &home]);
@@ -59,7 +59,7 @@ fn chatgpt_without_home(args: &[&str], env_key: Option<&str>) -> Run {
     run
 }
 
-fn ok(run: Run) -> Run {
+pub(crate) fn ok(run: Run) -> Run {
     assert_eq!(
         run.code, 0,
         "stdout:\n{}\nstderr:\n{}",

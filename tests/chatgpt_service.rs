@@ -15,32 +15,15 @@ use std::time::{Duration, Instant};
 use dlp_connector::sim::{SimConfig, Simulator, WorkspaceSpec};
 use dlp_connector::{ItemKind, ScaledClock, SystemClock};
 
-use crate::util::{dlp_with_env, temp_dir, test_home, write, Run};
+use crate::chatgpt_connectors::ok;
+use crate::util::{temp_dir, test_home, write, Run};
 
 const KEY: &str = "sim-compliance-key";
 
+/// `dlp chatgpt ARGS --home HOME` with no key in the environment (the connectors' key files
+/// are used); no output may contain a key.
 fn chatgpt(home: &Path, args: &[&str]) -> Run {
-    let mut all = vec!["chatgpt"];
-    all.extend_from_slice(args);
-    let home = home.to_str().unwrap();
-    all.extend_from_slice(&["--home", home]);
-    let run = dlp_with_env(&all, &[("OPENAI_COMPLIANCE_API_KEY", String::new())]);
-    for key in [KEY, "sim-rotated-key"] {
-        assert!(
-            !run.stdout.contains(key) && !run.stderr.contains(key),
-            "{all:?} printed a key"
-        );
-    }
-    run
-}
-
-fn ok(run: Run) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
+    crate::chatgpt_connectors::chatgpt(home, args, None)
 }
 
 /// Registers connector `name` for `sim` with a key file holding `key`.

@@ -424,6 +424,23 @@ impl ScanConfig {
             .clamp(1, RETENTION_DAYS)
     }
 
+    /// The inspection engine of these settings: `base` (its rules, limits and isolation) with
+    /// this file filter and detector selection.
+    pub fn build_engine(
+        &self,
+        base: &dlp_engine::EngineBuilder,
+    ) -> Result<dlp_engine::Engine, Error> {
+        let mut engine = base.clone();
+        engine.filter(self.filter()?);
+        self.select_detectors(&mut engine);
+        engine.build().map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("cannot build the inspection engine: {e}"),
+            )
+        })
+    }
+
     /// Applies the detector selection and confidence threshold to an engine builder.
     pub fn select_detectors(&self, engine: &mut dlp_engine::EngineBuilder) {
         if !self.detectors.is_empty() {

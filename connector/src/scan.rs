@@ -212,18 +212,7 @@ impl ConnectorBuilder {
         self.config.validate()?;
         let inspector = match &self.inspector {
             Some(inspector) => Arc::clone(inspector),
-            None => {
-                let mut engine = self.engine.clone();
-                engine.filter(self.config.scan.filter()?);
-                self.config.scan.select_detectors(&mut engine);
-                let engine = engine.build().map_err(|e| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!("cannot build the inspection engine: {e}"),
-                    )
-                })?;
-                Arc::new(engine)
-            }
+            None => Arc::new(self.config.scan.build_engine(&self.engine)?),
         };
         let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
         let state = match self.state.take() {
@@ -392,7 +381,7 @@ impl Connector {
     /// The last completed cycle its state remembers (`None`: a new connector, whose first
     /// cycle is the historical scan).
     pub fn last_cycle(&self) -> Result<Option<Cycle>, Error> {
-        Ok(lock(&self.state).report(self.clock.wall())?.last_cycle)
+        lock(&self.state).last_cycle()
     }
 
     /// What its state says: last cycle, cursors, records committed in the 24 hours before

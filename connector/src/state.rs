@@ -162,6 +162,18 @@ pub struct StateReport {
     pub pending_log_files: u64,
 }
 
+impl StateReport {
+    /// Seconds between `now` and the oldest cursor (the event type furthest behind), never
+    /// negative; `None` before the first log file.
+    pub fn lag_secs(&self, now: OffsetDateTime) -> Option<i64> {
+        self.cursors
+            .iter()
+            .filter_map(|(_, c)| parse_time(c))
+            .min()
+            .map(|oldest| (now - oldest).whole_seconds().max(0))
+    }
+}
+
 /// Creates `path`'s directory (0700 where created) and the empty database file, readable by
 /// its owner only (0600): it holds findings' metadata. SQLite gives its `-wal` and `-shm`
 /// files the database file's mode.
@@ -823,9 +835,8 @@ impl StateStore {
         Ok(())
     }
 
-    /// What the state holds about its connector: the last cycle, the cursors, records
-    /// committed since `since`, and every lost window.
-    pub fn report(&self, since: OffsetDateTime) -> Result<StateReport, Error> {
+    /// The last completed cycle, if any.
+    pub fn last_cycle(&self) -> Result<Option<Cycle>, Error> {
         let last: Option<String> = self
             .conn
             .query_row(
@@ -834,7 +845,13 @@ impl StateStore {
                 |r| r.get(0),
             )
             .optional()?;
-        let last_cycle = last.and_then(|json| serde_json::from_str(&json).ok());
+        Ok(last.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// What the state holds about its connector: the last cycle, the cursors, records
+    /// committed since `since`, and every lost window.
+    pub fn report(&self, since: OffsetDateTime) -> Result<StateReport, Error> {
+        let last_cycle = self.last_cycle()?;
         let mut cursors = Vec::new();
         for event_type in EventType::ALL {
             if let Some(cursor) = self.cursor(event_type)? {
@@ -862,10 +879,7 @@ impl StateStore {
         let mut lost_windows = Vec::new();
         for row in rows {
             let (event_type, from, to, reason) = row?;
-            if let Some(event_type) = EventType::ALL
-                .into_iter()
-                .find(|t| t.as_str() == event_type)
-            {
+            if let Some(event_type) = EventType::parse(&event_type) {
                 lost_windows.push(LostWindow {
                     event_type,
                     from,

@@ -35,7 +35,7 @@ use crate::error::{Error, ErrorKind};
 use crate::inspect::Inspector;
 use crate::registry::{LoadedConnector, Registry, ServiceLock, Status};
 use crate::scan::{Connector, ScanSummary};
-use crate::state::{parse_time, StateStore};
+use crate::state::StateStore;
 use crate::sync::lock;
 use sinks::Webhook;
 
@@ -639,13 +639,7 @@ async fn one_cycle(
         m.count_cycle(&summary);
         let now = time::OffsetDateTime::now_utc();
         m.last_cycle_unix = Some(now.unix_timestamp());
-        m.lag_secs = connector.report(now).ok().and_then(|r| {
-            r.cursors
-                .iter()
-                .filter_map(|(_, c)| parse_time(c))
-                .min()
-                .map(|oldest| (now - oldest).whole_seconds().max(0))
-        });
+        m.lag_secs = connector.report(now).ok().and_then(|r| r.lag_secs(now));
     }
     if let Some(l) = lock(&shared.live).get_mut(name) {
         add_summary(&mut l.done, &summary);
@@ -686,16 +680,7 @@ fn inspector(shared: &Shared, config: &Config) -> Result<Arc<dyn Inspector>, Err
     if let Some(found) = lock(&shared.inspectors).get(&key) {
         return Ok(Arc::clone(found));
     }
-    let mut engine = shared.options.engine.clone();
-    engine.filter(config.scan.filter()?);
-    config.scan.select_detectors(&mut engine);
-    let engine = engine.build().map_err(|e| {
-        Error::new(
-            ErrorKind::Config,
-            format!("cannot build the inspection engine: {e}"),
-        )
-    })?;
-    let engine: Arc<dyn Inspector> = Arc::new(engine);
+    let engine: Arc<dyn Inspector> = Arc::new(config.scan.build_engine(&shared.options.engine)?);
     lock(&shared.inspectors).insert(key, Arc::clone(&engine));
     Ok(engine)
 }

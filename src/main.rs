@@ -12,6 +12,7 @@ mod extract;
 mod output;
 mod redact;
 mod run;
+mod sarif;
 mod scan;
 
 use std::path::PathBuf;

@@ -18,6 +18,7 @@ struct FindingRecord<'a> {
     start: usize,
     end: usize,
     line: u64,
+    column: u64,
     location: Option<&'a str>,
     masked: &'a str,
     fingerprint: &'a str,
@@ -44,11 +45,13 @@ pub enum Format {
     /// Comma-separated values with a header row, one row per finding (and skip, with
     /// --report-skipped).
     Csv,
+    /// One SARIF 2.1.0 log for the whole run, written when it ends (see `sarif`).
+    Sarif,
 }
 
 /// The CSV columns, in order.
 pub const CSV_HEADER: &str =
-    "record,path,member,line,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail";
+    "record,path,member,line,column,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail";
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`,
 /// `-` or `@` (a formula to a spreadsheet) is defused with a `'`.
@@ -103,6 +106,7 @@ pub fn write_finding(
                 path,
                 f.member.as_deref().unwrap_or(""),
                 &f.line.to_string(),
+                &f.column.to_string(),
                 f.location.as_deref().unwrap_or(""),
                 &f.detector,
                 f.category.as_str(),
@@ -116,6 +120,8 @@ pub fn write_finding(
                 "",
             ],
         ),
+        // Kept by `sarif::SarifLog` and written when the run ends.
+        Format::Sarif => Ok(()),
         Format::Jsonl => {
             let record = FindingRecord {
                 record: "finding",
@@ -127,6 +133,7 @@ pub fn write_finding(
                 start: f.start,
                 end: f.end,
                 line: f.line,
+                column: f.column,
                 location: f.location.as_deref(),
                 masked: &f.masked,
                 fingerprint: &f.fingerprint,
@@ -182,10 +189,12 @@ pub fn write_skip(
                 "",
                 "",
                 "",
+                "",
                 s.reason.as_str(),
                 &s.detail,
             ],
         ),
+        Format::Sarif => Ok(()),
         Format::Jsonl => {
             let record = SkipRecord {
                 record: "skipped",

@@ -184,6 +184,7 @@ mod tests {
             start,
             end,
             line: 1,
+            column: 1,
             member: None,
             location: None,
             masked: masked.into(),

@@ -12,6 +12,7 @@ use dlp_engine::{
 use dlp_store::scan::Objects;
 
 use crate::output::{self, Format, Summary};
+use crate::sarif::SarifLog;
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
@@ -330,6 +331,8 @@ struct Output<'a, W: Write> {
     failing_skip: bool,
     /// The findings to write to a baseline, when asked.
     baseline: Option<Vec<BaselineEntry>>,
+    /// The run's SARIF log, with `--format sarif`.
+    sarif: Option<SarifLog>,
     format: Format,
     report_skipped: bool,
     summary: &'a mut Summary,
@@ -369,9 +372,12 @@ impl<W: Write> Sink for Output<'_, W> {
             });
         }
         let path = output::display_path(item);
-        match &mut self.held {
-            Some(held) => held.push((path, Held::Finding(finding))),
-            None => output::write_finding(&mut self.out, self.format, self.color, &path, &finding)?,
+        match (&mut self.sarif, &mut self.held) {
+            (Some(sarif), _) => sarif.finding(path, finding),
+            (None, Some(held)) => held.push((path, Held::Finding(finding))),
+            (None, None) => {
+                output::write_finding(&mut self.out, self.format, self.color, &path, &finding)?
+            }
         }
         Ok(Flow::Continue)
     }
@@ -382,7 +388,16 @@ impl<W: Write> Sink for Output<'_, W> {
             self.failing_skip = true;
         }
         let path = output::display_path(item);
-        if self.report_skipped {
+        let on_purpose = matches!(
+            skipped.reason,
+            dlp_engine::SkipReason::FilteredType | dlp_engine::SkipReason::Excluded
+        );
+        if let Some(sarif) = &mut self.sarif {
+            // Items that could not be inspected are always in the log.
+            if self.report_skipped || !on_purpose {
+                sarif.skipped(path.clone(), skipped.clone());
+            }
+        } else if self.report_skipped {
             match &mut self.held {
                 Some(held) => held.push((path.clone(), Held::Skip(skipped.clone()))),
                 None => output::write_skip(&mut self.out, self.format, &path, &skipped)?,
@@ -393,10 +408,6 @@ impl<W: Write> Sink for Output<'_, W> {
         let always = matches!(
             skipped.reason,
             dlp_engine::SkipReason::NotFound | dlp_engine::SkipReason::Unreadable
-        );
-        let on_purpose = matches!(
-            skipped.reason,
-            dlp_engine::SkipReason::FilteredType | dlp_engine::SkipReason::Excluded
         );
         if always || (self.tell_skips && !on_purpose) {
             self.progress.clear();
@@ -421,6 +432,9 @@ impl<W: Write> Sink for Output<'_, W> {
     }
 
     fn finished(&mut self, report: &ItemReport) -> std::io::Result<Flow> {
+        if let Some(sarif) = &mut self.sarif {
+            sarif.finished(output::display_path(&report.path), report);
+        }
         self.summary.tally.finished(report);
         self.progress.tick(self.summary);
         Ok(Flow::Continue)
@@ -542,8 +556,12 @@ fn apply_config(args: &mut ScanArgs) -> anyhow::Result<Option<PathBuf>> {
     if args.format.is_none() && !args.json {
         if let Some(format) = file.format {
             args.format = Some(
-                <Format as clap::ValueEnum>::from_str(&format, true)
-                    .map_err(|_| bad("format", format!("{format:?} is not human, jsonl or csv")))?,
+                <Format as clap::ValueEnum>::from_str(&format, true).map_err(|_| {
+                    bad(
+                        "format",
+                        format!("{format:?} is not human, jsonl, csv or sarif"),
+                    )
+                })?,
             );
         }
     }
@@ -661,6 +679,7 @@ pub fn run(mut args: ScanArgs) -> anyhow::Result<u8> {
         held: args.sort.map(|_| Vec::new()),
         color,
         baseline: args.write_baseline.as_ref().map(|_| Vec::new()),
+        sarif: (format == Format::Sarif).then(SarifLog::default),
         format,
         report_skipped: args.report_skipped,
         tell_skips: !args.quiet,
@@ -702,6 +721,9 @@ pub fn run(mut args: ScanArgs) -> anyhow::Result<u8> {
             .map_err(scan_error)?;
     }
     output.write_held()?;
+    if let Some(sarif) = output.sarif.take() {
+        sarif.write(&mut output.out, engine.detectors(), !missing)?;
+    }
     output.out.flush()?;
     if let (Some(path), Some(mut found)) = (&args.write_baseline, output.baseline.take()) {
         found.extend(accepted);

@@ -14,6 +14,7 @@ const FINDING_FIELDS: &[&str] = &[
     "start",
     "end",
     "line",
+    "column",
     "location",
     "masked",
     "fingerprint",
@@ -823,27 +824,52 @@ fn sorted_csv_json_and_colour_outputs_agree() {
     unsorted.sort();
     again.sort();
     assert_eq!(unsorted, again);
-    // CSV: a header, then the same findings, fields quoted and defused where needed.
+    // CSV, read back by a CSV reader: a header, then the same findings, field for field.
     let csv = jsonl(&["--format", "csv", "--sort", "path"]);
-    let mut lines = csv.lines();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
-        lines.next().unwrap(),
-        "record,path,member,line,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail"
+        header.join(","),
+        "record,path,member,line,column,location,detector,category,confidence,masked,fingerprint,ocr,start,end,reason,detail"
     );
-    let rows: Vec<&str> = lines.collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), records.len());
     for (row, record) in rows.iter().zip(&records) {
-        let fingerprint = record["fingerprint"].as_str().unwrap();
-        assert!(row.contains(fingerprint), "{row}");
-        assert!(row.starts_with("finding,"), "{row}");
+        let field = |name: &str| &row[header.iter().position(|h| h == name).unwrap()];
+        assert_eq!(field("record"), "finding");
+        for name in [
+            "member",
+            "location",
+            "detector",
+            "category",
+            "confidence",
+            "masked",
+            "fingerprint",
+        ] {
+            assert_eq!(field(name), record[name].as_str().unwrap_or(""), "{name}");
+        }
+        for name in ["line", "column", "start", "end"] {
+            assert_eq!(field(name), record[name].to_string(), "{name}");
+        }
+        // Paths as they are, but a leading formula character is defused.
+        let path = record["path"].as_str().unwrap();
+        assert!(field("path") == path || field("path") == format!("'{path}"));
     }
-    let quoted = rows
-        .iter()
-        .find(|r| r.contains("quoted"))
-        .expect("the file with a comma in its name");
     assert!(
-        quoted.contains("a,b \"\"quoted\"\".txt\","),
-        "a name with a comma and quotes is one quoted field: {quoted}"
+        rows.iter().any(|r| r[1].ends_with("a,b \"quoted\".txt")),
+        "a name with a comma and quotes is one field"
+    );
+    assert!(
+        !csv.contains(",=card")
+            && !csv
+                .lines()
+                .any(|l| l.split(',').any(|f| f.starts_with('='))),
+        "no field starts a formula"
     );
     // Colours only when asked (or on a terminal).
     let plain = jsonl(&["--sort", "path"]);
@@ -1021,5 +1047,175 @@ fn a_configuration_file_in_the_directory_sets_options_and_flags_win() {
     let bad = dlp(&["scan", path]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("min-confidence"), "{}", bad.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The SARIF 2.1.0 schema, as serde-sarif (a dev-dependency) ships it.
+fn sarif_schema() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .expect("serde-sarif in the dependency graph")["manifest_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = std::path::Path::new(&manifest).with_file_name("src/schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        schema["title"],
+        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    );
+    schema
+}
+
+#[test]
+fn sarif_is_valid_against_its_schema_and_locates_findings() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/docs");
+    let dir = temp_dir("sarif");
+    let text = "first line\n  ünï key AKIAIOSFODNN7EXAMPLE\nmail bob@example.com\n";
+    write(&dir, "notes with space.txt", text.as_bytes());
+    write(&dir, "broken.zip", b"PK\x03\x04 this is no archive at all");
+    let dir_s = dir.to_str().unwrap();
+    let run = dlp(&["scan", "--format", "sarif", "-q", docs, dir_s]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // (The validator does refuse what the schema forbids.)
+    let mut bad = log.clone();
+    bad["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(!validator.is_valid(&bad));
+    // A typed SARIF reader takes it too.
+    let typed: serde_sarif::sarif::Sarif = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(typed.runs.len(), 1);
+
+    let run0 = &log["runs"][0];
+    assert_eq!(run0["columnKind"], "unicodeCodePoints");
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run0["results"].as_array().unwrap();
+    // The same findings as the JSON lines, by path, detector and fingerprint.
+    let jsonl = dlp(&["scan", "--json", "-q", docs, dir_s]);
+    let mut want: Vec<(String, String, String)> = jsonl
+        .json_lines()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["detector"].as_str().unwrap().to_string(),
+                r["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let decode = |uri: &str| uri.replace("%20", " ").replace("%C3%BC", "ü");
+    let mut got: Vec<(String, String, String)> = results
+        .iter()
+        .map(|r| {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            (
+                decode(uri.strip_prefix("file://").unwrap_or(uri)),
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["dlpFingerprint/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    for r in results {
+        // Every result names its rule, and the rule says what it finds.
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+        assert!(!rule["fullDescription"]["text"].as_str().unwrap().is_empty());
+        let level = r["level"].as_str().unwrap();
+        let confidence = r["properties"]["confidence"].as_str().unwrap();
+        assert_eq!(
+            level,
+            match confidence {
+                "high" => "error",
+                "medium" => "warning",
+                _ => "note",
+            }
+        );
+        // The preview, never the value.
+        assert!(!r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("AKIAIOSFODNN7EXAMPLE"));
+    }
+    // A text file's finding has a region: line, column in characters, and the file's bytes.
+    let key = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "aws_access_key_id"
+                && r["locations"][0]
+                    .to_string()
+                    .contains("notes%20with%20space.txt")
+        })
+        .expect("the key in the text file");
+    let region = &key["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 2);
+    assert_eq!(region["startColumn"], 11, "{region}");
+    let offset = region["byteOffset"].as_u64().unwrap() as usize;
+    let length = region["byteLength"].as_u64().unwrap() as usize;
+    assert_eq!(
+        &text.as_bytes()[offset..offset + length],
+        b"AKIAIOSFODNN7EXAMPLE"
+    );
+    // A finding in a document's extracted text has none: its offsets are not the file's.
+    let in_pdf = results
+        .iter()
+        .find(|r| r["locations"][0].to_string().contains("sample.pdf"))
+        .expect("a finding in the PDF");
+    assert!(in_pdf["locations"][0]["physicalLocation"]
+        .get("region")
+        .is_none());
+    assert!(in_pdf["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("page "));
+    // The file that could not be read is a notification of the run.
+    let notes = run0["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["descriptor"]["id"] == "broken_file"
+            && n["locations"][0].to_string().contains("broken.zip")),
+        "{notes:#?}"
+    );
+    assert_eq!(run0["invocations"][0]["executionSuccessful"], true);
+    // A missing path fails the invocation (and the exit status says so).
+    let missing = dlp(&["scan", "--format", "sarif", "-q", dir_s, "/no/such/path"]);
+    assert_eq!(missing.code, 2);
+    let log: serde_json::Value = serde_json::from_str(&missing.stdout).unwrap();
+    assert!(validator.is_valid(&log));
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

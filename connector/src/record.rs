@@ -173,6 +173,9 @@ pub struct FindingRecord {
     /// 1-based line of `start` in the inspected text (0 in records of earlier versions).
     #[serde(default)]
     pub line: u64,
+    /// 1-based column of `start` on its line, in characters (0 in records of earlier versions).
+    #[serde(default)]
+    pub column: u64,
     /// Masked preview.
     pub masked: String,
     /// Fingerprint of the normalized value: HMAC-SHA-256 under the installation's key (see
@@ -197,6 +200,7 @@ impl FindingRecord {
             start: finding.start,
             end: finding.end,
             line: finding.line,
+            column: finding.column,
             masked: finding.masked,
             fingerprint: finding.fingerprint,
             ocr: finding.ocr,
@@ -375,6 +379,7 @@ mod tests {
             start: 1,
             end: 2,
             line: 1,
+            column: 1,
             masked: "4111 **** **** 1111".into(),
             fingerprint: "ab".into(),
             ocr: false,

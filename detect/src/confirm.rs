@@ -111,7 +111,7 @@ pub(crate) fn make_finding(
     value: &[u8],
     start: usize,
     confidence: Confidence,
-    line: u64,
+    (line, column): (u64, u64),
     fingerprints: &Fingerprints,
 ) -> Finding {
     Finding {
@@ -121,6 +121,7 @@ pub(crate) fn make_finding(
         start,
         end: start + value.len(),
         line,
+        column,
         member: None,
         location: None,
         masked: finding::mask(pattern.mask, value),

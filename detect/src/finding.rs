@@ -98,6 +98,10 @@ pub struct Finding {
     pub end: usize,
     /// 1-based line of `start` in the scanned text.
     pub line: u64,
+    /// 1-based column of `start` on its line, in characters (Unicode code points; a byte of
+    /// invalid UTF-8 counts as one), as SARIF's `unicodeCodePoints` column kind counts.
+    #[serde(default)]
+    pub column: u64,
     /// Path inside containers (archive member, attachment), `None` at the top level.
     pub member: Option<String>,
     /// Where in the item, when the format has such a notion: `page 3`, `sheet Q2`, `slide 4`.

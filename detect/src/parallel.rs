@@ -16,7 +16,7 @@ use crate::compile::DetectorSet;
 use crate::confirm::MinCountGate;
 use crate::error::{Error, ErrorKind};
 use crate::finding::Finding;
-use crate::scan::{Scanner, DEFAULT_CHUNK_SIZE, OVERLAP};
+use crate::scan::{ChunkEnd, Scanner, DEFAULT_CHUNK_SIZE, OVERLAP};
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
 
 /// An item that can be read at any offset by several threads at once: bytes in memory, or a
@@ -62,7 +62,7 @@ const AHEAD_PER_THREAD: usize = 2;
 
 /// What a scanning thread hands the caller's thread: a chunk's findings (lines counted from
 /// its start) and line count, or the error that ended it.
-type ChunkResult = (usize, Result<(Vec<Finding>, u64), Error>);
+type ChunkResult = (usize, Result<(Vec<Finding>, ChunkEnd), Error>);
 
 /// The index of the oldest chunk not yet given out, which threads wait on to scan ahead.
 struct Front {
@@ -152,8 +152,9 @@ impl DetectorSet {
                 })
                 .collect();
             drop(tx);
-            let mut pending: BTreeMap<usize, (Vec<Finding>, u64)> = BTreeMap::new();
-            let mut lines_before = 0u64;
+            let mut pending: BTreeMap<usize, (Vec<Finding>, ChunkEnd)> = BTreeMap::new();
+            // Lines before the chunk given out next, and characters of its first line before it.
+            let (mut lines_before, mut column_before) = (0u64, 0u64);
             for (i, result) in &rx {
                 match result {
                     Ok(part) => {
@@ -164,11 +165,15 @@ impl DetectorSet {
                         front.stop();
                     }
                 }
-                while let Some((findings, lines)) = pending.remove(&given) {
+                while let Some((findings, end)) = pending.remove(&given) {
                     if failure.is_some() || !relay.running() {
                         break;
                     }
                     for mut f in findings {
+                        if f.line == 1 {
+                            // On the line the chunk starts in the middle of.
+                            f.column += column_before;
+                        }
                         f.line += lines_before;
                         match min_count.get(f.detector.as_str()) {
                             None => relay.give(f),
@@ -177,7 +182,12 @@ impl DetectorSet {
                             }
                         }
                     }
-                    lines_before += lines;
+                    lines_before += end.lines;
+                    column_before = if end.lines > 0 {
+                        end.column
+                    } else {
+                        column_before + end.column
+                    };
                     given += 1;
                     front.advance(given);
                 }
@@ -209,7 +219,7 @@ fn scan_chunk<C: ChunkSource + ?Sized>(
     source: &C,
     owned: Range<usize>,
     len: usize,
-) -> Result<(Vec<Finding>, u64), Error> {
+) -> Result<(Vec<Finding>, ChunkEnd), Error> {
     let base = owned.start.saturating_sub(OVERLAP);
     let window = base..len.min(owned.end + OVERLAP);
     let mut scanned = None;

@@ -65,12 +65,21 @@ impl DetectorSet {
             .map(|(p, s, e, conf, _)| {
                 line += bytecount::count(&data[at..s], b'\n') as u64;
                 at = s;
+                // Characters since the line's start, counted the simple way.
+                let line_start = data[..s]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = data[line_start..s]
+                    .iter()
+                    .filter(|&&b| !(0x80..0xC0).contains(&b))
+                    .count() as u64;
                 let mut f = make_finding(
                     &self.patterns[p],
                     &data[s..e],
                     s,
                     conf,
-                    line,
+                    (line, column + 1),
                     &self.fingerprints,
                 );
                 f.allowed = self

@@ -74,6 +74,9 @@ pub struct Scanner<'e> {
     gate: MinCountGate,
     /// Line number at the start of the current chunk.
     line: u64,
+    /// Characters (UTF-8 code points) between the start of the current line and the start of
+    /// the current chunk.
+    column: u64,
     /// Per run-triggered pattern, the stamp of the last run whose line holds its literal.
     run_marks: Vec<u32>,
     /// The runs of token bytes found in the current window.
@@ -129,6 +132,7 @@ impl<'e> Scanner<'e> {
             chunk_size: DEFAULT_CHUNK_SIZE,
             gate: MinCountGate::new(n),
             line: 1,
+            column: 0,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
             line_literals: Vec::new(),
@@ -371,22 +375,31 @@ impl<'e> Scanner<'e> {
     /// Scans the chunk `owned` of an item, for callers that split an item between threads,
     /// given its window: `win` holds the item's bytes from `base`, at least `OVERLAP` bytes on
     /// each side of `owned` where the item has them. Returns the findings, with lines counted
-    /// from the chunk's start (its first line is 1), and the number of line feeds in the chunk.
+    /// from the chunk's start (its first line is 1) and columns of that first line counted from
+    /// the chunk's start, and where the chunk ends: its number of line feeds and the column
+    /// (characters after its last line feed, or after its start when it has none).
     /// `min_count` is not applied.
     pub(crate) fn scan_chunk_window(
         &mut self,
         win: &[u8],
         base: usize,
         owned: Range<usize>,
-    ) -> (Vec<Finding>, u64) {
+    ) -> (Vec<Finding>, ChunkEnd) {
         self.defer_min_count = true;
         self.line = 1;
+        self.column = 0;
         let mut out = Vec::new();
         self.scan_window(win, base, owned.start - base..owned.end - base, &mut |f| {
             out.push(f)
         });
         self.defer_min_count = false;
-        (out, self.line - 1)
+        (
+            out,
+            ChunkEnd {
+                lines: self.line - 1,
+                column: self.column,
+            },
+        )
     }
 
     fn begin_item(&mut self) {
@@ -394,6 +407,7 @@ impl<'e> Scanner<'e> {
             self.gate.reset();
         }
         self.line = 1;
+        self.column = 0;
     }
 
     fn end_item(&mut self) {
@@ -443,11 +457,12 @@ impl<'e> Scanner<'e> {
         resolve_overlaps(&mut found, &engine.patterns);
         let min = engine.min_confidence;
         found.retain(|&(_, _, _, c, mine)| mine && c >= min);
-        // Count lines up to each finding, then to the chunk's end, so every finding knows its line.
-        let mut line = self.line;
+        // Count lines and columns up to each finding, then to the chunk's end, so every finding
+        // knows its line and column.
+        let (mut line, mut column) = (self.line, self.column);
         let mut at = owned.start;
         for (p, start, end, confidence, _) in found {
-            line += bytecount::count(&win[at..start], b'\n') as u64;
+            advance(&win[at..start], &mut line, &mut column);
             at = start;
             let pattern = &engine.patterns[p];
             let mut finding = make_finding(
@@ -455,7 +470,7 @@ impl<'e> Scanner<'e> {
                 &win[start..end],
                 base + start,
                 confidence,
-                line,
+                (line, column + 1),
                 &engine.fingerprints,
             );
             if !engine.allow.is_empty() {
@@ -470,7 +485,8 @@ impl<'e> Scanner<'e> {
                 sink(finding);
             }
         }
-        self.line = line + bytecount::count(&win[at..owned.end], b'\n') as u64;
+        advance(&win[at..owned.end], &mut line, &mut column);
+        (self.line, self.column) = (line, column);
     }
 
     /// The first pass: every trigger's candidates in `win`, in the buckets of their patterns.
@@ -1092,5 +1108,26 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// Where a chunk scanned on its own ends, for a caller that joins chunks: the line feeds in it,
+/// and the characters after the last one (after the chunk's start when it has none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChunkEnd {
+    pub(crate) lines: u64,
+    pub(crate) column: u64,
+}
+
+/// Moves a (line, column) position over `bytes`: lines by line feeds, columns by characters
+/// (UTF-8 code points; each byte of invalid UTF-8 that is not a continuation byte counts as
+/// one) since the last line feed.
+pub(crate) fn advance(bytes: &[u8], line: &mut u64, column: &mut u64) {
+    match memchr::memrchr(b'\n', bytes) {
+        Some(last) => {
+            *line += bytecount::count(&bytes[..=last], b'\n') as u64;
+            *column = bytecount::num_chars(&bytes[last + 1..]) as u64;
+        }
+        None => *column += bytecount::num_chars(bytes) as u64,
     }
 }

@@ -56,10 +56,10 @@ fn parallel(engine: &DetectorSet, data: &[u8], threads: usize) -> Vec<Finding> {
     found
 }
 
-fn summary(findings: &[Finding]) -> Vec<(String, usize, usize, u64)> {
+fn summary(findings: &[Finding]) -> Vec<(String, usize, usize, u64, u64)> {
     findings
         .iter()
-        .map(|f| (f.detector.clone(), f.start, f.end, f.line))
+        .map(|f| (f.detector.clone(), f.start, f.end, f.line, f.column))
         .collect()
 }
 
@@ -182,6 +182,59 @@ fn lines_are_counted_across_chunks() {
         .map(|f| f.line)
         .collect();
     assert_eq!(lines2, lines);
+}
+
+/// Columns count characters (not bytes) from the line's start, and come out the same from a
+/// whole-text scan, small chunks, a trickled stream and a parallel scan, also on lines far
+/// longer than a chunk that hold multi-byte characters.
+#[test]
+fn columns_count_characters_across_chunks_and_threads() {
+    let engine = engine();
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let mut text = String::new();
+    let mut want = Vec::new();
+    for (line, i) in (1u64..).zip(0..12) {
+        // Short lines, then one line of several megabytes.
+        let (filler, repeats) = if i % 4 == 3 {
+            ("Grüße, 東京 — ", 120_000)
+        } else {
+            ("plain words ", 3)
+        };
+        let mut chars = 0u64;
+        for _ in 0..repeats {
+            text.push_str(filler);
+            chars += filler.chars().count() as u64;
+        }
+        text.push_str("id ");
+        want.push((line, chars + 4));
+        text.push_str(key);
+        text.push_str(" ünïcode tail\n");
+    }
+    let whole = engine.scan_text(&text);
+    let got: Vec<(u64, u64)> = whole.iter().map(|f| (f.line, f.column)).collect();
+    assert_eq!(got, want);
+    assert_eq!(whole, engine.scan_reference(text.as_bytes()));
+    let mut scanner = engine.scanner();
+    scanner.set_chunk_size(4099);
+    assert_eq!(summary(&scanner.scan(text.as_bytes())), summary(&whole));
+    let mut streamed = Vec::new();
+    scanner
+        .scan_reader(
+            Trickle {
+                data: text.as_bytes(),
+                step: 7001,
+            },
+            &mut streamed,
+        )
+        .unwrap();
+    assert_eq!(summary(&streamed), summary(&whole));
+    for threads in [1, 2, 3] {
+        assert_eq!(
+            summary(&parallel(&engine, text.as_bytes(), threads)),
+            summary(&whole),
+            "{threads} threads"
+        );
+    }
 }
 
 proptest! {

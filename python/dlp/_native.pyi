@@ -34,6 +34,8 @@ class Finding:
     """Byte offset of the value in the member's extracted text (UTF-8)."""
     end: int
     line: int
+    column: int
+    """The column of ``start`` on its line, in characters (1-based)."""
     location: Optional[str]
     """Where in the document: ``page 3``, ``sheet Q2``, ``slide 4``."""
     masked: str

@@ -892,6 +892,8 @@ struct Finding {
     start: usize,
     end: usize,
     line: u64,
+    /// The column of `start` on its line, in characters (1-based).
+    column: u64,
     location: Option<String>,
     masked: String,
     fingerprint: String,
@@ -912,6 +914,7 @@ impl Finding {
             start: f.start,
             end: f.end,
             line: f.line,
+            column: f.column,
             location: f.location,
             masked: f.masked,
             fingerprint: f.fingerprint,
@@ -936,6 +939,7 @@ impl Finding {
         dict.set_item("start", self.start)?;
         dict.set_item("end", self.end)?;
         dict.set_item("line", self.line)?;
+        dict.set_item("column", self.column)?;
         dict.set_item("location", &self.location)?;
         dict.set_item("masked", &self.masked)?;
         dict.set_item("fingerprint", &self.fingerprint)?;

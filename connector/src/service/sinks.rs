@@ -589,6 +589,7 @@ mod tests {
             start: n,
             end: n + 16,
             line: 1,
+            column: 1,
             masked: "4111 **** **** 1111".into(),
             fingerprint: format!("fp{n}"),
             ocr: false,

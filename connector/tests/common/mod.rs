@@ -70,6 +70,7 @@ impl Inspector for PlantedFormats {
                     start: m.start(),
                     end: m.end(),
                     line: 1,
+                    column: 1,
                     member: None,
                     location: None,
                     masked: format!("{}****", &m.as_str()[..4]),

@@ -228,9 +228,36 @@ pub struct Summary {
     pub throughput_mb_s: f64,
     /// Worker threads.
     pub threads: usize,
+    /// Per file with findings or skips (its own or its members'): how many of each, by path.
+    pub by_file: std::collections::BTreeMap<String, FileTally>,
+}
+
+/// One file's part of the run, in the summary.
+#[derive(Debug, Default, Serialize)]
+pub struct FileTally {
+    /// Findings reported in the file and its members.
+    pub findings: u64,
+    /// The file or members of it not (fully) inspected.
+    pub skipped: u64,
+    /// Its detected type, when it was read.
+    pub file_type: Option<&'static str>,
 }
 
 impl Summary {
+    /// Counts a finished item in the per-file breakdown, when it had findings or skips.
+    pub fn file(&mut self, path: String, report: &dlp_engine::ItemReport) {
+        if report.findings > 0 || report.skipped > 0 {
+            self.by_file.insert(
+                path,
+                FileTally {
+                    findings: report.findings,
+                    skipped: report.skipped,
+                    file_type: report.file_type.map(|t| t.name()),
+                },
+            );
+        }
+    }
+
     pub fn finish(&mut self, elapsed: std::time::Duration) {
         self.elapsed_s = elapsed.as_secs_f64();
         self.throughput_mb_s = if self.elapsed_s > 0.0 {
@@ -275,6 +302,26 @@ impl Summary {
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
             writeln!(out, "dlp: findings by detector: {}", parts.join(", "))?;
+        }
+        let mut files: Vec<(&String, u64)> = self
+            .by_file
+            .iter()
+            .filter(|(_, f)| f.findings > 0)
+            .map(|(path, f)| (path, f.findings))
+            .collect();
+        if !files.is_empty() {
+            files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = files
+                .iter()
+                .take(5)
+                .map(|(path, n)| format!("{path} ({n})"))
+                .collect();
+            writeln!(
+                out,
+                "dlp: files with findings: {}; most: {}",
+                files.len(),
+                top.join(", ")
+            )?;
         }
         Ok(())
     }

@@ -436,6 +436,8 @@ impl<W: Write> Sink for Output<'_, W> {
             sarif.finished(output::display_path(&report.path), report);
         }
         self.summary.tally.finished(report);
+        self.summary
+            .file(output::display_path(&report.path), report);
         self.progress.tick(self.summary);
         Ok(Flow::Continue)
     }

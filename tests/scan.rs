@@ -181,6 +181,21 @@ fn summary_file_and_exit_codes() {
     assert_eq!(s["findings_total"], 2);
     assert!(s["bytes"].as_u64().unwrap() > 40);
     assert!(s["elapsed_s"].as_f64().is_some());
+    // The per-file breakdown: files with findings or skips, and only those.
+    let a = format!("{}/a.txt", dir.display());
+    let blob = format!("{}/blob.bin", dir.display());
+    let by_file = s["by_file"].as_object().unwrap();
+    assert_eq!(by_file.len(), 3, "{by_file:?}");
+    assert_eq!(by_file[&a]["findings"], 2);
+    assert_eq!(by_file[&a]["file_type"], "text");
+    assert_eq!(by_file[&blob]["skipped"], 1);
+    assert_eq!(by_file["no-such-file.txt"]["skipped"], 1);
+    assert!(
+        run.stderr
+            .contains(&format!("dlp: files with findings: 1; most: {a} (2)")),
+        "{}",
+        run.stderr
+    );
 
     let clean = dlp(&[
         "scan",

@@ -425,7 +425,7 @@
     status.dataset.matching = matching.length;
     const filtered = matching.length !== table.rows.length;
     if (table.rows.length === 0) {
-      status.textContent = "No findings.";
+      status.textContent = table.total ? "The table holds none of them (dlp report --max-rows)." : "No findings.";
     } else if (matching.length === 0) {
       status.textContent = "No finding matches the filter.";
     } else if (drawn < matching.length) {

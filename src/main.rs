@@ -11,6 +11,7 @@ mod connectors;
 mod extract;
 mod output;
 mod redact;
+mod report;
 mod run;
 mod sarif;
 mod scan;
@@ -42,6 +43,9 @@ enum Command {
     Extract(extract::ExtractArgs),
     /// Write a copy of a text file with every finding masked.
     Redact(redact::RedactArgs),
+    /// Make a self-contained HTML report (totals, charts, top lists, a searchable table) of
+    /// JSONL findings from `dlp scan` or the ChatGPT connector.
+    Report(report::ReportArgs),
     /// Measure detection throughput on a generated (or given) corpus, with checked answers.
     Bench(bench::BenchArgs),
     /// Internal: serve extraction requests on standard input (started by `dlp scan`).
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Detectors(args) => detectors(args),
         Command::Extract(args) => extract::run(args),
         Command::Redact(args) => redact::run(args),
+        Command::Report(args) => report::run(args),
         Command::Chatgpt(args) => chatgpt::run(args),
         Command::Bench(args) => bench::run(args),
         // Served above, before the arguments are parsed; kept so that clap accepts the name.

@@ -8,5 +8,6 @@ mod chatgpt_connectors;
 mod chatgpt_service;
 mod connector_hostile;
 mod detectors;
+mod report;
 mod scan;
 mod scan_s3;

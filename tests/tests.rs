@@ -9,4 +9,5 @@ mod chatgpt_service;
 mod connector_hostile;
 mod detectors;
 mod scan;
+mod scan_compressed;
 mod scan_s3;

@@ -10,4 +10,5 @@ mod connector_hostile;
 mod detectors;
 mod report;
 mod scan;
+mod scan_compressed;
 mod scan_s3;

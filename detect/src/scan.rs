@@ -328,21 +328,24 @@ impl<'e> Scanner<'e> {
         let mut eof = false;
         loop {
             let want = owned_start + self.chunk_size + OVERLAP - base;
-            while !eof && buf.len() < want {
-                let old = buf.len();
+            // Sized (and zeroed) once per chunk, not per read: a reader that gives 64 KiB at a
+            // time (a pipe, a decompressed stream) would otherwise cost a memset of the rest
+            // of the chunk for each read.
+            let mut len = buf.len();
+            if !eof && len < want {
                 buf.resize(want, 0);
-                match reader.read(&mut buf[old..]) {
-                    Ok(0) => {
-                        buf.truncate(old);
-                        eof = true;
-                    }
-                    Ok(n) => buf.truncate(old + n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
-                    Err(e) => {
-                        self.end_item();
-                        return Err(ScanError::Scan(Error::io("cannot read the input", e)));
+                while !eof && len < want {
+                    match reader.read(&mut buf[len..]) {
+                        Ok(0) => eof = true,
+                        Ok(n) => len += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            self.end_item();
+                            return Err(ScanError::Scan(Error::io("cannot read the input", e)));
+                        }
                     }
                 }
+                buf.truncate(len);
             }
             let end = base + buf.len();
             let owned_end = if eof {

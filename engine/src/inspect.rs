@@ -3,8 +3,14 @@
 //! (streamed, memory-mapped, or split between threads when large), and everything else goes
 //! through extraction, in the isolated workers unless the engine says otherwise. The size and
 //! type filter is applied here, once, for text; extraction applies it to documents and members.
+//!
+//! A top-level compressed stream (gzip, bzip2, xz, Zstandard) is decompressed as it is read
+//! (in a worker, unless the engine parses in-process): when its content starts as plain text,
+//! that text streams into the scanner in bounded memory, whatever its size; otherwise (a
+//! `.tar.gz`, a gzipped PDF) the whole compressed item is extracted as a document.
 
-use std::io::Read;
+use std::cell::{Cell, RefCell};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use dlp_detect::{Confidence, FindingSink, Flow, ScanError};
@@ -52,6 +58,8 @@ struct Place<'a, S: Sink + ?Sized> {
     /// For text recognised by OCR: the engine's minimum confidence, which a finding must still
     /// meet once lowered.
     ocr: Option<Confidence>,
+    /// The sink said stop.
+    stopped: bool,
 }
 
 impl<S: Sink + ?Sized> FindingSink for Place<'_, S> {
@@ -80,7 +88,9 @@ impl<S: Sink + ?Sized> FindingSink for Place<'_, S> {
         f.member = self.member.map(str::to_string);
         f.location = self.location.map(str::to_string);
         *self.count += 1;
-        self.sink.finding(self.item, f)
+        let flow = self.sink.finding(self.item, f)?;
+        self.stopped |= flow == Flow::Stop;
+        Ok(flow)
     }
 }
 
@@ -163,6 +173,13 @@ impl<'e> Scanner<'e> {
             report.file_type = Some(file_type);
             return self.text(data, item, report, sink);
         }
+        let kind = dlp_extract::detect(head);
+        if kind.is_compressed_stream() {
+            let mut input = data;
+            if let Some(flow) = self.compressed(kind, &mut input, None, item, report, sink)? {
+                return Ok(flow);
+            }
+        }
         self.document(data, item, report, sink)
     }
 
@@ -192,6 +209,9 @@ impl<'e> Scanner<'e> {
             let mut counted = Counted::new(stream, max);
             let mut sink_for_text = place(sink, item, report, &self.engine.allow_paths);
             let scanned = self.detect.scan_reader(&mut counted, &mut sink_for_text);
+            if sink_for_text.stopped {
+                return Ok(Flow::Stop);
+            }
             let over = counted.over;
             match scanned {
                 Ok(bytes) => {
@@ -222,7 +242,39 @@ impl<'e> Scanner<'e> {
             return Ok(Flow::Continue);
         }
         let max = self.engine.document_max();
+        let kind = dlp_extract::detect(&head);
         let mut data = head;
+        if kind.is_compressed_stream() {
+            // What the stream reads is kept, so that content that is not text can still be
+            // extracted as a whole document (as far as the document maximum allows).
+            let kept = RefCell::new(Some(data.clone()));
+            let streamed = {
+                let mut tee = Tee {
+                    inner: &mut *reader,
+                    kept: &kept,
+                    limit: max.saturating_add(1),
+                };
+                let mut input = Cursor::new(&data[..]).chain(&mut tee);
+                self.compressed(kind, &mut input, Some(&kept), item, report, sink)?
+            };
+            if let Some(flow) = streamed {
+                return Ok(flow);
+            }
+            match kept.into_inner() {
+                Some(read) => data = read,
+                None => {
+                    let skip = Skipped {
+                        member: None,
+                        reason: SkipReason::TooLarge,
+                        detail: format!(
+                            "over the maximum content-inspection size of {max} bytes for a \
+                             document"
+                        ),
+                    };
+                    return give_skip(sink, item, report, skip);
+                }
+            }
+        }
         if let Err(e) = reader
             .take(max.saturating_add(1).saturating_sub(data.len() as u64))
             .read_to_end(&mut data)
@@ -273,6 +325,15 @@ impl<'e> Scanner<'e> {
             Err(e) => return give_skip(sink, item, report, unreadable(e)),
         };
         if !dlp_extract::is_plain_text(&head[..head_len]) {
+            let kind = dlp_extract::detect(&head[..head_len]);
+            if kind.is_compressed_stream() {
+                // Never held whole: not limited by the document maximum unless its content is
+                // extracted as a document below.
+                let mut input = Cursor::new(&head[..head_len]).chain(&file);
+                if let Some(flow) = self.compressed(kind, &mut input, None, item, report, sink)? {
+                    return Ok(flow);
+                }
+            }
             if size > self.engine.document_max() {
                 // Refused without mapping the file, by the rule extraction applies.
                 return give_skip(sink, item, report, self.engine.too_large(size));
@@ -325,6 +386,125 @@ impl<'e> Scanner<'e> {
         }
     }
 
+    /// A top-level compressed stream: decompressed as it is read (in a worker unless the engine
+    /// parses in-process); when its content starts as plain text, that text is scanned as it
+    /// comes, in bounded memory, as the stream's one member (the name a gzip header stores, else
+    /// `content`), exactly as extraction would name and place it. `None` when the content is
+    /// not plain text: the caller extracts the whole item as a document instead, from `kept`
+    /// for a stream (the compressed bytes read so far, kept until the content is known to be
+    /// text, and not after).
+    ///
+    /// Size: the compressed item is never held, so the document maximum does not apply to it;
+    /// the filter's maximum applies to the decompressed content, as to a text stream: what it
+    /// allows is scanned, then the content is a `too_large` skip saying so. A damaged or
+    /// truncated stream, a compression ratio over the limit or a failed worker end the item as
+    /// a skip after the findings in the content before that point.
+    fn compressed<S: Sink + ?Sized>(
+        &mut self,
+        kind: FileType,
+        input: &mut dyn Read,
+        kept: Option<&RefCell<Option<Vec<u8>>>>,
+        item: &Path,
+        report: &mut ItemReport,
+        sink: &mut S,
+    ) -> Result<Option<Flow>, ScanError<S::Error>> {
+        let engine = self.engine;
+        let read = Cell::new(0u64);
+        let mut input = CountRead {
+            inner: input,
+            read: &read,
+        };
+        let mut stream = match &engine.pool {
+            Some(pool) => pool.inflate(kind, &mut input),
+            None => dlp_extract::inflate(kind, &mut input, &engine.limits),
+        };
+        let mut head = vec![0u8; HEAD];
+        let mut len = 0;
+        while len < HEAD {
+            match stream.read(&mut head[len..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        head.truncate(len);
+        if let (true, Some(error)) = (head.is_empty(), stream.error()) {
+            let skip = Skipped {
+                member: None,
+                reason: error.reason(),
+                detail: error.detail().to_string(),
+            };
+            drop(stream);
+            report.bytes = read.get();
+            return give_skip(sink, item, report, skip).map(Some);
+        }
+        if !dlp_extract::is_plain_text(&head) {
+            return Ok(None);
+        }
+        if let Some(kept) = kept {
+            kept.replace(None);
+        }
+        let member = stream.member().unwrap_or("content").to_string();
+        let file_type = dlp_extract::detect(&head);
+        if let Some(mut skip) = engine.filter_type(file_type) {
+            drop(stream);
+            skip.member = Some(member);
+            report.bytes = read.get();
+            report.items_scanned = 1;
+            report.file_type = Some(kind);
+            return give_skip(sink, item, report, skip).map(Some);
+        }
+        // Extraction decodes text without its byte-order mark: offsets count from after it.
+        let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+        let max = engine.filter.max_file_size;
+        let mut content = Counted::new(Cursor::new(body).chain(&mut stream), max);
+        let mut out = place(sink, item, report, &engine.allow_paths);
+        out.member = Some(&member);
+        let scanned = self.detect.scan_reader(&mut content, &mut out);
+        let stopped = out.stopped;
+        let over = content.over;
+        match scanned {
+            Ok(_) => {}
+            Err(ScanError::Sink(e)) => return Err(ScanError::Sink(e)),
+            // The content never fails to read: a failing stream ends, and says why below.
+            Err(ScanError::Scan(e)) => {
+                drop(stream);
+                return give_skip(sink, item, report, unreadable_detail(e.to_string())).map(Some);
+            }
+        }
+        if stopped {
+            return Ok(Some(Flow::Stop));
+        }
+        let error = stream.error().cloned();
+        drop(stream);
+        report.bytes = read.get();
+        if over {
+            let max = max.unwrap_or(u64::MAX);
+            report.items_scanned = 1;
+            report.file_type = Some(kind);
+            let skip = Skipped {
+                member: Some(member),
+                reason: SkipReason::TooLarge,
+                detail: format!(
+                    "decompressed content over the maximum content-inspection size of {max} \
+                     bytes; only its first {max} bytes were inspected"
+                ),
+            };
+            return give_skip(sink, item, report, skip).map(Some);
+        }
+        if let Some(error) = error {
+            let skip = Skipped {
+                member: None,
+                reason: error.reason(),
+                detail: error.detail().to_string(),
+            };
+            return give_skip(sink, item, report, skip).map(Some);
+        }
+        // The stream and its content, as extraction counts them.
+        report.items_scanned = 2;
+        report.file_type = Some(kind);
+        Ok(Some(Flow::Continue))
+    }
+
     /// Extracts a document (recursively, for containers) and scans its text: in the isolated
     /// workers unless the engine parses in-process. Every skip inside it reaches the sink.
     fn document<S: Sink + ?Sized>(
@@ -369,6 +549,7 @@ impl<'e> Scanner<'e> {
                         allowed: &mut report.allowed,
                         paths: &self.engine.allow_paths,
                         ocr: ocr.then_some(self.engine.min_confidence),
+                        stopped: false,
                     };
                     outcome = detect.scan_into(text.as_bytes(), &mut out);
                     *cursor = (
@@ -488,6 +669,7 @@ fn place<'a, S: Sink + ?Sized>(
         allowed: &mut report.allowed,
         paths,
         ocr: None,
+        stopped: false,
     }
 }
 
@@ -559,6 +741,43 @@ impl<R: Read> Read for Counted<R> {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.left = Some(left - n as u64);
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read through it.
+struct CountRead<'a> {
+    inner: &'a mut dyn Read,
+    read: &'a Cell<u64>,
+}
+
+impl Read for CountRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Keeps a copy of what is read through it, up to `limit` bytes in all (past that the copy is
+/// dropped: `None`).
+struct Tee<'a> {
+    inner: &'a mut dyn Read,
+    kept: &'a RefCell<Option<Vec<u8>>>,
+    limit: u64,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut kept = self.kept.borrow_mut();
+        if let Some(copy) = kept.as_mut() {
+            if (copy.len() + n) as u64 > self.limit {
+                *kept = None;
+            } else {
+                copy.extend_from_slice(&buf[..n]);
+            }
+        }
         Ok(n)
     }
 }

@@ -25,8 +25,9 @@ pub(crate) enum Source<'a> {
     Bytes(&'a [u8]),
     /// Text, scanned as it is (no type detection, no extraction).
     Text(&'a [u8]),
-    /// A stream: text streams through the scanner in bounded memory; anything else is read
-    /// whole (up to the size limit) and extracted.
+    /// A stream: text streams through the scanner in bounded memory, and so does the text of a
+    /// compressed stream (gzip, bzip2, xz, Zstandard); anything else is read whole (up to the
+    /// size limit) and extracted.
     Reader(&'a mut dyn Read),
     /// A file on disk: text is read through a memory map (or, when large, by all threads in
     /// chunks); documents are extracted.
@@ -44,7 +45,9 @@ impl<'a> Request<'a> {
         Self::new(Source::Text(text.as_ref()))
     }
 
-    /// A stream of any supported type: text is scanned as it arrives, in bounded memory.
+    /// A stream of any supported type: text is scanned as it arrives, in bounded memory, and
+    /// so is the text content of a compressed stream (gzip, bzip2, xz, Zstandard), decompressed
+    /// as it arrives; the filter's maximum size then applies to what is scanned.
     pub fn reader(reader: &'a mut dyn Read) -> Self {
         Self::new(Source::Reader(reader))
     }

@@ -6,18 +6,28 @@
 //!
 //! Every decompressor is read through [`inflate`], which holds the output to the walk's
 //! inflation budget and the compression-ratio limit as it grows, so that a bomb stops within
-//! one chunk of a limit instead of after it has been held in memory.
+//! one chunk of a limit instead of after it has been held in memory. A compressed stream read
+//! as it is decompressed, never held (`stream`'s [`inflate`](crate::stream::inflate) and the
+//! workers' stream requests), goes through [`StreamInflater`], with the same decompressors.
 
-use std::io::{Cursor, ErrorKind, Read};
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Cursor, ErrorKind, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
 use sevenz_rust2::{BlockDecoder, EncoderMethod, Password};
 
-use crate::types::{member_path, read_capped, Outcome, Skip, SkipReason};
+use crate::types::{
+    member_path, panic_message, read_capped, FileType, Limits, Outcome, Skip, SkipReason,
+};
 use crate::visit::Visit;
 use crate::zip::{sanitize, Archive};
 
 /// How much a decompressor is asked for at a time (and so how far past a limit it may get).
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// The member name of a compressed stream's content when the stream stores none.
+pub(crate) const STREAM_CONTENT: &str = "content";
 
 /// Reads a ZIP archive: every file entry becomes a nested item.
 pub(crate) fn read_zip(
@@ -118,13 +128,18 @@ pub(crate) fn read_gzip(
 ) -> Outcome {
     let mut decoder = flate2::read::MultiGzDecoder::new(data);
     let inflated = inflate(walker, &mut decoder, Packed::whole(data), "gzip stream")?;
-    let name = decoder
-        .header()
-        .and_then(|h| h.filename())
-        .map(|n| sanitize(&String::from_utf8_lossy(n)))
-        .unwrap_or_else(|| "content".to_string());
+    let name = gzip_member_name(decoder.header());
     walker.child(&inflated, &member_path(member, &name), depth + 1);
     Ok(())
+}
+
+/// The member name of a gzip stream's content: the file name its header stores, sanitised,
+/// else `content`.
+fn gzip_member_name(header: Option<&flate2::GzHeader>) -> String {
+    header
+        .and_then(|h| h.filename())
+        .map(|n| sanitize(&String::from_utf8_lossy(n)))
+        .unwrap_or_else(|| STREAM_CONTENT.to_string())
 }
 
 /// A bzip2 stream (concatenated streams read as one): its content is the nested item `content`.
@@ -172,23 +187,210 @@ fn read_stream(
     what: &str,
 ) -> Outcome {
     let inflated = inflate(walker, decoder, Packed::whole(data), what)?;
-    walker.child(&inflated, &member_path(member, "content"), depth + 1);
+    walker.child(&inflated, &member_path(member, STREAM_CONTENT), depth + 1);
     Ok(())
+}
+
+/// One of the single-stream decompressors over a reader of compressed bytes (boxed: their
+/// states differ in size by kilobytes).
+enum StreamDecoder<R: Read> {
+    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
+    Bzip2(Box<bzip2::read::MultiBzDecoder<R>>),
+    Xz(Box<lzma_rust2::XzReader<R>>),
+    Zstd(Box<ZstdFrames<BufReader<R>>>),
+}
+
+impl<R: Read> Read for StreamDecoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            StreamDecoder::Gzip(d) => d.read(buf),
+            StreamDecoder::Bzip2(d) => d.read(buf),
+            StreamDecoder::Xz(d) => d.read(buf),
+            StreamDecoder::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// Counts the compressed bytes a decompressor takes from its input, for the ratio check.
+struct Consumed<'a> {
+    input: &'a mut dyn Read,
+    count: Rc<Cell<u64>>,
+}
+
+impl Read for Consumed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        self.count.set(self.count.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
+/// A compressed stream (gzip, bzip2, xz, Zstandard) decompressed as it is read, for content
+/// too large to hold: the output is handed on chunk by chunk, never kept. The compression ratio
+/// of what was produced to what was consumed so far is checked past the ratio threshold of the
+/// limits after every read of the decompressor; the inflation budgets do not apply (the caller
+/// bounds what it reads), nor does the walk's deadline (the caller's, or the worker pool's
+/// inactivity deadline, does). A panic of the decompressor ends the stream as `broken_file`.
+pub(crate) struct StreamInflater<'a> {
+    decoder: Option<StreamDecoder<Consumed<'a>>>,
+    kind: FileType,
+    consumed: Rc<Cell<u64>>,
+    produced: u64,
+    threshold: u64,
+    max_ratio: u64,
+    name: Option<String>,
+    failed: Option<Skip>,
+    ended: bool,
+}
+
+impl<'a> StreamInflater<'a> {
+    /// Starts decompressing `input` as a stream of `kind`; a kind that is not a compressed
+    /// stream fails at the first [`StreamInflater::fill`] as `unsupported_format`.
+    pub(crate) fn new(kind: FileType, input: &'a mut dyn Read, limits: &Limits) -> Self {
+        let consumed = Rc::new(Cell::new(0));
+        let source = Consumed {
+            input,
+            count: Rc::clone(&consumed),
+        };
+        // flate2's gzip decoder reads the header in its constructor: guarded like any read.
+        let made = catch_unwind(AssertUnwindSafe(move || match kind {
+            FileType::Gzip => Some(StreamDecoder::Gzip(Box::new(
+                flate2::read::MultiGzDecoder::new(source),
+            ))),
+            FileType::Bzip2 => Some(StreamDecoder::Bzip2(Box::new(
+                bzip2::read::MultiBzDecoder::new(source),
+            ))),
+            FileType::Xz => Some(StreamDecoder::Xz(Box::new(lzma_rust2::XzReader::new(
+                source, true,
+            )))),
+            FileType::Zstd => Some(StreamDecoder::Zstd(Box::new(ZstdFrames::new(
+                BufReader::new(source),
+            )))),
+            _ => None,
+        }));
+        let (decoder, failed) = match made {
+            Ok(Some(decoder)) => (Some(decoder), None),
+            Ok(None) => (
+                None,
+                Some(Skip::new(
+                    SkipReason::UnsupportedFormat,
+                    format!("{kind} is not a compressed stream"),
+                )),
+            ),
+            Err(panic) => (
+                None,
+                Some(Skip::broken(format!(
+                    "{kind} decoder panicked: {}",
+                    panic_message(&panic)
+                ))),
+            ),
+        };
+        StreamInflater {
+            decoder,
+            kind,
+            consumed,
+            produced: 0,
+            threshold: limits.ratio_threshold,
+            max_ratio: limits.max_ratio,
+            name: None,
+            failed,
+            ended: false,
+        }
+    }
+
+    /// Fills `buf` with the next decompressed bytes, as far as the stream goes: fewer than
+    /// `buf.len()` only at its end (or before a failure), 0 once it has ended. Fails, and goes
+    /// on failing, on a damaged stream (a bad header or checksum, a truncation: `broken_file`)
+    /// or a ratio over the limit (`limit_exceeded`).
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) -> Outcome<usize> {
+        if let Some(skip) = &self.failed {
+            return Err(skip.clone());
+        }
+        let mut filled = 0;
+        while filled < buf.len() && !self.ended {
+            let end = buf.len().min(filled + CHUNK);
+            match self.read_some(&mut buf[filled..end]) {
+                Ok(0) => self.ended = true,
+                Ok(n) => filled += n,
+                Err(skip) => {
+                    self.failed = Some(skip.clone());
+                    // What came before the failure is good content: handed on first.
+                    if filled > 0 {
+                        return Ok(filled);
+                    }
+                    return Err(skip);
+                }
+            }
+        }
+        Ok(filled)
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Outcome<usize> {
+        let what = match self.kind {
+            FileType::Gzip => "gzip stream",
+            FileType::Bzip2 => "bzip2 stream",
+            FileType::Xz => "xz stream",
+            _ => "zstd stream",
+        };
+        let Some(decoder) = self.decoder.as_mut() else {
+            return Ok(0);
+        };
+        let read = loop {
+            match catch_unwind(AssertUnwindSafe(|| decoder.read(buf))) {
+                Ok(Err(e)) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        if self.name.is_none() {
+            self.name = Some(match decoder {
+                StreamDecoder::Gzip(d) => gzip_member_name(d.header()),
+                _ => STREAM_CONTENT.to_string(),
+            });
+        }
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) if e.kind() == ErrorKind::OutOfMemory => {
+                return Err(Skip::limit(format!("{what}: out of memory ({e})")));
+            }
+            Ok(Err(e)) => return Err(Skip::broken(format!("{what}: {e}"))),
+            Err(panic) => {
+                return Err(Skip::broken(format!(
+                    "{what}: decoder panicked: {}",
+                    panic_message(&panic)
+                )))
+            }
+        };
+        self.produced = self.produced.saturating_add(n as u64);
+        let consumed = self.consumed.get().max(1);
+        if self.produced > self.threshold && self.produced / consumed > self.max_ratio {
+            return Err(Skip::limit(format!(
+                "{what}: compression ratio over {}:1",
+                self.max_ratio
+            )));
+        }
+        Ok(n)
+    }
+
+    /// The member name of the content: the name a gzip header stores (sanitised), else
+    /// `content`; known once the first bytes were read.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
 }
 
 /// Every frame of a Zstandard stream as one reader (`ruzstd`'s own streaming decoder reads one
 /// frame only). Skippable frames are passed over; a frame's checksum, when it has one, is
-/// verified once the frame is drained.
-struct ZstdFrames<'a> {
-    rest: &'a [u8],
+/// verified once the frame is drained. Reads its input as it goes (a slice, or a stream).
+struct ZstdFrames<R> {
+    rest: R,
     frame: ruzstd::decoding::FrameDecoder,
     in_frame: bool,
 }
 
-impl<'a> ZstdFrames<'a> {
-    fn new(data: &'a [u8]) -> ZstdFrames<'a> {
+impl<R: BufRead> ZstdFrames<R> {
+    fn new(input: R) -> ZstdFrames<R> {
         ZstdFrames {
-            rest: data,
+            rest: input,
             frame: ruzstd::decoding::FrameDecoder::new(),
             in_frame: false,
         }
@@ -198,7 +400,7 @@ impl<'a> ZstdFrames<'a> {
     fn next_frame(&mut self) -> std::io::Result<bool> {
         use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
         loop {
-            if self.rest.is_empty() {
+            if self.rest.fill_buf()?.is_empty() {
                 return Ok(false);
             }
             match self.frame.reset(&mut self.rest) {
@@ -207,10 +409,15 @@ impl<'a> ZstdFrames<'a> {
                     length,
                     ..
                 })) => {
-                    let length = usize::try_from(length).unwrap_or(usize::MAX);
-                    self.rest = self.rest.get(length..).ok_or_else(|| {
-                        std::io::Error::new(ErrorKind::UnexpectedEof, "truncated skippable frame")
-                    })?;
+                    let length = u64::from(length);
+                    let skipped =
+                        std::io::copy(&mut (&mut self.rest).take(length), &mut std::io::sink())?;
+                    if skipped != length {
+                        return Err(std::io::Error::new(
+                            ErrorKind::UnexpectedEof,
+                            "truncated skippable frame",
+                        ));
+                    }
                 }
                 Err(e) => return Err(std::io::Error::new(ErrorKind::InvalidData, e)),
             }
@@ -218,7 +425,7 @@ impl<'a> ZstdFrames<'a> {
     }
 }
 
-impl Read for ZstdFrames<'_> {
+impl<R: BufRead> Read for ZstdFrames<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         use ruzstd::decoding::BlockDecodingStrategy;
         if buf.is_empty() {

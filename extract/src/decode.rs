@@ -93,8 +93,10 @@ fn valid_utf32(data: &[u8], unit: fn([u8; 4]) -> u32) -> bool {
 /// of its code units (every ASCII character, space and digit), and almost never in the low
 /// half; binary data has NULs at both positions, or none. So, of the 16-bit units:
 /// - at least a quarter have a zero high byte, at most one in twenty a zero low byte;
-/// - of those below 256, at most one in fifty is a control code and at least three quarters
-///   are ASCII text (not a run of one Latin-1 byte such as image data's `FF 00`);
+/// - of those below 256, at most one in fifty is a control code, at least three quarters are
+///   ASCII text (not a run of one Latin-1 byte such as image data's `FF 00`), and no one value
+///   makes more than three quarters of them, once there are sixteen (not one value over and
+///   over, such as the high halves `20 00` of a table of 32-bit offsets in an executable);
 /// - at most one in ten is made of two ASCII bytes (byte-oriented text read two bytes at a
 ///   time);
 /// - the decoded sample is at least 95% printable.
@@ -122,17 +124,24 @@ fn guess_utf16(data: &[u8]) -> Option<Encoding> {
         };
     let ascii_text = |b: u8| matches!(b, b' '..=b'~' | b'\t' | b'\n' | b'\r');
     let (mut narrow, mut narrow_control, mut narrow_ascii, mut ascii_pairs) = (0, 0, 0, 0);
+    let mut narrow_counts = [0usize; 256];
     for pair in sample.chunks_exact(2) {
         let code = unit([pair[0], pair[1]]);
         if code < 0x100 {
             narrow += 1;
+            narrow_counts[usize::from(code)] += 1;
             narrow_control += usize::from(!is_text_char(char::from(code as u8)));
             narrow_ascii += usize::from(ascii_text(code as u8));
         } else if ascii_text(pair[0]) && ascii_text(pair[1]) {
             ascii_pairs += 1;
         }
     }
-    if narrow_control * 50 > narrow || narrow_ascii * 4 < narrow * 3 || ascii_pairs * 10 > units {
+    let commonest = narrow_counts.iter().copied().max().unwrap_or(0);
+    if narrow_control * 50 > narrow
+        || narrow_ascii * 4 < narrow * 3
+        || ascii_pairs * 10 > units
+        || (narrow >= 16 && commonest * 4 > narrow * 3)
+    {
         return None;
     }
     let (mut chars, mut printable) = (0usize, 0usize);
@@ -563,12 +572,19 @@ mod tests {
                 .iter()
                 .flat_map(|&b| (u32::from(b) << 8).to_be_bytes())
                 .collect();
+            // A jump table: 32-bit offsets about 2 MiB away, whose high halves (`20 00`) are
+            // all a space in UTF-16 LE.
+            let offsets: Vec<u8> = bytes
+                .chunks(2)
+                .flat_map(|c| (0x0020_0000 | u32::from(c[0]) << 8 | 0x19).to_le_bytes())
+                .collect();
             for (kind, data) in [
                 ("noise", &bytes),
                 ("half", &half),
                 ("u16", &u16s),
                 ("u32", &u32s),
                 ("be_u32", &be_u32s),
+                ("offsets", &offsets),
             ] {
                 if guess_utf16(data).is_some() {
                     flagged.push((round, kind, len));

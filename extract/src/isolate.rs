@@ -37,17 +37,28 @@
 //! worker answers with frames (`u32` LE length + JSON event) ending with an `end` frame. The
 //! worker points its own file descriptor 1 at `/dev/null`, so that a library printing to
 //! stdout cannot corrupt the protocol.
+//!
+//! A stream request ([`WorkerPool::inflate`]: a compressed stream decompressed as it is read)
+//! names the stream's type in its header, and its input follows as frames (`u32` LE length +
+//! compressed bytes) up to a frame of length 0. The worker answers as it decompresses: a JSON
+//! `member` frame (the content's name), data frames (a `0` byte, then up to 64 KiB of
+//! decompressed bytes; a JSON frame starts with `{`), a JSON `skipped` frame if the content
+//! ends early, and `end` once it has read the input's end frame. The pool writes the input from
+//! a thread of its own while its reader thread drains the answer, so that neither pipe can fill
+//! up against a side that waits on the other.
 
 use std::borrow::Cow;
 use std::io::{self, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::archive::{StreamInflater, CHUNK};
 use crate::detect::detect;
+use crate::stream::{Inflate, InflateError, Inflating};
 use crate::types::{Event, FileType, Filter, Limits, SkipReason};
 use crate::walker::{walk, walk_isolated};
 
@@ -64,6 +75,17 @@ const MAX_FRAME: u64 = 1 << 31;
 /// Extra wall-clock time granted over [`Limits::time_per_item`] before a worker is killed,
 /// so that its own cooperative timeout can report first.
 const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// The first byte of a frame of decompressed bytes from a worker (the rest of the frame); a
+/// JSON frame starts with `{`.
+const DATA_TAG: u8 = 0;
+
+/// Largest frame of compressed input a worker accepts (the pool sends [`CHUNK`]s).
+const MAX_INPUT_FRAME: u32 = 1 << 20;
+
+/// How many chunks of compressed input may be on their way to a worker at once: enough to
+/// keep it busy, few enough that memory stays bounded.
+const INPUT_IN_FLIGHT: usize = 4;
 
 #[derive(Serialize, Deserialize)]
 struct Request {
@@ -85,6 +107,10 @@ struct Request {
     ocr_max_pages: u32,
     ocr_max_pixels: u64,
     ocr_max_memory: u64,
+    /// Set for a stream request: the type of the compressed stream that follows as input
+    /// frames, whose decompressed content the worker answers with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream: Option<String>,
 }
 
 impl Request {
@@ -111,6 +137,7 @@ impl Request {
             ocr_max_pages: limits.ocr_max_pages,
             ocr_max_pixels: limits.ocr_max_pixels,
             ocr_max_memory: limits.ocr_max_memory,
+            stream: None,
         }
     }
 
@@ -252,6 +279,26 @@ impl<'a> Wire<'a> {
     }
 }
 
+/// A frame of a stream answer that is not decompressed bytes.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+enum StreamFrame<'a> {
+    /// The content's member name, before its first bytes.
+    Member {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+    },
+    /// The content ended early, and why; the answer still ends with `End`.
+    Skipped {
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+        #[serde(borrow)]
+        detail: Cow<'a, str>,
+    },
+    /// The end of the answer: the input was read to its end frame.
+    End,
+}
+
 fn write_frame(out: &mut dyn Write, payload: &[u8]) -> io::Result<()> {
     let len = u32::try_from(payload.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too large"))?;
@@ -278,7 +325,8 @@ fn read_exactly(input: &mut dyn Read, len: u64) -> io::Result<Vec<u8>> {
             "frame too large",
         ));
     }
-    let mut buf = Vec::new();
+    // Sized by the frame, but never more than 1 MiB ahead of what actually arrives.
+    let mut buf = Vec::with_capacity(usize::try_from(len.min(1 << 20)).unwrap_or(0));
     input.take(len).read_to_end(&mut buf)?;
     if buf.len() as u64 != len {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short frame"));
@@ -310,9 +358,16 @@ pub fn worker_main() -> i32 {
             Ok(None) => return 0,
             Err(_) => return 2,
         };
-        let Ok(request) = serde_json::from_slice::<Request>(&header) else {
+        let Ok(mut request) = serde_json::from_slice::<Request>(&header) else {
             return 2;
         };
+        if let Some(kind) = request.stream.take() {
+            let (limits, _) = request.split();
+            if serve_stream(&kind, &limits, &mut input, &mut out).is_err() {
+                return 2;
+            }
+            continue;
+        }
         let mut len = [0u8; 8];
         if input.read_exact(&mut len).is_err() {
             return 2;
@@ -346,6 +401,105 @@ pub fn worker_main() -> i32 {
         {
             return 2;
         }
+    }
+}
+
+/// Serves one stream request: decompresses the input frames that follow the header as they
+/// come, answering with data frames ([`DATA_TAG`] and up to [`CHUNK`] bytes), the member name
+/// before them, a skip if the stream ends early, and `End` once the input's end frame was read.
+/// An error is a broken protocol (the worker then exits).
+fn serve_stream(
+    kind: &str,
+    limits: &Limits,
+    input: &mut dyn Read,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let kind: FileType = kind.parse().unwrap_or(FileType::Binary);
+    let mut frames = InputFrames {
+        input,
+        left: 0,
+        ended: false,
+    };
+    {
+        let mut inflater = StreamInflater::new(kind, &mut frames, limits);
+        let mut buf = vec![0u8; 1 + CHUNK];
+        buf[0] = DATA_TAG;
+        let mut named = false;
+        loop {
+            let got = inflater.fill(&mut buf[1..]);
+            if !named {
+                if let Some(name) = inflater.name() {
+                    write_json(out, &StreamFrame::Member { name: name.into() })?;
+                }
+                named = true;
+            }
+            match got {
+                Ok(0) => break,
+                Ok(n) => write_frame(out, &buf[..=n])?,
+                Err(skip) => {
+                    let frame = StreamFrame::Skipped {
+                        reason: skip.reason.as_str().into(),
+                        detail: skip.detail.as_str().into(),
+                    };
+                    write_json(out, &frame)?;
+                    break;
+                }
+            }
+            out.flush()?;
+        }
+    }
+    // What is left of the input, up to its end frame, keeps the protocol in step.
+    io::copy(&mut frames, &mut io::sink())?;
+    write_json(out, &StreamFrame::End)?;
+    out.flush()
+}
+
+fn write_json(out: &mut dyn Write, frame: &StreamFrame<'_>) -> io::Result<()> {
+    let payload = serde_json::to_vec(frame).map_err(io::Error::other)?;
+    write_frame(out, &payload)
+}
+
+/// The compressed input of a stream request as one reader: frames of a `u32` LE length and
+/// bytes, up to a frame of length 0.
+struct InputFrames<'a> {
+    input: &'a mut dyn Read,
+    /// Bytes left in the current frame.
+    left: u32,
+    ended: bool,
+}
+
+impl Read for InputFrames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.left == 0 {
+            if self.ended {
+                return Ok(0);
+            }
+            let mut len = [0u8; 4];
+            self.input.read_exact(&mut len)?;
+            match u32::from_le_bytes(len) {
+                0 => self.ended = true,
+                len if len > MAX_INPUT_FRAME => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "input frame too large",
+                    ))
+                }
+                len => self.left = len,
+            }
+        }
+        let want = buf.len().min(self.left as usize);
+        let n = self.input.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "input closed inside a frame",
+            ));
+        }
+        self.left -= n as u32;
+        Ok(n)
     }
 }
 
@@ -389,16 +543,23 @@ fn protocol_stdout() -> io::Result<std::fs::File> {
     }
 }
 
-/// What a worker's reader thread passes on.
+/// What a worker's reader thread passes on, and, during a stream, its input thread.
 enum Message {
     Frame(Vec<u8>),
     Closed,
+    /// The input thread wrote one frame of a stream's input.
+    Written,
+    /// The input thread is done and gives the worker's stdin back.
+    InputDone(ChildStdin),
 }
 
 struct Worker {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` while a stream's input thread writes to it.
+    stdin: Option<ChildStdin>,
     frames: Receiver<Message>,
+    /// For a stream's input thread, which reports through the same channel.
+    sender: SyncSender<Message>,
     stderr_tail: Arc<Mutex<Vec<u8>>>,
 }
 
@@ -419,6 +580,7 @@ impl Worker {
             .name("dlp-worker-stderr".into())
             .spawn(move || drain_stderr(stderr, &tail))?;
         let (send, frames) = mpsc::sync_channel(64);
+        let sender = send.clone();
         std::thread::Builder::new()
             .name("dlp-worker-stdout".into())
             .spawn(move || {
@@ -443,8 +605,9 @@ impl Worker {
             })?;
         Ok(Worker {
             child,
-            stdin,
+            stdin: Some(stdin),
             frames,
+            sender,
             stderr_tail,
         })
     }
@@ -642,6 +805,43 @@ impl WorkerPool {
         }
     }
 
+    /// Decompresses `input`, a compressed stream of type `kind` (gzip, bzip2, xz or
+    /// Zstandard), in a worker, as the content is read: the decompressor (a third-party parser)
+    /// never runs in this process, and memory stays bounded on both sides whatever the
+    /// content's size. The compressed input is read from `input` on the calling thread, a few
+    /// chunks ahead of the worker, while the worker's answer is drained by the pool's reader
+    /// thread, so neither side can block the other.
+    ///
+    /// The worker holds the compression ratio of what it produced to what it consumed so far to
+    /// [`Limits::max_ratio`] past [`Limits::ratio_threshold`]; the inflation budgets and the
+    /// total time of [`Limits::time_per_item`] do not apply (a large stream legitimately takes
+    /// longer): the worker is killed when it sends nothing for [`Limits::time_per_item`] plus a
+    /// grace of two seconds while the pool waits on it. A crash, a kill or an out-of-memory of
+    /// the worker ends the content as [`Inflate::error`] says (`broken_file`, `timeout`,
+    /// `limit_exceeded`). Dropping the [`Inflate`] before the end kills its worker (a fresh one
+    /// replaces it on the next call); after a complete answer the worker is reused.
+    pub fn inflate<'a>(&'a self, kind: FileType, input: &'a mut dyn Read) -> Inflate<'a> {
+        let mut stream = WorkerStream {
+            pool: self,
+            worker: None,
+            input,
+            feed: None,
+            in_flight: 0,
+            input_done: false,
+            frame: Vec::new(),
+            at: 0,
+            member: None,
+            error: None,
+            ended: false,
+            stdin_back: None,
+            idle: self.limits.time_per_item + KILL_GRACE,
+        };
+        if let Err(e) = stream.start(kind) {
+            stream.error = Some(e);
+        }
+        Inflate::new(Box::new(stream))
+    }
+
     /// Sends one request and relays its events. On failure, returns the reason when known
     /// (a timeout) or `None` when the worker died, with a detail.
     fn run(
@@ -654,10 +854,13 @@ impl WorkerPool {
         let deadline = Instant::now() + self.limits.time_per_item + KILL_GRACE;
         let header = serde_json::to_vec(&Request::new(&self.limits, filter))
             .map_err(|e| (None, e.to_string()))?;
-        let sent = write_frame(&mut worker.stdin, &header)
-            .and_then(|()| worker.stdin.write_all(&(data.len() as u64).to_le_bytes()))
-            .and_then(|()| worker.stdin.write_all(data))
-            .and_then(|()| worker.stdin.flush());
+        let Some(stdin) = worker.stdin.as_mut() else {
+            return Err((None, "the worker's input is taken".to_string()));
+        };
+        let sent = write_frame(stdin, &header)
+            .and_then(|()| stdin.write_all(&(data.len() as u64).to_le_bytes()))
+            .and_then(|()| stdin.write_all(data))
+            .and_then(|()| stdin.flush());
         if let Err(e) = sent {
             return Err((None, format!("sending to the worker: {e}")));
         }
@@ -671,6 +874,8 @@ impl WorkerPool {
                         return Ok(());
                     }
                 }
+                // Only a stream's input thread sends these.
+                Ok(Message::Written | Message::InputDone(_)) => {}
                 Ok(Message::Closed) | Err(RecvTimeoutError::Disconnected) => {
                     return Err((None, "worker closed".to_string()));
                 }
@@ -721,6 +926,284 @@ impl WorkerPool {
         drop(state);
         self.available.notify_one();
     }
+}
+
+/// The parent's side of a stream request: feeds the compressed input to the worker's input
+/// thread (at most [`INPUT_IN_FLIGHT`] chunks ahead of what it wrote) and hands on the data
+/// frames of the answer.
+struct WorkerStream<'a> {
+    pool: &'a WorkerPool,
+    /// `None` once it was killed (or never started).
+    worker: Option<Worker>,
+    input: &'a mut dyn Read,
+    /// To the input thread; `None` once the input's end frame was sent.
+    feed: Option<mpsc::Sender<Vec<u8>>>,
+    /// Frames given to the input thread and not yet written.
+    in_flight: usize,
+    input_done: bool,
+    /// The current data frame, and how far it was read (its first byte is the tag).
+    frame: Vec<u8>,
+    at: usize,
+    member: Option<String>,
+    error: Option<InflateError>,
+    /// The worker's `End` frame came.
+    ended: bool,
+    /// The worker's stdin, given back by the input thread once it wrote the end frame.
+    stdin_back: Option<ChildStdin>,
+    /// How long the worker may stay silent while the stream waits on it.
+    idle: Duration,
+}
+
+impl WorkerStream<'_> {
+    /// Checks out a worker, starts its input thread and sends the request header.
+    fn start(&mut self, kind: FileType) -> Result<(), InflateError> {
+        if !kind.is_compressed_stream() {
+            return Err(InflateError::new(
+                SkipReason::UnsupportedFormat,
+                format!("{kind} is not a compressed stream"),
+            ));
+        }
+        let mut request = Request::new(&self.pool.limits, &Filter::default());
+        request.stream = Some(kind.name().to_string());
+        let header = serde_json::to_vec(&request)
+            .map_err(|e| InflateError::new(SkipReason::BrokenFile, e.to_string()))?;
+        let mut worker = self.pool.checkout().map_err(|e| {
+            InflateError::new(
+                SkipReason::BrokenFile,
+                format!("could not start an extraction worker: {e}"),
+            )
+        })?;
+        let (feed, chunks) = mpsc::channel::<Vec<u8>>();
+        let events = worker.sender.clone();
+        let spawned = match worker.stdin.take() {
+            Some(stdin) => std::thread::Builder::new()
+                .name("dlp-worker-stdin".into())
+                .spawn(move || feed_worker(stdin, &chunks, &events))
+                .map(drop),
+            None => Err(io::Error::other("the worker's input is taken")),
+        };
+        if let Err(e) = spawned {
+            worker.kill();
+            self.pool.retire();
+            return Err(InflateError::new(
+                SkipReason::BrokenFile,
+                format!("could not feed the extraction worker: {e}"),
+            ));
+        }
+        // The input thread writes the header as the first frame.
+        if feed.send(header).is_ok() {
+            self.in_flight = 1;
+        }
+        self.worker = Some(worker);
+        self.feed = Some(feed);
+        Ok(())
+    }
+
+    /// Reads the next chunk of compressed input and gives it to the input thread; at the end
+    /// of the input, the end frame.
+    fn feed_input(&mut self) {
+        let mut chunk = vec![0u8; CHUNK];
+        let n = loop {
+            match self.input.read(&mut chunk) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let detail = format!("reading the compressed input: {e}");
+                    self.fail(Some(SkipReason::Unreadable), detail);
+                    return;
+                }
+            }
+        };
+        chunk.truncate(n);
+        // A send fails only when the input thread is gone, after a write to a dead worker:
+        // its reader thread reports that.
+        if let Some(feed) = &self.feed {
+            if feed.send(chunk).is_ok() {
+                self.in_flight += 1;
+            }
+        }
+        if n == 0 {
+            self.input_done = true;
+            self.feed = None;
+        }
+    }
+
+    /// Takes in one message of the worker's channel.
+    fn handle(&mut self, message: Message) {
+        match message {
+            Message::Frame(frame) if frame.first() == Some(&DATA_TAG) => {
+                self.frame = frame;
+                self.at = 1;
+            }
+            Message::Frame(frame) => match serde_json::from_slice::<StreamFrame<'_>>(&frame) {
+                Ok(StreamFrame::Member { name }) => self.member = Some(name.into_owned()),
+                Ok(StreamFrame::Skipped { reason, detail }) => {
+                    let reason = SkipReason::from_name(&reason).unwrap_or(SkipReason::BrokenFile);
+                    self.error = Some(InflateError::new(reason, detail));
+                }
+                Ok(StreamFrame::End) => self.ended = true,
+                Err(e) => self.fail(None, format!("bad frame from the worker: {e}")),
+            },
+            Message::Written => self.in_flight = self.in_flight.saturating_sub(1),
+            Message::InputDone(stdin) => self.stdin_back = Some(stdin),
+            Message::Closed => self.fail(None, "worker closed".to_string()),
+        }
+    }
+
+    /// The next message of the worker, or `None` when it stayed silent for the idle limit.
+    fn next_message(&self) -> Option<Message> {
+        let worker = self.worker.as_ref()?;
+        match worker.frames.recv_timeout(self.idle) {
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Disconnected) => Some(Message::Closed),
+            Err(RecvTimeoutError::Timeout) => None,
+        }
+    }
+
+    /// Ends the stream with an error: kills the worker (or, when it died, finds out how:
+    /// `reason` is `None`) and retires it.
+    fn fail(&mut self, reason: Option<SkipReason>, detail: String) {
+        self.feed = None;
+        let Some(worker) = self.worker.take() else {
+            return;
+        };
+        let (reason, detail) = match reason {
+            None => worker.post_mortem(),
+            Some(reason) => {
+                worker.kill();
+                (reason, detail)
+            }
+        };
+        self.pool.retire();
+        if self.error.is_none() {
+            self.error = Some(InflateError::new(reason, detail));
+        }
+    }
+
+    /// Kills the worker, whose answer is not wanted or will not come.
+    fn discard(&mut self) {
+        self.feed = None;
+        if let Some(worker) = self.worker.take() {
+            worker.kill();
+            self.pool.retire();
+        }
+    }
+
+    fn timed_out(&mut self) {
+        let detail = format!(
+            "the extraction worker sent nothing for {:?}; killed",
+            self.idle
+        );
+        self.fail(Some(SkipReason::Timeout), detail);
+    }
+
+    /// Gives the worker back to the pool when its answer is complete (or can be completed:
+    /// after a skip it drains the input up to the end frame and ends), else kills it.
+    fn finish(&mut self) {
+        if self.worker.is_none() {
+            return;
+        }
+        // A consumer that stopped before the end: the rest is not wanted.
+        if !self.ended && self.error.is_none() {
+            self.discard();
+            return;
+        }
+        if !self.input_done {
+            if let Some(feed) = self.feed.take() {
+                if feed.send(Vec::new()).is_ok() {
+                    self.in_flight += 1;
+                }
+            }
+            self.input_done = true;
+        }
+        self.feed = None;
+        while !(self.ended && self.stdin_back.is_some()) {
+            match self.next_message() {
+                Some(Message::Closed) | None => {
+                    self.discard();
+                    return;
+                }
+                Some(Message::Frame(frame)) if frame.first() == Some(&DATA_TAG) => {}
+                Some(message) => self.handle(message),
+            }
+            if self.worker.is_none() {
+                return;
+            }
+        }
+        if let Some(mut worker) = self.worker.take() {
+            worker.stdin = self.stdin_back.take();
+            self.pool.checkin(worker);
+        }
+    }
+}
+
+impl Inflating for WorkerStream<'_> {
+    /// Fills `buf` from the frames that already came, waiting only while it has nothing.
+    fn read(&mut self, buf: &mut [u8]) -> usize {
+        let mut filled = 0;
+        loop {
+            if self.at < self.frame.len() {
+                let n = (buf.len() - filled).min(self.frame.len() - self.at);
+                buf[filled..filled + n].copy_from_slice(&self.frame[self.at..self.at + n]);
+                self.at += n;
+                filled += n;
+            }
+            if filled == buf.len() || self.error.is_some() || self.ended {
+                return filled;
+            }
+            let Some(worker) = self.worker.as_ref() else {
+                return filled;
+            };
+            let message = match worker.frames.try_recv() {
+                Ok(message) => message,
+                Err(TryRecvError::Disconnected) => Message::Closed,
+                Err(TryRecvError::Empty) if filled > 0 => return filled,
+                Err(TryRecvError::Empty) => {
+                    if !self.input_done && self.in_flight < INPUT_IN_FLIGHT {
+                        self.feed_input();
+                        continue;
+                    }
+                    match self.next_message() {
+                        Some(message) => message,
+                        None => {
+                            self.timed_out();
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.handle(message);
+        }
+    }
+
+    fn member(&self) -> Option<&str> {
+        self.member.as_deref()
+    }
+
+    fn error(&self) -> Option<&InflateError> {
+        self.error.as_ref()
+    }
+}
+
+impl Drop for WorkerStream<'_> {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The body of a stream's input thread: writes each frame it is given to the worker, says so,
+/// and gives the worker's stdin back once the stream closes its side. Ends early when the
+/// worker is gone (a write fails) or the stream is (its channel is closed).
+fn feed_worker(mut stdin: ChildStdin, chunks: &Receiver<Vec<u8>>, events: &SyncSender<Message>) {
+    for chunk in chunks {
+        if write_frame(&mut stdin, &chunk).is_err() {
+            return;
+        }
+        if events.send(Message::Written).is_err() {
+            return;
+        }
+    }
+    let _ = events.send(Message::InputDone(stdin));
 }
 
 impl Drop for WorkerPool {

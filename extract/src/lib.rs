@@ -27,6 +27,14 @@
 //! assert_eq!(text, "card 4111 1111 1111 1111");
 //! ```
 //!
+//! # Compressed streams
+//!
+//! [`walk`] inflates a compressed stream (gzip, bzip2, xz, Zstandard) whole, under the inflation
+//! limits, and reads its content as a member. Content too large to hold is read as it is
+//! decompressed instead, in bounded memory: [`inflate`] in this process, or
+//! [`WorkerPool::inflate`](isolate::WorkerPool::inflate) in an isolated worker; `dlp-engine`
+//! does so for a top-level stream whose content is plain text.
+//!
 //! # Safety against hostile input
 //!
 //! Every reader is bounded by [`Limits`]; declared sizes are never trusted (inflation is capped
@@ -43,12 +51,13 @@
 //! a DAG; in this line `a ← b` means that `b` imports only from `a` and the layers before it
 //! (checked by `tests/extract_module_dag.rs`):
 //!
-//! `{types, decode, number, bytes} ← ocr ← visit ← {zip, xml, ole} ← {detect, text, email, pdf, archive, ooxml, odf, doc, xls, ppt, msg} ← walker ← isolate ← lib`
+//! `{types, decode, number, bytes} ← ocr ← visit ← {zip, xml, ole} ← {detect, text, email, pdf, archive, ooxml, odf, doc, xls, ppt, msg} ← {walker, stream} ← isolate ← lib`
 //!
 //! `types` holds the public types and the crate-internal `Skip`/`Outcome`; `decode` (text
 //! decoding), `number` (spreadsheet numbers) and `bytes` (little-endian fields) are leaves too; `ocr` (Tesseract as a child
 //! process, for images and image-only PDF pages) imports only `types`. Readers reach the walk only
-//! through the `Visit` trait, so `walker` is the only module that imports them.
+//! through the `Visit` trait, so `walker` is the only module that imports them (but `stream`, which
+//! reads compressed streams as they are decompressed, through `archive`'s decompressors).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -67,6 +76,7 @@ mod ole;
 mod ooxml;
 mod pdf;
 mod ppt;
+mod stream;
 mod text;
 mod types;
 mod visit;
@@ -76,5 +86,6 @@ mod xml;
 mod zip;
 
 pub use detect::{detect, is_plain_text};
+pub use stream::{inflate, Inflate, InflateError};
 pub use types::{Event, FileType, Filter, Limits, SkipReason, UnknownFileType};
 pub use walker::walk;

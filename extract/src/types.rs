@@ -169,6 +169,15 @@ impl FileType {
         )
     }
 
+    /// Whether this type is a single compressed stream (gzip, bzip2, xz, Zstandard), whose
+    /// content can be decompressed as it is read: see [`inflate`](crate::inflate()).
+    pub fn is_compressed_stream(self) -> bool {
+        matches!(
+            self,
+            FileType::Gzip | FileType::Bzip2 | FileType::Xz | FileType::Zstd
+        )
+    }
+
     /// Whether reading this type involves only this crate's own bounded code (no third-party
     /// parser), so that it is safe to read in-process; see [`isolate`](crate::isolate).
     pub fn is_in_process_safe(self) -> bool {
@@ -269,7 +278,8 @@ pub struct Limits {
     /// Default 30 s.
     pub time_per_item: Duration,
     /// Largest input accepted at all (top level or member); larger items are skipped as
-    /// `limit_exceeded`. Default 1 GiB.
+    /// `limit_exceeded`. Default 1 GiB. A top-level compressed stream whose text content
+    /// `dlp-engine` scans as it is decompressed is never held, and not bounded by it.
     pub max_file_size: u64,
     /// Address-space cap (RLIMIT_AS) of an isolated worker process, in bytes. Only used by
     /// [`WorkerPool`](crate::isolate::WorkerPool). Default 2 GiB.
@@ -328,7 +338,11 @@ pub struct Filter {
     /// [`SkipReason::FilteredType`]. Archives and compressed streams (zip, gzip, tar, 7z,
     /// bzip2, xz, zstd) are always opened so that their members can be filtered.
     pub file_types: Option<Vec<FileType>>,
-    /// When set, items larger than this many bytes end as [`SkipReason::TooLarge`].
+    /// When set, items larger than this many bytes end as [`SkipReason::TooLarge`]. For the
+    /// text content of a top-level compressed stream, which `dlp-engine` scans as it is
+    /// decompressed ([`inflate`](crate::inflate())), it bounds the decompressed text scanned
+    /// (the first this many bytes are, then the content is a `too_large` skip), not the
+    /// compressed size.
     pub max_file_size: Option<u64>,
 }
 
@@ -556,4 +570,15 @@ pub(crate) fn read_capped(
         return Err(Skip::limit(format!("{what}: inflates past {cap} bytes")));
     }
     Ok(out)
+}
+
+/// The message of a caught panic, for the skip it becomes.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
 }

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use crate::detect::detect;
-use crate::types::{Event, FileType, Filter, Limits, Outcome, Skip, SkipReason};
+use crate::types::{panic_message, Event, FileType, Filter, Limits, Outcome, Skip, SkipReason};
 use crate::visit::Visit;
 use crate::{archive, doc, email, msg, ocr, odf, ooxml, pdf, ppt, text, xls};
 
@@ -304,15 +304,5 @@ impl Visit for Walker<'_> {
     /// Records `n` bytes inflated.
     fn add_inflated(&mut self, n: u64) {
         self.inflated = self.inflated.saturating_add(n);
-    }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
     }
 }

@@ -198,7 +198,8 @@ impl Worker<'_> {
         if let Some(max) = filter_max.filter(|&max| object.size > max) {
             return skipped(url, SkipReason::TooLarge, over(object.size, max));
         }
-        // Documents are read whole (up to the extraction limit); text of any size streams.
+        // Documents are read whole (up to the extraction limit); text of any size streams, and
+        // so does a compressed stream's text.
         let document_max = filter_max
             .unwrap_or(u64::MAX)
             .min(engine.limits().max_file_size);
@@ -223,7 +224,11 @@ impl Worker<'_> {
             if let Err(e) = (&mut reader).take(HEAD).read_to_end(&mut head) {
                 return skipped(url, SkipReason::Unreadable, e.to_string());
             }
-            if !dlp_engine::extract::is_plain_text(&head) {
+            // Text, and compressed streams (whose text content streams too), are read as
+            // they come.
+            let streams = dlp_engine::extract::is_plain_text(&head)
+                || dlp_engine::extract::detect(&head).is_compressed_stream();
+            if !streams {
                 // A document this large is refused, as a local one is; dropping the reader
                 // ends the download.
                 return skipped(url, SkipReason::TooLarge, over(object.size, document_max));

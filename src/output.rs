@@ -259,9 +259,12 @@ impl Summary {
     }
 
     pub fn finish(&mut self, elapsed: std::time::Duration) {
-        self.elapsed_s = elapsed.as_secs_f64();
-        self.throughput_mb_s = if self.elapsed_s > 0.0 {
-            self.tally.bytes as f64 / 1e6 / self.elapsed_s
+        let seconds = elapsed.as_secs_f64();
+        // Rounded (milliseconds, 0.01 MB/s): a float's 17 digits in a summary kept among the
+        // scanned files would read as a card number to the next scan.
+        self.elapsed_s = (seconds * 1e3).round() / 1e3;
+        self.throughput_mb_s = if seconds > 0.0 {
+            (self.tally.bytes as f64 / 1e6 / seconds * 100.0).round() / 100.0
         } else {
             0.0
         };

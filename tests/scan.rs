@@ -701,7 +701,8 @@ fn ignore_files_and_globs_choose_what_is_scanned_and_count_the_rest() {
     write(&dir, ".gitignore", b"secret.env\nlogs/\n*.env\n!keep.env\n");
     write(&dir.join("sub"), ".dlpignore", b"*.csv\n");
     let found = |extra: &[&str]| -> (Vec<String>, serde_json::Value) {
-        let summary = dir.join("summary.json");
+        // Beside the scanned directory, not in it.
+        let summary = dir.with_extension("summary.json");
         let mut args = vec![
             "scan",
             "--format",

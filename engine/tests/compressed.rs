@@ -6,6 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../extract/tests/extract_support/encode.rs"]
+mod encode;
+mod engine_support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,32 +17,21 @@ use std::time::{Duration, Instant};
 use dlp_engine::extract::{walk, Event};
 use dlp_engine::{
     Collect, Engine, EngineBuilder, FileType, Filter, Finding, Flow, Isolation, ItemReport, Limits,
-    Request, Sink, SkipReason, Skipped, WorkerCommand,
+    Request, Sink, SkipReason, Skipped,
 };
-
-const WORKER_ENV: &str = "DLP_ENGINE_TEST_WORKER";
+use encode::{bzip2, gzip, gzip_named, xz, zstd, STREAMS};
 
 /// Serves as an extraction worker when this test binary is re-run as one (see `isolated`).
 #[test]
 fn extract_worker_entry() {
-    if std::env::var_os(WORKER_ENV).is_some() {
-        std::process::exit(dlp_engine::extract::isolate::worker_main());
-    }
+    engine_support::worker_entry();
 }
 
 /// An engine whose documents and streams are read by this test binary re-run as a worker,
 /// tagged `tag` in its environment so that a test can find it.
 fn isolated(limits: Limits, filter: Filter, tag: &str) -> Engine {
-    let mut command = WorkerCommand::new(std::env::current_exe().unwrap());
-    for arg in [
-        "extract_worker_entry",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ] {
-        command.arg(arg);
-    }
-    command.env(WORKER_ENV, "1").env("DLP_STREAM_TEST_TAG", tag);
+    let mut command = engine_support::worker_command();
+    command.env("DLP_STREAM_TEST_TAG", tag);
     EngineBuilder::new()
         .limits(limits)
         .filter(filter)
@@ -58,45 +51,6 @@ fn in_process(limits: Limits, filter: Filter) -> Engine {
         .build()
         .unwrap()
 }
-
-fn gzip_named(data: &[u8], name: Option<&str>) -> Vec<u8> {
-    let mut builder = flate2::GzBuilder::new();
-    if let Some(name) = name {
-        builder = builder.filename(name);
-    }
-    let mut e = builder.write(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    gzip_named(data, None)
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn xz(data: &[u8]) -> Vec<u8> {
-    let mut w =
-        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
-    w.write_all(data).unwrap();
-    w.finish().unwrap()
-}
-
-fn zstd(data: &[u8]) -> Vec<u8> {
-    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
-}
-
-type Encoder = fn(&[u8]) -> Vec<u8>;
-const STREAMS: [(FileType, Encoder); 4] = [
-    (FileType::Gzip, gzip),
-    (FileType::Bzip2, bzip2),
-    (FileType::Xz, xz),
-    (FileType::Zstd, zstd),
-];
 
 const CARD: &[u8] = b"card 4111 1111 1111 1111";
 const KEY: &[u8] = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE";

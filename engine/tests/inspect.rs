@@ -3,36 +3,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod engine_support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dlp_engine::{
     Batch, Collect, Engine, EngineBuilder, Finding, Flow, Isolation, ItemReport, Limits, Request,
-    ScanError, Sink, SkipReason, Skipped, WorkerCommand,
+    ScanError, Sink, SkipReason, Skipped,
 };
-
-const WORKER_ENV: &str = "DLP_ENGINE_TEST_WORKER";
 
 /// Serves as an extraction worker when this test binary is re-run as one (see `isolated`).
 #[test]
 fn extract_worker_entry() {
-    if std::env::var_os(WORKER_ENV).is_some() {
-        std::process::exit(dlp_engine::extract::isolate::worker_main());
-    }
+    engine_support::worker_entry();
 }
 
 /// An engine whose documents are parsed by this test binary re-run as a worker.
 fn isolated(limits: Limits) -> Engine {
-    let mut command = WorkerCommand::new(std::env::current_exe().unwrap());
-    for arg in [
-        "extract_worker_entry",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ] {
-        command.arg(arg);
-    }
-    command.env(WORKER_ENV, "1");
+    let command = engine_support::worker_command();
     EngineBuilder::new()
         .limits(limits)
         .isolation(Isolation::Workers {

@@ -7,34 +7,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod engine_support;
+
 use std::path::Path;
 use std::process::Command;
 
-use dlp_engine::{
-    Collect, Confidence, Engine, EngineBuilder, Isolation, Limits, Request, WorkerCommand,
-};
-
-const WORKER_ENV: &str = "DLP_ENGINE_OCR_TEST_WORKER";
+use dlp_engine::{Collect, Confidence, Engine, EngineBuilder, Isolation, Limits, Request};
 
 /// Serves as an extraction worker when this test binary is re-run as one.
 #[test]
 fn extract_worker_entry() {
-    if std::env::var_os(WORKER_ENV).is_some() {
-        std::process::exit(dlp_engine::extract::isolate::worker_main());
-    }
+    engine_support::worker_entry();
 }
 
 fn engine(limits: Limits, min: Option<Confidence>) -> Engine {
-    let mut command = WorkerCommand::new(std::env::current_exe().unwrap());
-    for arg in [
-        "extract_worker_entry",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ] {
-        command.arg(arg);
-    }
-    command.env(WORKER_ENV, "1");
+    let command = engine_support::worker_command();
     let mut builder = EngineBuilder::new();
     builder.limits(limits).isolation(Isolation::Workers {
         command,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use dlp_extract::isolate::WorkerPool;
 use dlp_extract::{inflate, FileType, Filter, Inflate, Limits, SkipReason};
+use extract_support::encode::{bzip2, gzip, gzip_named, xz, zstd, STREAMS};
 use extract_support::{pool, pool_events, pool_with_env};
 
 #[test]
@@ -55,45 +56,6 @@ fn text(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
-
-fn gzip_named(data: &[u8], name: Option<&str>) -> Vec<u8> {
-    let mut builder = flate2::GzBuilder::new();
-    if let Some(name) = name {
-        builder = builder.filename(name);
-    }
-    let mut e = builder.write(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    gzip_named(data, None)
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn xz(data: &[u8]) -> Vec<u8> {
-    let mut w =
-        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
-    w.write_all(data).unwrap();
-    w.finish().unwrap()
-}
-
-fn zstd(data: &[u8]) -> Vec<u8> {
-    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
-}
-
-type Encoder = fn(&[u8]) -> Vec<u8>;
-const STREAMS: [(FileType, Encoder); 4] = [
-    (FileType::Gzip, gzip),
-    (FileType::Bzip2, bzip2),
-    (FileType::Xz, xz),
-    (FileType::Zstd, zstd),
-];
 
 /// What an [`Inflate`] gave: its content, member name and error.
 struct Drained {

@@ -135,18 +135,8 @@ pub fn run(args: RedactArgs) -> anyhow::Result<u8> {
     findings.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
     let copy = redact(&text, &findings, args.with);
     match &args.output {
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            file.write_all(copy.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        Some(path) => crate::output::write_private(path, copy.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(copy.as_bytes())?;

@@ -90,7 +90,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         out.write_all(html.as_bytes())?;
         out.flush()?;
     } else {
-        write_private(&args.output, html.as_bytes())
+        crate::output::write_private(&args.output, html.as_bytes())
             .with_context(|| format!("cannot write {}", args.output.display()))?;
     }
     let problems = &data.problems;
@@ -228,31 +228,6 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
             return Ok(Some(long));
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, created readable by its owner
-/// only (the report names files, users and GPTs) and renamed over `path` once written.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dlp-report.html".into());
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../extract/tests/extract_support/encode.rs"]
-mod encode;
 mod engine_support;
+#[path = "../../extract/tests/extract_support/streams.rs"]
+mod streams;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use dlp_engine::{
     Collect, Engine, EngineBuilder, FileType, Filter, Finding, Flow, Isolation, ItemReport, Limits,
     Request, Sink, SkipReason, Skipped,
 };
-use encode::{bzip2, gzip, gzip_named, xz, zstd, STREAMS};
+use streams::{bzip2, gzip, gzip_named, signal, tagged_workers, xz, zstd, STREAMS};
 
 /// Serves as an extraction worker when this test binary is re-run as one (see `isolated`).
 #[test]
@@ -127,22 +127,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dlp-compressed-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The worker processes of this test process tagged `tag`.
-fn tagged_workers(tag: &str) -> Vec<u32> {
-    let marker = format!("DLP_STREAM_TEST_TAG={tag}");
-    let mut pids = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let children = std::fs::read_to_string(task.unwrap().path().join("children"));
-        for pid in children.unwrap_or_default().split_whitespace() {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|&b| b == 0).any(|v| v == marker.as_bytes()) {
-                pids.push(pid.parse().unwrap());
-            }
-        }
-    }
-    pids
 }
 
 /// Scans one request, checking that the item ends with exactly one report.
@@ -395,11 +379,7 @@ impl Sink for Stopper {
         match self.kill {
             Some(tag) if self.findings == 1 => {
                 for pid in tagged_workers(tag) {
-                    let killed = std::process::Command::new("kill")
-                        .args(["-KILL", &pid.to_string()])
-                        .status()
-                        .unwrap();
-                    assert!(killed.success());
+                    signal(pid, "-KILL");
                 }
                 Ok(Flow::Continue)
             }

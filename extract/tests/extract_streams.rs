@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use dlp_extract::isolate::WorkerPool;
 use dlp_extract::{inflate, FileType, Filter, Inflate, Limits, SkipReason};
-use extract_support::encode::{bzip2, gzip, gzip_named, xz, zstd, STREAMS};
+use extract_support::streams::{
+    bzip2, gzip, gzip_named, signal, tagged_workers, xz, zstd, STREAMS,
+};
 use extract_support::{pool, pool_events, pool_with_env};
 
 #[test]
@@ -110,33 +112,6 @@ fn committed(name: &str) -> Vec<u8> {
         .join("tests/fixtures")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The worker processes of this test process started with `DLP_STREAM_TEST_TAG=tag`.
-fn tagged_workers(tag: &str) -> Vec<u32> {
-    let marker = format!("DLP_STREAM_TEST_TAG={tag}");
-    let mut pids = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let children = std::fs::read_to_string(task.unwrap().path().join("children"));
-        for pid in children.unwrap_or_default().split_whitespace() {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let tagged = environ
-                .split(|&b| b == 0)
-                .any(|var| var == marker.as_bytes());
-            if tagged {
-                pids.push(pid.parse().unwrap());
-            }
-        }
-    }
-    pids
-}
-
-fn signal(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// A source that pauses once, before its second read, longer than the pool's idle limit.

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod encode;
+pub mod streams;
 
 use std::path::PathBuf;
 use std::process::Command;

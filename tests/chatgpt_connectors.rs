@@ -16,19 +16,28 @@ const KEY_ENV: &str = "OPENAI_COMPLIANCE_API_KEY";
 
 /// Runs `test` with a simulator of a small workspace on 127.0.0.1.
 fn with_sim(test: impl FnOnce(&Simulator)) {
-    let runtime = dlp_connector::runtime().unwrap();
-    let config = SimConfig {
-        spec: WorkspaceSpec {
+    with_sim_of(
+        WorkspaceSpec {
             users: 3,
             ..Default::default()
         },
+        test,
+    );
+}
+
+/// Runs `test` with a simulator of the workspace `spec` on 127.0.0.1.
+pub fn with_sim_of<T>(spec: WorkspaceSpec, test: impl FnOnce(&Simulator) -> T) -> T {
+    let runtime = dlp_connector::runtime().unwrap();
+    let config = SimConfig {
+        spec,
         ..Default::default()
     };
     let sim = runtime
         .block_on(Simulator::start(config, SystemClock::shared()))
         .unwrap();
-    test(&sim);
+    let result = test(&sim);
     drop(sim);
+    result
 }
 
 /// `dlp chatgpt ARGS --home HOME`, with the key (if any) in the environment; no output of it

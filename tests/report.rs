@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use dlp_connector::sim::{SimConfig, Simulator, WorkspaceSpec};
-use dlp_connector::SystemClock;
+use dlp_connector::sim::WorkspaceSpec;
 
 use crate::chatgpt_connectors::ok;
 use crate::util::{dlp, dlp_with_stdin, temp_dir, write, Run};
@@ -285,36 +284,30 @@ fn connector_records_give_users_gpts_and_a_timeline() {
 /// `dlp chatgpt run --once` of one connector against a small simulated workspace, then
 /// `dlp chatgpt findings NAME --skipped`: the records a connector's state keeps.
 fn connector_state_export(dir: &Path) -> String {
-    let runtime = dlp_connector::runtime().unwrap();
-    let config = SimConfig {
-        spec: WorkspaceSpec {
-            users: 3,
-            seed: 42,
-            ..Default::default()
-        },
+    let spec = WorkspaceSpec {
+        users: 3,
+        seed: 42,
         ..Default::default()
     };
-    let sim = runtime
-        .block_on(Simulator::start(config, SystemClock::shared()))
-        .unwrap();
-    let home = dir.join("home");
-    let key = write(dir, "ws.key", b"sim-compliance-key");
-    let chatgpt = |args: &[&str]| crate::chatgpt_connectors::chatgpt(&home, args, None);
-    ok(chatgpt(&[
-        "connect",
-        "ws",
-        "--workspace-id",
-        sim.workspace_id(),
-        "--base-url",
-        &sim.base_url(),
-        "--api-key-file",
-        key.to_str().unwrap(),
-    ]));
-    ok(chatgpt(&["run", "--once", "--format", "jsonl"]));
-    let export = ok(chatgpt(&["findings", "ws", "--skipped"]));
-    drop(sim);
-    assert!(!export.stdout.is_empty());
-    export.stdout
+    crate::chatgpt_connectors::with_sim_of(spec, |sim| {
+        let home = dir.join("home");
+        let key = write(dir, "ws.key", b"sim-compliance-key");
+        let chatgpt = |args: &[&str]| crate::chatgpt_connectors::chatgpt(&home, args, None);
+        ok(chatgpt(&[
+            "connect",
+            "ws",
+            "--workspace-id",
+            sim.workspace_id(),
+            "--base-url",
+            &sim.base_url(),
+            "--api-key-file",
+            key.to_str().unwrap(),
+        ]));
+        ok(chatgpt(&["run", "--once", "--format", "jsonl"]));
+        let export = ok(chatgpt(&["findings", "ws", "--skipped"]));
+        assert!(!export.stdout.is_empty());
+        export.stdout
+    })
 }
 
 #[test]

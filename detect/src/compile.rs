@@ -61,6 +61,28 @@ pub struct DetectorInfo {
 pub(crate) enum Native {
     /// `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` over a digit run.
     CardDigits,
+    /// A compressed IPv6 address (`fe80::1`), confirmed by its regex, whose `::` hits open a
+    /// region only where the word right before them is empty or one to four hex digits (a
+    /// group): `std::io` and `Vec::new` in code open none (see [`ipv6_gap_may_start`]).
+    Ipv6Compressed,
+}
+
+/// Whether `::` at `s` may be the gap of a compressed IPv6 address: in one, what precedes the
+/// gap is a group of one to four hex digits after `:` or a non-word byte, or nothing after a
+/// byte that is no word byte (or the line's start). So the word bytes right before it are none,
+/// or one to four hex digits.
+#[inline]
+pub(crate) fn ipv6_gap_may_start(win: &[u8], s: usize) -> bool {
+    let mut n = 0;
+    let mut i = s;
+    while i > 0 && crate::classes::is_word_byte(win[i - 1]) {
+        if n == 4 || !win[i - 1].is_ascii_hexdigit() {
+            return false;
+        }
+        n += 1;
+        i -= 1;
+    }
+    true
 }
 
 /// A literal that every match of a pattern contains, with a searcher built once.
@@ -107,6 +129,12 @@ pub(crate) struct RunFilter {
     /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
     /// long enough), by increasing run length.
     pub unfiltered: Vec<usize>,
+    /// Per index in `class_runs`: only runs holding a digit concern the pattern
+    /// ([`Pattern::run_needs_digit`]).
+    pub needs_digit: Vec<bool>,
+    /// The shortest run a filtered pattern that needs no digit takes: the line of a shorter
+    /// run without a digit is not searched.
+    pub shortest_without_digit: usize,
 }
 
 impl RunFilter {
@@ -160,10 +188,23 @@ impl RunFilter {
                     })?,
             )
         };
+        let needs_digit: Vec<bool> = class_runs
+            .iter()
+            .map(|&(p, _)| patterns[p].run_needs_digit)
+            .collect();
+        let shortest_without_digit = targets
+            .iter()
+            .flatten()
+            .filter(|&&k| !needs_digit[k])
+            .map(|&k| class_runs[k].1)
+            .min()
+            .unwrap_or(usize::MAX);
         Ok(Some(RunFilter {
             ac,
             targets,
             unfiltered,
+            needs_digit,
+            shortest_without_digit,
         }))
     }
 }
@@ -193,6 +234,11 @@ fn searched_on_runs(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
         .collect();
     pattern.reach = pattern.max_len.min(REGION_REACH);
     pattern.any_of = any_of(hir);
+    // A value its validator rejects without a digit, made of token bytes only, lies inside one
+    // run of them: runs without a digit need not be searched for it.
+    let value = capture_hir(hir, "secret").unwrap_or(hir);
+    pattern.run_needs_digit = pattern.validator.is_some_and(|v| v.value_needs_digit())
+        && literals::only_token_bytes(value);
 }
 
 /// The digit-run patterns a run fits, looked up rather than tested one by one (a library has
@@ -317,6 +363,9 @@ pub(crate) struct Pattern {
     pub whole_word: bool,
     /// Literals every match contains: a region without one of them is not searched.
     pub must: Vec<Must>,
+    /// Run-triggered patterns only: the value lies inside one run of token bytes and its
+    /// validator rejects it without a digit, so only runs holding a digit concern it.
+    pub run_needs_digit: bool,
     /// Literals one of which every match contains (lower-cased): for a pattern triggered by
     /// runs of token bytes without `must`, a run concerns it only when one is on its line; for
     /// one whose digit-run region reaches past the run, the region must hold one.
@@ -495,6 +544,7 @@ pub(crate) fn compile(
             regex: None,
             secret_group: None,
             validator: def.validator,
+            run_needs_digit: false,
             context,
             min_count: def.min_count,
             normalize: def.normalize,
@@ -554,6 +604,8 @@ pub(crate) fn compile(
         pattern.native = match def.native.as_deref() {
             None => None,
             Some("card_digits") => Some(Native::CardDigits),
+            // Its pre-check holds for the built-in's regex only.
+            Some("ipv6_compressed") if builtin => Some(Native::Ipv6Compressed),
             Some(other) => return Err(fail(format!("unknown native matcher `{other}`"))),
         };
         if pattern.native.is_none() {
@@ -778,6 +830,23 @@ impl std::fmt::Debug for LazyRegex {
 }
 
 /// The index of the capture group named `name` in `hir`, as the compiled regex numbers it.
+/// The sub-expression of the capture group named `name`.
+fn capture_hir<'h>(
+    hir: &'h regex_syntax::hir::Hir,
+    name: &str,
+) -> Option<&'h regex_syntax::hir::Hir> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) if c.name.as_deref() == Some(name) => Some(&c.sub),
+        HirKind::Capture(c) => capture_hir(&c.sub, name),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().find_map(|s| capture_hir(s, name))
+        }
+        HirKind::Repetition(r) => capture_hir(&r.sub, name),
+        _ => None,
+    }
+}
+
 fn capture_index(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
     use regex_syntax::hir::HirKind;
     match hir.kind() {

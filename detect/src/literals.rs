@@ -603,6 +603,11 @@ impl Runs {
 
 /// The length of a run of token bytes that every match of `hir` contains (0 if none can be
 /// guaranteed). `[a-z0-9]{32}` guarantees 32; `key.{0,40}[a-z0-9]{32}` too.
+/// Whether every match of `hir` is made of token bytes only (a run, or part of one).
+pub(crate) fn only_token_bytes(hir: &Hir) -> bool {
+    runs(hir).full.is_some()
+}
+
 pub(crate) fn token_run(hir: &Hir) -> usize {
     runs(hir).inner
 }

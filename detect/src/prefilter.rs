@@ -59,6 +59,12 @@ const PACKED_KEYS: usize = 64;
 /// case-insensitive one).
 const KEY_WINDOW: usize = 3;
 
+/// The width of the keys of Teddy over folded text: Teddy tells candidates by as many bytes
+/// as its shortest key has (four at most), and in text most three-byte windows of words recur
+/// (`iza` of `AIza` in every `serialize`) where four-byte ones rarely do. Shorter literals are
+/// searched by a Teddy of their own.
+const FOLDED_KEY_WINDOW: usize = 4;
+
 /// How much a window already used as a key is favoured over rarer ones, in [`byte_rank`]
 /// units (ten places in its order of letters).
 const SHARED_KEY_BONUS: u32 = 40;
@@ -228,12 +234,15 @@ impl PrefilterBuilder {
             }));
         }
         // Many keys, but perhaps few once case is folded: Teddy over a folded copy of the text.
-        // Two-byte literals get their own: Teddy tells keys apart by as many bytes as the
-        // shortest has, and three tell far better than two.
-        let (two, longer): (Vec<Entry>, Vec<Entry>) =
-            self.all.iter().cloned().partition(|e| e.literal.len() <= 2);
-        let main = Self::folded(&longer)?;
-        let pairs = Self::folded(&two)?;
+        // Literals shorter than four bytes get their own: Teddy tells keys apart by as many
+        // bytes as the shortest has, and four tell far better than two or three.
+        let (two, longer): (Vec<Entry>, Vec<Entry>) = self
+            .all
+            .iter()
+            .cloned()
+            .partition(|e| e.literal.len() < FOLDED_KEY_WINDOW);
+        let main = Self::folded(&longer, FOLDED_KEY_WINDOW)?;
+        let pairs = Self::folded(&two, KEY_WINDOW)?;
         if (main.is_some() || longer.is_empty()) && (pairs.is_some() || two.is_empty()) {
             return Ok(Some(Prefilter {
                 short: main,
@@ -269,7 +278,7 @@ impl PrefilterBuilder {
     /// then costs one key instead of one per case variant, and `+1` to `+9` one key. The text
     /// is folded as the keys are, so a literal's occurrence is always a folded key's; each
     /// literal is then compared with the text itself.
-    fn folded(all: &[Entry]) -> Result<Option<Automaton>, Error> {
+    fn folded(all: &[Entry], window: usize) -> Result<Option<Automaton>, Error> {
         if all.is_empty() {
             return Ok(None);
         }
@@ -281,7 +290,7 @@ impl PrefilterBuilder {
             .iter()
             .map(|entry| {
                 let literal = &entry.literal;
-                let width = literal.len().min(KEY_WINDOW);
+                let width = literal.len().min(window);
                 let mut windows: Vec<(u32, Vec<u8>, usize)> = (0..=literal.len() - width)
                     .map(|i| {
                         let window = &literal[i..i + width];

@@ -13,7 +13,9 @@ use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::compile::{DetectorSet, Pattern, MAX_MATCH_LEN, REGION_REACH};
+use crate::compile::{
+    ipv6_gap_may_start, DetectorSet, Native, Pattern, MAX_MATCH_LEN, REGION_REACH,
+};
 use crate::confirm::is_whole_context_word;
 use crate::confirm::{
     accept, is_boundary, is_word_byte, make_finding, resolve_overlaps, value_span, Hit,
@@ -544,6 +546,10 @@ impl<'e> Scanner<'e> {
                     (s, e)
                 }
                 HitKind::Region if pattern.line_bounded => {
+                    if pattern.native == Some(Native::Ipv6Compressed) && !ipv6_gap_may_start(win, s)
+                    {
+                        return;
+                    }
                     if !(line.start <= s && e <= line.end) {
                         let start = memchr::memrchr(b'\n', &win[..s]).map_or(0, |i| i + 1);
                         let end = memchr::memchr(b'\n', &win[e..]).map_or(win.len(), |i| e + i);
@@ -679,20 +685,16 @@ impl<'e> Scanner<'e> {
         // The line of the runs seen last, and where the filter's literals are on it: a line
         // with many runs is searched once.
         let mut line: Range<usize> = 0..0;
+        let mut line_searched = false;
         for run in found.drain(..) {
             if !(line.start <= run.start && run.end <= line.end) {
                 let start = memchr::memrchr(b'\n', &win[..run.start]).map_or(0, |i| i + 1);
                 let end = memchr::memchr(b'\n', &win[run.end..]).map_or(win.len(), |i| run.end + i);
                 line = start..end;
-                literals.clear();
-                if let Some(ac) = &filter.ac {
-                    literals.extend(
-                        ac.find_overlapping_iter(&win[start..end])
-                            .map(|m| (start + m.start(), start + m.end(), m.pattern().as_usize())),
-                    );
-                    literals.sort_unstable();
-                }
+                line_searched = false;
             }
+            // Whether the run holds a digit, which some patterns' values need.
+            let has_digit = win[run.clone()].iter().any(u8::is_ascii_digit);
             // The line around the run, as far as any region reaches.
             let line_start = line.start.max(run.start.saturating_sub(REGION_REACH));
             let line_end = line.end.min(run.end + REGION_REACH);
@@ -700,7 +702,27 @@ impl<'e> Scanner<'e> {
                 if runs[k].1 > run.len() {
                     break;
                 }
-                self.push_run(k, &run, line_start..line_end, win.len());
+                if has_digit || !filter.needs_digit[k] {
+                    self.push_run(k, &run, line_start..line_end, win.len());
+                }
+            }
+            if !has_digit && run.len() < filter.shortest_without_digit {
+                continue;
+            }
+            if !line_searched {
+                // The line is searched once, for its first run that may concern a literal.
+                line_searched = true;
+                literals.clear();
+                if let Some(ac) = &filter.ac {
+                    literals.extend(ac.find_overlapping_iter(&win[line.clone()]).map(|m| {
+                        (
+                            line.start + m.start(),
+                            line.start + m.end(),
+                            m.pattern().as_usize(),
+                        )
+                    }));
+                    literals.sort_unstable();
+                }
             }
             if literals.is_empty() {
                 continue;
@@ -719,7 +741,10 @@ impl<'e> Scanner<'e> {
                     continue;
                 }
                 for &k in &filter.targets[literal] {
-                    if runs[k].1 <= run.len() && self.run_marks[k] != self.run_stamp {
+                    if runs[k].1 <= run.len()
+                        && (has_digit || !filter.needs_digit[k])
+                        && self.run_marks[k] != self.run_stamp
+                    {
                         self.run_marks[k] = self.run_stamp;
                         self.push_run(k, &run, line_start..line_end, win.len());
                     }
@@ -812,7 +837,7 @@ impl<'e> Scanner<'e> {
             }
             return;
         };
-        if pattern.native == Some(crate::compile::Native::CardDigits) {
+        if pattern.native == Some(Native::CardDigits) {
             // A start no issuer range begins with is rejected by the validator whatever follows:
             // skip it without parsing the number (a long run of digit groups has one per group).
             let by_issuer = pattern.validator == Some(Validator::CreditCard);

@@ -106,6 +106,12 @@ impl Validator {
         self.check(value) != Verdict::Reject
     }
 
+    /// Whether this check rejects every value without an ASCII digit (the first pass then
+    /// leaves out runs without one; tested in `checks_that_need_a_digit_reject_values_without`).
+    pub(crate) fn value_needs_digit(self) -> bool {
+        matches!(self, Validator::Named(c) if matches!(c.name, "random_secret" | "generic_secret"))
+    }
+
     pub(crate) fn check(self, value: &[u8]) -> Verdict {
         let ok = match self {
             Validator::CreditCard => credit_card(value),
@@ -635,6 +641,44 @@ mod tests {
         // {"typ":"JWT"} has no alg
         assert!(!jwt(b"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxIn0.c2ln"));
         assert!(!jwt(b"eyJnot-base64!.eyJ.x"));
+    }
+
+    #[test]
+    fn checks_that_need_a_digit_reject_values_without() {
+        let needing: Vec<Validator> = crate::checks::names()
+            .into_iter()
+            .filter_map(|n| n.parse::<Validator>().ok())
+            .filter(|v| v.value_needs_digit())
+            .collect();
+        assert_eq!(needing.len(), 2);
+        // Random token-byte strings, with and without digits: without, always rejected; with,
+        // sometimes accepted (the claim is not vacuous).
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut accepted_with_digits = 0;
+        for i in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 16 + (state % 48) as usize;
+            let digits = i % 2 == 0;
+            let value: Vec<u8> = (0..len)
+                .map(|j| {
+                    let x = state.rotate_left(j as u32 * 5) ^ (j as u64).wrapping_mul(0x9E37);
+                    let pool: &[u8] = if digits { alphabet } else { &alphabet[..52] };
+                    pool[(x % pool.len() as u64) as usize]
+                })
+                .collect();
+            for v in &needing {
+                let has_digit = value.iter().any(u8::is_ascii_digit);
+                if !has_digit {
+                    assert!(!v.accepts(&value), "{v:?} accepted {value:?}");
+                } else if v.accepts(&value) {
+                    accepted_with_digits += 1;
+                }
+            }
+        }
+        assert!(accepted_with_digits > 100);
     }
 
     #[test]

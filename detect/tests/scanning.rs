@@ -673,6 +673,79 @@ fn library_examples(joined_by: &str) -> String {
     out
 }
 
+/// Source code and configuration as the first passes' shortcuts meet them: `::` paths after
+/// words of every length, hex or not (`std::io`, `dead::beef`, `12345::1`) beside compressed
+/// IPv6 addresses; assignments to key names of token runs with and without digits; long words
+/// of capitals and digits, of base58 and with underscores; hex after `0x`.
+fn code_like(size: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
+    const HEX: &[u8] = b"0123456789abcdefABCDEF";
+    const WORDISH: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    const TOKEN: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.+/=";
+    const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut out = String::new();
+    let pick = |from: &[u8], n: usize, next: &mut dyn FnMut(usize) -> usize| -> String {
+        (0..n).map(|_| char::from(from[next(from.len())])).collect()
+    };
+    while out.len() < size {
+        let fragment = match next(12) {
+            0 => "use std::io::{Read, Write}; let v = Vec::new();".to_string(),
+            1 => {
+                // A word of 0 to 6 bytes, hex or not, before `::`, then hex groups or a word.
+                let before = pick(if next(2) == 0 { HEX } else { WORDISH }, next(7), next);
+                let after = pick(HEX, next(5), next);
+                format!("{before}::{after}")
+            }
+            2 => {
+                let groups: Vec<String> = (0..1 + next(4))
+                    .map(|_| pick(HEX, 1 + next(4), next))
+                    .collect();
+                let tail: Vec<String> =
+                    (0..next(4)).map(|_| pick(HEX, 1 + next(4), next)).collect();
+                format!("addr {}::{}", groups.join(":"), tail.join(":"))
+            }
+            3 => [
+                "fe80::1ff:fe23:4567:890a",
+                "2a00:1450:4001:82b::200e",
+                "x2a00::1",
+                "a::b::c",
+            ][next(4)]
+            .to_string(),
+            4 | 5 => {
+                let name = [
+                    "api_key",
+                    "secret",
+                    "token",
+                    "client_secret",
+                    "AUTH_TOKEN",
+                    "password",
+                ][next(6)];
+                let pool: &[u8] = if next(2) == 0 { TOKEN } else { &TOKEN[..52] };
+                let value = pick(pool, 12 + next(30), next);
+                let quote = ["", "\"", "'"][next(3)];
+                format!("{name} = {quote}{value}{quote}")
+            }
+            6 => pick(UPPER_DIGITS, 17 + next(6), next),
+            7 => format!(
+                "{}{}",
+                ["1", "3", "5", "K", "L"][next(5)],
+                pick(BASE58, 24 + next(30), next)
+            ),
+            8 => pick(WORDISH, 15 + next(40), next),
+            9 => format!("0x{}", pick(HEX, 38 + next(4), next)),
+            10 => format!(
+                "{}_{}",
+                pick(UPPER_DIGITS, 10, next),
+                pick(UPPER_DIGITS, 10, next)
+            ),
+            _ => pick(TOKEN, 10 + next(50), next),
+        };
+        out.push_str(&fragment);
+        out.push_str([" ", "\n", "; ", ", ", "(", ")\n"][next(6)]);
+    }
+    out.into_bytes()
+}
+
 /// The whole library takes other first passes than the core set (literals at word starts,
 /// folded literals, token runs, digit runs reaching past the run, context): its fast path must
 /// still give exactly what running every pattern over the whole text gives.
@@ -711,12 +784,14 @@ fn the_whole_library_equals_the_reference_path() {
         shuffled.push_str([" ", " ", "\n", ", ", " - "][next(5)]);
     }
     let shuffled = shuffled.into_bytes();
+    let code = code_like(400_000, &mut next);
     for (name, text) in [
         ("corpus", &corpus),
         ("decoys", &decoys),
         ("examples, one per line", &examples_lines),
         ("examples, run together", &examples_run),
         ("examples' words among numbers", &shuffled),
+        ("code-like text", &code),
     ] {
         let fast = engine.scan_bytes(text);
         let slow = engine.scan_reference(text);

@@ -605,9 +605,22 @@ impl Prefilter {
     /// of start, but for [`Prefilter::unordered`]: the hashed filter reports in order of the
     /// window each literal is found by, the automaton in order of each literal's key, and a
     /// dense stretch of hits in order of their end.
-    pub(crate) fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, &LiteralTarget)) {
+    #[cfg(test)]
+    pub(crate) fn for_each(&self, hay: &[u8], hit: impl FnMut(usize, usize, &LiteralTarget)) {
+        self.for_each_with_tokens(hay, None, hit);
+    }
+
+    /// [`Prefilter::for_each`], and when the literals searched at word starts classified the
+    /// text, the token-byte mask of each of its 64-byte blocks appended to `tokens` (which is
+    /// then left empty otherwise).
+    pub(crate) fn for_each_with_tokens(
+        &self,
+        hay: &[u8],
+        tokens: Option<&mut Vec<u64>>,
+        mut hit: impl FnMut(usize, usize, &LiteralTarget),
+    ) {
         if let Some(words) = &self.words {
-            words.for_each(hay, &mut hit);
+            words.for_each(hay, tokens, &mut hit);
         }
         if let Some(long) = &self.long {
             long.for_each(hay, &mut hit);

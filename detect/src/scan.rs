@@ -83,6 +83,9 @@ pub struct Scanner<'e> {
     run_marks: Vec<u32>,
     /// The runs of token bytes found in the current window.
     token_runs: Vec<Range<usize>>,
+    /// The token-byte masks of the current window's 64-byte blocks, when the first pass over
+    /// literals made them (see `Prefilter::for_each_with_tokens`).
+    token_masks: Vec<u64>,
     /// Where the run filter's literals are on the current line: (start, end, literal).
     line_literals: Vec<(usize, usize, usize)>,
     /// The context words found near digit runs (see `run_context`).
@@ -137,6 +140,7 @@ impl<'e> Scanner<'e> {
             column: 0,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
+            token_masks: Vec::new(),
             line_literals: Vec::new(),
             run_context: Default::default(),
             gate_hits: Vec::new(),
@@ -176,6 +180,7 @@ impl<'e> Scanner<'e> {
             + self.gate.memory_usage()
             + self.touched.capacity() * std::mem::size_of::<usize>()
             + self.token_runs.capacity() * std::mem::size_of::<Range<usize>>()
+            + self.token_masks.capacity() * std::mem::size_of::<u64>()
             + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
             + self.gate_hits.capacity() * std::mem::size_of::<(usize, usize, usize)>()
     }
@@ -520,7 +525,9 @@ impl<'e> Scanner<'e> {
         gate_hits.clear();
         // The line around the last hit: hits come in order, and many share a line.
         let mut line = 0..0;
-        prefilter.for_each(win, |s, e, target| {
+        self.token_masks.clear();
+        let tokens = (!engine.class_runs.is_empty()).then_some(&mut self.token_masks);
+        prefilter.for_each_with_tokens(win, tokens, |s, e, target| {
             if target.kind == HitKind::Gate {
                 if is_whole_context_word(win, s, e) {
                     gate_hits.push((s, e, target.pattern));
@@ -681,7 +688,9 @@ impl<'e> Scanner<'e> {
         let mut found = std::mem::take(&mut self.token_runs);
         let mut literals = std::mem::take(&mut self.line_literals);
         found.clear();
-        find_token_runs(win, min, &mut found);
+        let blocks = win.len().div_ceil(64);
+        let masks = (self.token_masks.len() == blocks).then_some(&self.token_masks[..]);
+        find_token_runs(win, min, masks, &mut found);
         // The line of the runs seen last, and where the filter's literals are on it: a line
         // with many runs is searched once.
         let mut line: Range<usize> = 0..0;
@@ -1044,12 +1053,23 @@ const ANY_OF_CHECKED: usize = 8;
 /// and the positions where a long enough run starts are found by shifting and masking two
 /// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only
 /// where a run is long enough are its bytes walked.
-pub(crate) fn find_token_runs(win: &[u8], min: usize, out: &mut Vec<Range<usize>>) {
+/// `masks`, when given, are the blocks' token masks, made by an earlier pass.
+pub(crate) fn find_token_runs(
+    win: &[u8],
+    min: usize,
+    masks: Option<&[u64]>,
+    out: &mut Vec<Range<usize>>,
+) {
     let min = min.max(1);
     // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
     // on each run found.
     let probe = min.min(64);
-    let mask = |block: usize| -> u64 { crate::classes::masks(win, block * 64).token };
+    let mask = |block: usize| -> u64 {
+        match masks {
+            Some(masks) => masks.get(block).copied().unwrap_or(0),
+            None => crate::classes::masks(win, block * 64).token,
+        }
+    };
     let blocks = win.len().div_ceil(64);
     let mut done = 0usize; // bytes before this are inside runs already reported
     let mut current = mask(0);
@@ -1127,12 +1147,19 @@ mod tests {
                     .collect();
                 for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
                     let mut got = Vec::new();
-                    find_token_runs(&win, min, &mut got);
+                    find_token_runs(&win, min, None, &mut got);
                     assert_eq!(
                         got,
                         naive(&win, min),
                         "len {len} density {density} min {min}"
                     );
+                    // The same from masks made beforehand.
+                    let made: Vec<u64> = (0..win.len().div_ceil(64))
+                        .map(|b| crate::classes::masks(&win, b * 64).token)
+                        .collect();
+                    got.clear();
+                    find_token_runs(&win, min, Some(&made), &mut got);
+                    assert_eq!(got, naive(&win, min), "from masks");
                 }
             }
         }

@@ -101,27 +101,39 @@ impl WordStartFilter {
 
     /// Calls `hit` for every occurrence of a literal that starts a word (position 0 counts as
     /// one), in order of position.
-    pub(super) fn for_each(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+    /// When `tokens` is given, the token-byte mask of every 64-byte block of `hay` is appended
+    /// to it as well (the pass over runs of token bytes then need not classify the text again).
+    pub(super) fn for_each(
+        &self,
+        hay: &[u8],
+        tokens: Option<&mut Vec<u64>>,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
         let used = [
             !self.windows[0].is_empty(),
             !self.windows[1].is_empty(),
             !self.windows[2].is_empty(),
         ];
         match used {
-            [true, true, true] => self.search::<true, true, true>(hay, hit),
-            [true, true, false] => self.search::<true, true, false>(hay, hit),
-            [true, false, true] => self.search::<true, false, true>(hay, hit),
-            [true, false, false] => self.search::<true, false, false>(hay, hit),
-            [false, true, true] => self.search::<false, true, true>(hay, hit),
-            [false, true, false] => self.search::<false, true, false>(hay, hit),
-            [false, false, true] => self.search::<false, false, true>(hay, hit),
-            [false, false, false] => {}
+            [true, true, true] => self.search::<true, true, true>(hay, tokens, hit),
+            [true, true, false] => self.search::<true, true, false>(hay, tokens, hit),
+            [true, false, true] => self.search::<true, false, true>(hay, tokens, hit),
+            [true, false, false] => self.search::<true, false, false>(hay, tokens, hit),
+            [false, true, true] => self.search::<false, true, true>(hay, tokens, hit),
+            [false, true, false] => self.search::<false, true, false>(hay, tokens, hit),
+            [false, false, true] => self.search::<false, false, true>(hay, tokens, hit),
+            [false, false, false] => {
+                if let Some(tokens) = tokens {
+                    tokens.extend((0..hay.len().div_ceil(64)).map(|b| masks(hay, b * 64).token));
+                }
+            }
         }
     }
 
     fn search<const FOUR: bool, const THREE: bool, const TWO: bool>(
         &self,
         hay: &[u8],
+        mut tokens: Option<&mut Vec<u64>>,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
         let bits = &*self.bits;
@@ -131,7 +143,10 @@ impl WordStartFilter {
         let (mut carry, mut carry_letter) = (0u64, 0u64);
         let mut base = 0;
         while base < hay.len() {
-            let Masks { word, high, .. } = masks(hay, base);
+            let Masks { word, high, token } = masks(hay, base);
+            if let Some(tokens) = tokens.as_mut() {
+                tokens.push(token);
+            }
             let letter = word | high;
             let mut starts =
                 (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
@@ -277,7 +292,15 @@ mod tests {
             }
             hay.truncate(len);
             let mut got = Vec::new();
-            filter.for_each(&hay, &mut |s, e, t| got.push((s, e, t.pattern)));
+            let mut tokens = Vec::new();
+            filter.for_each(&hay, Some(&mut tokens), &mut |s, e, t| {
+                got.push((s, e, t.pattern))
+            });
+            // The token masks handed on are those of every block.
+            let blocks: Vec<u64> = (0..hay.len().div_ceil(64))
+                .map(|b| masks(&hay, b * 64).token)
+                .collect();
+            assert_eq!(tokens, blocks);
             got.sort();
             assert_eq!(
                 got,

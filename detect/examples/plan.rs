@@ -1,5 +1,6 @@
 //! Prints how the built-in detectors are triggered and what each one costs on the generated
-//! corpus and on decoys (`cargo run --release -p dlp-detect --example plan [--only=SELECTORS] [ids to leave out]`).
+//! corpus and on decoys (`cargo run --release -p dlp-detect --example plan [--only=SELECTORS] [ids to leave out]`;
+//! `DLP_PLAN_FILE=PATH` measures that file instead, for text no generator wrote).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 fn main() {
     let mut exclude: Vec<String> = std::env::args().skip(1).collect();
@@ -16,7 +17,12 @@ fn main() {
     println!("build {:?}\n{}", t.elapsed(), set.plan());
     let corpus = dlp_detect::corpus::generate(16 << 20, 8192, 1).text;
     let decoys = dlp_detect::decoys::generate(16 << 20, 7);
-    for (name, text) in [("corpus", &corpus), ("decoys", &decoys)] {
+    let file = std::env::var_os("DLP_PLAN_FILE").map(|path| std::fs::read(path).expect("readable"));
+    let inputs = match &file {
+        Some(text) => vec![("file", text)],
+        None => vec![("corpus", &corpus), ("decoys", &decoys)],
+    };
+    for (name, text) in inputs {
         let mut scanner = set.scanner();
         let t = std::time::Instant::now();
         let n = scanner.scan(text).len();

@@ -2,7 +2,8 @@
 //! (`cargo run --release -p dlp-detect --features bench --example prof -- SELECTORS [decoys]`;
 //! `DLP_PROF_MB` and `DLP_PROF_ITERATIONS` set the size, default 32, and the passes, default 8:
 //! one small pass under `valgrind --tool=cachegrind` counts instructions, which a busy machine
-//! does not disturb as it does timings).
+//! does not disturb as it does timings; `DLP_PROF_CHUNK` sets the scanner's chunk size; a second
+//! argument `file:PATH` scans that file instead).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +32,12 @@ fn main() {
         dlp_detect::corpus::generate(size, 8192, 1).text
     };
     let mut scanner = set.scanner();
+    if let Some(c) = std::env::var("DLP_PROF_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        scanner.set_chunk_size(c);
+    }
     for _ in 0..env("DLP_PROF_ITERATIONS", 8) {
         let t = std::time::Instant::now();
         let n = scanner.scan(&text).len();

@@ -3,7 +3,7 @@
 # unlike timings, the count does not move with the machine's load, so two builds can be compared
 # on a busy machine. Needs valgrind (`apt-get install valgrind`).
 #
-#   bash benches/instructions.sh SELECTORS [decoys]          # e.g. `all decoys`, `credit_card`
+#   bash benches/instructions.sh SELECTORS [decoys|file:PATH] # e.g. `all decoys`, `credit_card`
 #   FUNCTIONS=1 bash benches/instructions.sh all decoys      # and the costliest functions
 #
 # The pass is the third of three over the same text (the first compiles regexes on first use):

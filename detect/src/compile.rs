@@ -947,3 +947,66 @@ impl DetectorSet {
         &self.detectors
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `::` of every match of the built-in compressed-IPv6 pattern passes
+    /// [`ipv6_gap_may_start`], in text made of what addresses and code are made of: the check
+    /// only ever turns away `::` that no match holds.
+    #[test]
+    fn the_ipv6_gap_check_keeps_the_gap_of_every_match() {
+        let source = r"(?:(?m:^)|[^:0-9A-Za-z_.\n])(?P<secret>(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?-u:\b))?)";
+        // The same pattern as the detector data's (a change there must come here too).
+        assert!(crate::rules::builtin()
+            .unwrap()
+            .iter()
+            .any(|d| d.pattern == source));
+        let regex = meta::Regex::new(source).unwrap();
+        let alphabet = b"0123456789abcdefABCDEFxyzS_:::: .\n-";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut matches, mut turned_away) = (0, 0);
+        for _ in 0..10_000 {
+            let text: Vec<u8> = (0..40)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let mut captures = regex.create_captures();
+            for m in regex.find_iter(&text) {
+                regex.search_captures(
+                    &regex_automata::Input::new(&text).span(m.range()),
+                    &mut captures,
+                );
+                let Some(value) = captures.get_group_by_name("secret") else {
+                    continue;
+                };
+                let gap = value.start
+                    + text[value.range()]
+                        .windows(2)
+                        .position(|w| w == b"::")
+                        .unwrap();
+                matches += 1;
+                assert!(
+                    ipv6_gap_may_start(&text, gap),
+                    "{:?} at {gap}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+            for (s, w) in text.windows(2).enumerate() {
+                if w == b"::" && !ipv6_gap_may_start(&text, s) {
+                    turned_away += 1;
+                }
+            }
+        }
+        // Neither side is empty: matches were checked, and `::` were turned away.
+        assert!(
+            matches > 1000 && turned_away > 1000,
+            "{matches} {turned_away}"
+        );
+    }
+}

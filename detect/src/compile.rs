@@ -965,17 +965,10 @@ mod tests {
             .any(|d| d.pattern == source));
         let regex = meta::Regex::new(source).unwrap();
         let alphabet = b"0123456789abcdefABCDEFxyzS_:::: .\n-";
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = crate::test_rng::Rng::new(0x9E37_79B9_7F4A_7C15);
         let (mut matches, mut turned_away) = (0, 0);
         for _ in 0..10_000 {
-            let text: Vec<u8> = (0..40)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let text = rng.bytes(alphabet, 40);
             let mut captures = regex.create_captures();
             for m in regex.find_iter(&text) {
                 regex.search_captures(

@@ -63,6 +63,8 @@ mod run_context;
 mod scan;
 mod shape;
 mod sink;
+#[cfg(test)]
+mod test_rng;
 mod validate;
 
 pub use crate::builder::DetectorSetBuilder;

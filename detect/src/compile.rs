@@ -127,8 +127,16 @@ pub(crate) struct RunFilter {
     /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
     pub targets: Vec<Vec<usize>>,
     /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
-    /// long enough), by increasing run length.
+    /// long enough), by increasing run length; but word shapes.
     pub unfiltered: Vec<usize>,
+    /// The indexes in `class_runs` of the unfiltered word shapes: their matches are whole words,
+    /// so they take runs of word bytes (words) of a length they accept, not runs of token bytes
+    /// (a URL's path or a line of dashes holds no 26-byte word for a Bitcoin address).
+    pub shapes: Vec<usize>,
+    /// The shortest word a shape of `shapes` accepts.
+    pub shortest_shape: Option<usize>,
+    /// The shortest run of token bytes a pattern that is no word shape takes.
+    pub shortest_token_run: Option<usize>,
     /// Per index in `class_runs`: only runs holding a digit concern the pattern
     /// ([`Pattern::run_needs_digit`]).
     pub needs_digit: Vec<bool>,
@@ -175,6 +183,21 @@ impl RunFilter {
         if class_runs.is_empty() {
             return Ok(None);
         }
+        let shape_of = |k: usize| patterns[class_runs[k].0].shape.as_ref();
+        let shapes: Vec<usize> = unfiltered
+            .iter()
+            .copied()
+            .filter(|&k| shape_of(k).is_some())
+            .collect();
+        unfiltered.retain(|&k| shape_of(k).is_none());
+        let shortest_shape = shapes
+            .iter()
+            .filter_map(|&k| shape_of(k).map(|s| s.len_bounds().0))
+            .min();
+        let shortest_token_run = (0..class_runs.len())
+            .filter(|k| !shapes.contains(k))
+            .map(|k| class_runs[k].1)
+            .min();
         let ac = if keys.is_empty() {
             None
         } else {
@@ -205,6 +228,9 @@ impl RunFilter {
             unfiltered,
             needs_digit,
             shortest_without_digit,
+            shapes,
+            shortest_shape,
+            shortest_token_run,
         }))
     }
 }

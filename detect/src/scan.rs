@@ -86,6 +86,8 @@ pub struct Scanner<'e> {
     /// The token-byte masks of the current window's 64-byte blocks, when the first pass over
     /// literals made them (see `Prefilter::for_each_with_tokens`).
     token_masks: Vec<u64>,
+    /// The words found in the current run of token bytes.
+    run_words: Vec<Range<usize>>,
     /// Where the run filter's literals are on the current line: (start, end, literal).
     line_literals: Vec<(usize, usize, usize)>,
     /// The context words found near digit runs (see `run_context`).
@@ -141,6 +143,7 @@ impl<'e> Scanner<'e> {
             run_marks: Vec::new(),
             token_runs: Vec::new(),
             token_masks: Vec::new(),
+            run_words: Vec::new(),
             line_literals: Vec::new(),
             run_context: Default::default(),
             gate_hits: Vec::new(),
@@ -181,6 +184,7 @@ impl<'e> Scanner<'e> {
             + self.touched.capacity() * std::mem::size_of::<usize>()
             + self.token_runs.capacity() * std::mem::size_of::<Range<usize>>()
             + self.token_masks.capacity() * std::mem::size_of::<u64>()
+            + self.run_words.capacity() * std::mem::size_of::<Range<usize>>()
             + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
             + self.gate_hits.capacity() * std::mem::size_of::<(usize, usize, usize)>()
     }
@@ -681,21 +685,67 @@ impl<'e> Scanner<'e> {
     fn collect_run_candidates(&mut self, win: &[u8]) {
         let engine = self.engine;
         let runs = &engine.class_runs;
-        let (Some(filter), Some(min)) = (&engine.run_filter, runs.iter().map(|r| r.1).min()) else {
+        let Some(filter) = &engine.run_filter else {
             return;
         };
         self.run_marks.resize(runs.len(), 0);
         let mut found = std::mem::take(&mut self.token_runs);
-        let mut literals = std::mem::take(&mut self.line_literals);
-        found.clear();
         let blocks = win.len().div_ceil(64);
         let masks = (self.token_masks.len() == blocks).then_some(&self.token_masks[..]);
-        find_token_runs(win, min, masks, &mut found);
+        let (shortest_shape, shortest_other) = (
+            filter.shortest_shape.unwrap_or(usize::MAX),
+            filter.shortest_token_run.unwrap_or(usize::MAX),
+        );
+        let mut literals = std::mem::take(&mut self.line_literals);
+        let mut words = std::mem::take(&mut self.run_words);
+        found.clear();
+        find_runs(
+            win,
+            shortest_shape.min(shortest_other),
+            RunKind::Token,
+            masks,
+            &mut found,
+        );
         // The line of the runs seen last, and where the filter's literals are on it: a line
         // with many runs is searched once.
         let mut line: Range<usize> = 0..0;
         let mut line_searched = false;
         for run in found.drain(..) {
+            if run.len() >= shortest_shape {
+                // Word shapes: the whole words in the run of a length one of them accepts (a
+                // URL's path or a line of dashes holds none).
+                words.clear();
+                find_runs(
+                    &win[run.clone()],
+                    shortest_shape,
+                    RunKind::Word,
+                    None,
+                    &mut words,
+                );
+                for word in &words {
+                    let word = run.start + word.start..run.start + word.end;
+                    for &k in &filter.shapes {
+                        let p = runs[k].0;
+                        let fits = engine.patterns[p].shape.as_ref().is_some_and(|shape| {
+                            let (min, max) = shape.len_bounds();
+                            (min..=max).contains(&word.len())
+                        });
+                        if fits {
+                            self.push(
+                                p,
+                                Candidate {
+                                    start: word.start,
+                                    end: word.end,
+                                    kind: HitKind::Region,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            if run.len() < shortest_other {
+                continue;
+            }
             if !(line.start <= run.start && run.end <= line.end) {
                 let start = memchr::memrchr(b'\n', &win[..run.start]).map_or(0, |i| i + 1);
                 let end = memchr::memchr(b'\n', &win[run.end..]).map_or(win.len(), |i| run.end + i);
@@ -762,6 +812,7 @@ impl<'e> Scanner<'e> {
         }
         self.token_runs = found;
         self.line_literals = literals;
+        self.run_words = words;
     }
 
     /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.
@@ -1047,16 +1098,37 @@ fn contains_all(hay: &[u8], must: &[crate::compile::Must]) -> bool {
 /// runs; a larger set is left to the regex (run-triggered patterns are filtered by it earlier).
 const ANY_OF_CHECKED: usize = 8;
 
-/// Appends to `out` every maximal run of token bytes at least `min` long (at least 1), in order.
+/// The bytes whose runs [`find_runs`] looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    /// Token bytes (see `classes::is_token_byte`).
+    Token,
+    /// Word bytes, `[A-Za-z0-9_]`: the runs are whole words.
+    Word,
+}
+
+impl RunKind {
+    fn holds(self, b: u8) -> bool {
+        match self {
+            RunKind::Token => is_token_byte(b),
+            RunKind::Word => is_word_byte(b),
+        }
+    }
+}
+
+/// Appends to `out` every maximal run of `kind`'s bytes at least `min` long (at least 1), in
+/// order.
 ///
-/// The text is classified 64 bytes at a time into a bit mask (SSE2 on x86-64, see `classes`),
+/// The text is classified 64 bytes at a time into bit masks (SSE2 on x86-64, see `classes`),
 /// and the positions where a long enough run starts are found by shifting and masking two
 /// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only
 /// where a run is long enough are its bytes walked.
-/// `masks`, when given, are the blocks' token masks, made by an earlier pass.
-pub(crate) fn find_token_runs(
+/// `masks`, when given, are the blocks' token masks, made by an earlier pass (used for
+/// [`RunKind::Token`] only).
+pub(crate) fn find_runs(
     win: &[u8],
     min: usize,
+    kind: RunKind,
     masks: Option<&[u64]>,
     out: &mut Vec<Range<usize>>,
 ) {
@@ -1064,10 +1136,17 @@ pub(crate) fn find_token_runs(
     // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
     // on each run found.
     let probe = min.min(64);
+    let masks = masks.filter(|_| kind == RunKind::Token);
     let mask = |block: usize| -> u64 {
         match masks {
             Some(masks) => masks.get(block).copied().unwrap_or(0),
-            None => crate::classes::masks(win, block * 64).token,
+            None => {
+                let m = crate::classes::masks(win, block * 64);
+                match kind {
+                    RunKind::Token => m.token,
+                    RunKind::Word => m.word,
+                }
+            }
         }
     };
     let blocks = win.len().div_ceil(64);
@@ -1094,7 +1173,7 @@ pub(crate) fn find_token_runs(
                 + probe
                 + win[start + probe..]
                     .iter()
-                    .position(|&b| !is_token_byte(b))
+                    .position(|&b| !kind.holds(b))
                     .unwrap_or(win.len() - start - probe);
             if end - start >= min {
                 out.push(start..end);
@@ -1111,17 +1190,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_runs_match_a_naive_search() {
-        let naive = |win: &[u8], min: usize| -> Vec<Range<usize>> {
+    fn runs_match_a_naive_search() {
+        let naive = |win: &[u8], min: usize, kind: RunKind| -> Vec<Range<usize>> {
             let mut out = Vec::new();
             let mut i = 0;
             while i < win.len() {
-                if !is_token_byte(win[i]) {
+                if !kind.holds(win[i]) {
                     i += 1;
                     continue;
                 }
                 let start = i;
-                while i < win.len() && is_token_byte(win[i]) {
+                while i < win.len() && kind.holds(win[i]) {
                     i += 1;
                 }
                 if i - start >= min {
@@ -1130,36 +1209,33 @@ mod tests {
             }
             out
         };
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::test_rng::Rng::new(0x9e37_79b9_7f4a_7c15);
         for len in [0usize, 1, 19, 20, 63, 64, 65, 127, 128, 129, 300, 5000] {
             for density in [2u64, 8, 40, 200] {
                 let win: Vec<u8> = (0..len)
                     .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        if state % density == 0 {
+                        let x = rng.next();
+                        if x % density == 0 {
                             b' '
                         } else {
-                            b"aZ9_-./+="[(state % 9) as usize]
+                            b"aZ9_-./+="[(x % 9) as usize]
                         }
                     })
                     .collect();
-                for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
-                    let mut got = Vec::new();
-                    find_token_runs(&win, min, None, &mut got);
-                    assert_eq!(
-                        got,
-                        naive(&win, min),
-                        "len {len} density {density} min {min}"
-                    );
-                    // The same from masks made beforehand.
-                    let made: Vec<u64> = (0..win.len().div_ceil(64))
-                        .map(|b| crate::classes::masks(&win, b * 64).token)
-                        .collect();
-                    got.clear();
-                    find_token_runs(&win, min, Some(&made), &mut got);
-                    assert_eq!(got, naive(&win, min), "from masks");
+                // The token masks as the word-start pass hands them on.
+                let made: Vec<u64> = (0..win.len().div_ceil(64))
+                    .map(|b| crate::classes::masks(&win, b * 64).token)
+                    .collect();
+                for kind in [RunKind::Token, RunKind::Word] {
+                    for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
+                        let want = naive(&win, min, kind);
+                        let mut got = Vec::new();
+                        find_runs(&win, min, kind, None, &mut got);
+                        assert_eq!(got, want, "len {len} density {density} {kind:?} min {min}");
+                        got.clear();
+                        find_runs(&win, min, kind, Some(&made), &mut got);
+                        assert_eq!(got, want, "from masks");
+                    }
                 }
             }
         }

@@ -148,6 +148,11 @@ impl WordShape {
         (end <= to && self.accepts(&win[start..end])).then_some(end)
     }
 
+    /// The shortest and longest match.
+    pub(crate) fn len_bounds(&self) -> (usize, usize) {
+        (self.min_len, self.max_len)
+    }
+
     /// Whether `word` (all word bytes) splits into the sequence.
     fn accepts(&self, word: &[u8]) -> bool {
         let len = word.len();

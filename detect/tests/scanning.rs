@@ -709,7 +709,12 @@ fn code_like(size: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
                 "2a00:1450:4001:82b::200e",
                 "x2a00::1",
                 "a::b::c",
-            ][next(4)]
+                // Real values whose words stand inside paths and dashed lines.
+                "https://lei.example/5493001KJTIIGC8Y1R12/record",
+                "wallets/1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa.txt",
+                "----5493001KJTIIGC8Y1R12----",
+                "x_5493001KJTIIGC8Y1R12",
+            ][next(8)]
             .to_string(),
             4 | 5 => {
                 let name = [
@@ -731,7 +736,21 @@ fn code_like(size: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
                 ["1", "3", "5", "K", "L"][next(5)],
                 pick(BASE58, 24 + next(30), next)
             ),
-            8 => pick(WORDISH, 15 + next(40), next),
+            8 => match next(3) {
+                0 => pick(WORDISH, 15 + next(40), next),
+                // Words of capitals and digits or of base58 inside paths, URLs and dashed lines.
+                1 => format!(
+                    "https://x.example/{}/{}.{}",
+                    pick(TOKEN, 3 + next(20), next),
+                    pick(UPPER_DIGITS, 18 + next(4), next),
+                    pick(BASE58, 24 + next(30), next)
+                ),
+                _ => format!(
+                    "{}-{}",
+                    "-".repeat(next(60)),
+                    pick(UPPER_DIGITS, 19 + next(3), next)
+                ),
+            },
             9 => format!("0x{}", pick(HEX, 38 + next(4), next)),
             10 => format!(
                 "{}_{}",

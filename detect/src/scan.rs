@@ -24,6 +24,7 @@ use crate::confirm::{
 use crate::digits::{above, scan_digit_runs, DigitEvent};
 use crate::error::Error;
 use crate::finding::Finding;
+#[cfg(test)]
 use crate::literals::is_token_byte;
 use crate::prefilter::HitKind;
 use crate::rules::MAX_CONTEXT_WINDOW;
@@ -1107,6 +1108,7 @@ pub(crate) enum RunKind {
     Word,
 }
 
+#[cfg(test)]
 impl RunKind {
     fn holds(self, b: u8) -> bool {
         match self {
@@ -1169,12 +1171,18 @@ pub(crate) fn find_runs(
             // Every earlier start in this run was reported (or is in `done`), so this is
             // where a maximal run begins.
             let start = base + bits.trailing_zeros() as usize;
-            let end = start
-                + probe
-                + win[start + probe..]
-                    .iter()
-                    .position(|&b| !kind.holds(b))
-                    .unwrap_or(win.len() - start - probe);
+            // The run's end, from the masks a block at a time (a path, a base64 blob or a line
+            // of dashes is walked 64 bytes per step); bytes past the text are in no class.
+            let mut end = start + probe;
+            loop {
+                let outside = !mask(end / 64) >> (end % 64);
+                if outside != 0 {
+                    end += outside.trailing_zeros() as usize;
+                    break;
+                }
+                end = (end / 64 + 1) * 64;
+            }
+            let end = end.min(win.len());
             if end - start >= min {
                 out.push(start..end);
             }

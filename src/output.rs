@@ -216,32 +216,6 @@ pub fn write_skip(
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it, created readable by its owner
-/// only (a report names files, users and GPTs; a redacted copy holds the rest of its text) and
-/// renamed over `path` once written, so that `path` is whole or absent.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dlp-output".into());
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
-}
-
 /// The run's totals, written as JSON by `--summary` and for people on standard error.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {

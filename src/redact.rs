@@ -135,7 +135,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<u8> {
     findings.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
     let copy = redact(&text, &findings, args.with);
     match &args.output {
-        Some(path) => crate::output::write_private(path, copy.as_bytes())
+        Some(path) => dlp_engine::write_private(path, copy.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();

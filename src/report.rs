@@ -90,7 +90,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         out.write_all(html.as_bytes())?;
         out.flush()?;
     } else {
-        crate::output::write_private(&args.output, html.as_bytes())
+        dlp_engine::write_private(&args.output, html.as_bytes())
             .with_context(|| format!("cannot write {}", args.output.display()))?;
     }
     let problems = &data.problems;

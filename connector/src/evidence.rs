@@ -12,10 +12,9 @@
 //! happens to evidence that could not be written (it waits in the state database, and is
 //! written again at the start of each cycle) is the scanner's business.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dlp_store::{AsyncStore, ObjectUrl};
@@ -350,12 +349,8 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-/// Distinguishes the temporary files of concurrent writes of one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// Writes `content` as `root/key`, readable by its owner only: missing directories are created
-/// 0700, the file 0600 under a temporary name, synced, then renamed over the old one (and the
-/// directory synced), so that the file is whole or absent, even after a crash.
+/// 0700, then the file is written whole or not at all ([`dlp_engine::write_private`]).
 fn write_private(root: &Path, key: &str, content: &[u8]) -> Result<(), String> {
     let parts: Vec<&str> = key.split('/').collect();
     if parts.iter().any(|p| matches!(*p, "" | "." | "..")) {
@@ -367,7 +362,7 @@ fn write_private(root: &Path, key: &str, content: &[u8]) -> Result<(), String> {
     let path: PathBuf = parts
         .iter()
         .fold(root.to_path_buf(), |p, part| p.join(part));
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+    let (Some(dir), Some(_)) = (path.parent(), path.file_name()) else {
         return Err(format!("`{key}` names no file"));
     };
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
@@ -376,30 +371,7 @@ fn write_private(root: &Path, key: &str, content: &[u8]) -> Result<(), String> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| io(dir, e))?;
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(
-        ".{}.{}-{n}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(content)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(&path, e));
-    }
-    // The rename is durable once the directory is.
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io(dir, e))
+    dlp_engine::write_private(&path, content).map_err(|e| io(&path, e))
 }
 
 /// Deletes `dir` and everything under it; returns how many files it held (0 if it is absent).

@@ -21,7 +21,6 @@
 //! talk to the API: callers check a key ([`crate::check_access`]) before they store it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -771,33 +770,10 @@ fn remove_if_exists(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Writes `content` to `path` atomically: a new 0600 file beside it, synced, renamed over
-/// `path`, and the directory synced, so that a crash leaves the old file or the new one.
+/// Writes `content` to `path` atomically, readable by its owner only (see
+/// [`dlp_engine::write_private`]).
 fn write_private(path: &Path, content: &[u8]) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::new(ErrorKind::Registry, "a registry file has no directory"))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(content)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    written.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        registry_io(path, e)
-    })
+    dlp_engine::write_private(path, content).map_err(|e| registry_io(path, e))
 }
 
 #[cfg(test)]

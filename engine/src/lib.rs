@@ -46,6 +46,7 @@ mod batch;
 mod engine;
 mod inspect;
 mod keys;
+mod private_file;
 mod request;
 mod sink;
 mod source;
@@ -58,6 +59,7 @@ pub use crate::inspect::Scanner;
 pub use crate::keys::{
     home_dir, installation_key, read_key_file, FingerprintKey, HOME_ENV, KEY_ENV, KEY_FILE,
 };
+pub use crate::private_file::write_private;
 pub use crate::request::Request;
 pub use crate::sink::{Collect, ItemReport, Sink, Skipped, Tally};
 pub use dlp_detect::{

@@ -313,6 +313,22 @@ mod extract {
         assert_eq!(tagged_workers("reuse"), first, "the same worker throughout");
     }
 
+    /// Starts inflating a ratio bomb in `pool`'s one worker tagged `tag`, reads its first MiB,
+    /// sends the worker `sig`, and drains the rest: what came out, and how long the rest took.
+    fn signal_mid_stream(pool: &WorkerPool, tag: &str, sig: &str) -> (Drained, Duration) {
+        let bomb = gzip_bomb();
+        let mut input = &bomb[..];
+        let mut stream = pool.inflate(FileType::Gzip, &mut input);
+        let mut buf = vec![0u8; 1 << 20];
+        stream.read_exact(&mut buf).unwrap();
+        let workers = tagged_workers(tag);
+        assert_eq!(workers.len(), 1);
+        signal(workers[0], sig);
+        let started = Instant::now();
+        let got = drain(stream);
+        (got, started.elapsed())
+    }
+
     #[test]
     fn a_worker_that_dies_mid_stream_ends_the_content_as_a_skip() {
         let limits = Limits {
@@ -320,17 +336,8 @@ mod extract {
             ..Limits::default()
         };
         let pool = pool_with_env(1, limits, &[("DLP_STREAM_TEST_TAG", "dies")]);
-        let bomb = gzip_bomb();
-        let mut input = &bomb[..];
-        let mut stream = pool.inflate(FileType::Gzip, &mut input);
-        let mut buf = vec![0u8; 1 << 20];
-        stream.read_exact(&mut buf).unwrap();
-        let workers = tagged_workers("dies");
-        assert_eq!(workers.len(), 1);
-        signal(workers[0], "-KILL");
-        let started = Instant::now();
-        let got = drain(stream);
-        assert!(started.elapsed() < Duration::from_secs(5));
+        let (got, waited) = signal_mid_stream(&pool, "dies", "-KILL");
+        assert!(waited < Duration::from_secs(5));
         let (reason, detail) = got.error.expect("the death is reported");
         assert_eq!(reason, SkipReason::BrokenFile, "{detail}");
         assert!(detail.contains("crashed"), "{detail}");
@@ -360,17 +367,7 @@ mod extract {
         assert_eq!(got.error, None);
         assert!(got.content == original);
         // A worker that stops answering (stopped by a signal) is killed.
-        let bomb = gzip_bomb();
-        let mut input = &bomb[..];
-        let mut stream = pool.inflate(FileType::Gzip, &mut input);
-        let mut buf = vec![0u8; 1 << 20];
-        stream.read_exact(&mut buf).unwrap();
-        let workers = tagged_workers("silent");
-        assert_eq!(workers.len(), 1);
-        signal(workers[0], "-STOP");
-        let started = Instant::now();
-        let got = drain(stream);
-        let waited = started.elapsed();
+        let (got, waited) = signal_mid_stream(&pool, "silent", "-STOP");
         let (reason, detail) = got.error.expect("a timeout");
         assert_eq!(reason, SkipReason::Timeout, "{detail}");
         assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(10));

@@ -18,7 +18,9 @@
 //! first two, three and four bytes (folded to lower case) are hashed into one bit table that
 //! stays in the L1 cache; only where a bit is set are the literals of that window compared.
 
-use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowMap};
+use std::collections::HashMap;
+
+use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowHasher};
 pub(super) use crate::classes::is_word_byte;
 use crate::classes::{masks, Masks};
 
@@ -42,11 +44,23 @@ fn hash(x: u64, slot: usize) -> usize {
     (x.wrapping_mul(MULTIPLIERS[slot]) >> (64 - TABLE_BITS)) as usize
 }
 
+/// A literal with its first (up to) eight bytes folded, which the eight folded bytes at a word
+/// start must equal where it occurs: one comparison rules out most literals that share the
+/// window (`passport` at `password`) before the literal itself is compared.
+struct Keyed {
+    prefix: u64,
+    mask: u64,
+    entry: Entry,
+}
+
+/// The literals of one window, longest first.
+type KeyedMap = HashMap<u64, Vec<Keyed>, std::hash::BuildHasherDefault<WindowHasher>>;
+
 /// The literals that count only at word starts, each found by its first bytes.
 pub(super) struct WordStartFilter {
     bits: Box<[u64; TABLE_WORDS]>,
     /// The windows of each width of [`WIDTHS`], folded, as little-endian integers.
-    windows: [WindowMap; 3],
+    windows: [KeyedMap; 3],
 }
 
 impl std::fmt::Debug for WordStartFilter {
@@ -72,21 +86,27 @@ impl WordStartFilter {
     /// Builds the filter; every entry's literal must be at least two bytes long and begin with
     /// a word byte, or, for a context word, with a byte from 0x80.
     pub(super) fn new(entries: Vec<Entry>) -> Self {
-        let mut windows: [WindowMap; 3] = Default::default();
+        let mut windows: [KeyedMap; 3] = Default::default();
         let mut bits: Box<[u64; TABLE_WORDS]> = Box::new([0; TABLE_WORDS]);
         for entry in entries {
             let len = entry.literal.len();
             let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
                 continue; // never given: see `PrefilterBuilder::build`
             };
-            let key = low_bytes(fold(window_u64(&entry.literal)), WIDTHS[slot]);
-            windows[slot].entry(key).or_default().push((entry, 0));
+            let folded = fold(window_u64(&entry.literal));
+            let key = low_bytes(folded, WIDTHS[slot]);
+            let mask = low_bytes(u64::MAX, len);
+            windows[slot].entry(key).or_default().push(Keyed {
+                prefix: folded & mask,
+                mask,
+                entry,
+            });
             let i = hash(key, slot);
             bits[i / 64] |= 1 << (i % 64);
         }
         for map in &mut windows {
             for list in map.values_mut() {
-                list.sort_by_key(|(e, _)| std::cmp::Reverse(e.literal.len()));
+                list.sort_by_key(|k| std::cmp::Reverse(k.entry.literal.len()));
             }
         }
         WordStartFilter { bits, windows }
@@ -191,8 +211,10 @@ impl WordStartFilter {
                 continue;
             }
             if let Some(list) = map.get(&low_bytes(x, width)) {
-                for (entry, _) in list {
-                    entry.report(hay, at, hit);
+                for keyed in list {
+                    if x & keyed.mask == keyed.prefix {
+                        keyed.entry.report(hay, at, hit);
+                    }
                 }
             }
         }
@@ -238,6 +260,11 @@ mod tests {
             ("ghp_", false),
             ("11.", false),
             ("身份证", false),
+            // Literals sharing their first four bytes, differing before and after the eighth.
+            ("passport", true),
+            ("passport number", true),
+            ("passnummer", true),
+            ("Pass-Nr", false),
             ("1", false), // too short: never given, never reported
         ];
         let entries: Vec<Entry> = literals
@@ -260,7 +287,13 @@ mod tests {
             })
             .collect();
         let filter = WordStartFilter::new(entries);
-        let pieces: [&[u8]; 19] = [
+        let pieces: [&[u8]; 25] = [
+            b"PASSPORT ",
+            b"passport number ",
+            b"Passport Numbers",
+            b"password ",
+            b"passnummer",
+            b"Pass-Nr",
             b"ID ",
             b"xid ",
             b"BSN:",
@@ -304,7 +337,7 @@ mod tests {
             got.sort();
             assert_eq!(
                 got,
-                naive(&literals[..10], &hay),
+                naive(&literals[..literals.len() - 1], &hay),
                 "{}",
                 String::from_utf8_lossy(&hay)
             );

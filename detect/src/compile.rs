@@ -124,6 +124,14 @@ pub(crate) struct RunFilter {
     /// The first required literal of each line-bounded run pattern that has one, in any case
     /// (`None` when no pattern has one).
     pub ac: Option<AhoCorasick>,
+    /// The same literals folded as [`fold_line`] folds text, for Teddy (`None` where Teddy
+    /// does not run, or no pattern has a literal): a line is folded, then searched with one
+    /// restart per hit, at a fraction of the cost of an overlapping automaton search. Per
+    /// folded literal, the literals of `ac` it holds as a prefix (itself among them), which
+    /// occur where it does.
+    pub teddy: Option<(aho_corasick::packed::Searcher, Vec<Vec<usize>>)>,
+    /// The length of each literal of `ac`.
+    pub key_lens: Vec<usize>,
     /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
     pub targets: Vec<Vec<usize>>,
     /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
@@ -211,6 +219,7 @@ impl RunFilter {
                     })?,
             )
         };
+        let teddy = Self::teddy(&keys);
         let needs_digit: Vec<bool> = class_runs
             .iter()
             .map(|&(p, _)| patterns[p].run_needs_digit)
@@ -224,6 +233,8 @@ impl RunFilter {
             .unwrap_or(usize::MAX);
         Ok(Some(RunFilter {
             ac,
+            teddy,
+            key_lens: keys.iter().map(Vec::len).collect(),
             targets,
             unfiltered,
             needs_digit,
@@ -233,6 +244,82 @@ impl RunFilter {
             shortest_token_run,
         }))
     }
+}
+
+impl RunFilter {
+    /// Teddy over the folded `keys`, if it runs here.
+    fn teddy(keys: &[Vec<u8>]) -> Option<(aho_corasick::packed::Searcher, Vec<Vec<usize>>)> {
+        let mut folded: Vec<Vec<u8>> = Vec::new();
+        for key in keys {
+            let key: Vec<u8> = key.iter().map(|&b| fold_byte(b)).collect();
+            if !key.is_empty() && !folded.contains(&key) {
+                folded.push(key);
+            }
+        }
+        if folded.is_empty() {
+            return None;
+        }
+        let holds: Vec<Vec<usize>> = folded
+            .iter()
+            .map(|f| {
+                (0..keys.len())
+                    .filter(|&k| {
+                        let key = &keys[k];
+                        !key.is_empty()
+                            && key.len() <= f.len()
+                            && key.iter().zip(f).all(|(&a, &b)| fold_byte(a) == b)
+                    })
+                    .collect()
+            })
+            .collect();
+        // Teddy itself, not its fallback (Rabin-Karp, slower than the automaton).
+        if !crate::prefilter::teddy_available(&folded) {
+            return None;
+        }
+        let mut builder = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
+            .builder();
+        builder.extend(&folded);
+        Some((builder.build()?, holds))
+    }
+
+    /// Appends to `out` every occurrence of a literal of `ac` in `line` (whose first byte is
+    /// at `offset` in the window) as (start, end, literal), ordered by start; `folded` is
+    /// scratch space.
+    pub(crate) fn literals_in(
+        &self,
+        line: &[u8],
+        offset: usize,
+        folded: &mut Vec<u8>,
+        out: &mut Vec<(usize, usize, usize)>,
+    ) {
+        if let Some((teddy, holds)) = &self.teddy {
+            folded.clear();
+            folded.extend(line.iter().map(|&b| fold_byte(b)));
+            let mut at = 0;
+            while let Some(m) = teddy.find_in(&folded[..], aho_corasick::Span::from(at..line.len()))
+            {
+                for &k in &holds[m.pattern().as_usize()] {
+                    let len = self.key_lens[k];
+                    out.push((offset + m.start(), offset + m.start() + len, k));
+                }
+                at = m.start() + 1;
+            }
+        } else if let Some(ac) = &self.ac {
+            out.extend(
+                ac.find_overlapping_iter(line)
+                    .map(|m| (offset + m.start(), offset + m.end(), m.pattern().as_usize())),
+            );
+        }
+        out.sort_unstable();
+    }
+}
+
+/// A byte folded for the run filter's search: `A`-`Z` to `a`-`z`, every other byte ORed with
+/// 0x20 as well, text and literals alike (a folded match is necessary for a match in any case).
+#[inline(always)]
+fn fold_byte(b: u8) -> u8 {
+    b | 0x20
 }
 
 /// Readies a pattern triggered by a literal anywhere in its match: the region around each hit
@@ -977,6 +1064,75 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The run filter's Teddy over folded lines finds exactly what an overlapping,
+    /// ASCII-case-insensitive automaton finds: every occurrence of every literal, those that
+    /// overlap, share a start (`api`, `api_key`) or differ only in case among them.
+    #[test]
+    fn the_run_filters_line_search_finds_every_occurrence() {
+        let keys: Vec<Vec<u8>> = [
+            "api", "api_key", "secret", "token", "toKen", "etok", "-us", ":aa", "https://",
+            "ſecret",
+        ]
+        .iter()
+        .map(|k| k.as_bytes().to_vec())
+        .collect();
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&keys)
+            .unwrap();
+        let with = |teddy| RunFilter {
+            ac: Some(ac.clone()),
+            teddy,
+            key_lens: keys.iter().map(Vec::len).collect(),
+            targets: vec![Vec::new(); keys.len()],
+            unfiltered: Vec::new(),
+            shapes: Vec::new(),
+            shortest_shape: None,
+            shortest_token_run: None,
+            needs_digit: Vec::new(),
+            shortest_without_digit: usize::MAX,
+        };
+        let Some(teddy) = RunFilter::teddy(&keys) else {
+            return; // no Teddy on this processor: the automaton alone searches
+        };
+        let (fast, slow) = (with(Some(teddy)), with(None));
+        let pieces: [&[u8]; 14] = [
+            b"API",
+            b"api_KEY",
+            b"Secre",
+            b"t",
+            b"oken",
+            b"TOKEN",
+            b"-US",
+            b":AA",
+            b"HTTPS://",
+            "ſecret".as_bytes(),
+            b"x",
+            b" ",
+            b"=",
+            b"9",
+        ];
+        let mut rng = crate::test_rng::Rng::new(0x2545_F491_4F6C_DD1D);
+        let mut folded = Vec::new();
+        let mut found = 0;
+        for len in [0usize, 1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 200, 1000] {
+            for _ in 0..50 {
+                let mut line = Vec::new();
+                while line.len() < len {
+                    line.extend_from_slice(pieces[(rng.next() % pieces.len() as u64) as usize]);
+                }
+                line.truncate(len);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                fast.literals_in(&line, 7, &mut folded, &mut a);
+                slow.literals_in(&line, 7, &mut folded, &mut b);
+                assert_eq!(a, b, "{}", String::from_utf8_lossy(&line));
+                found += a.len();
+            }
+        }
+        assert!(found > 1000, "{found}");
+    }
 
     /// The `::` of every match of the built-in compressed-IPv6 pattern passes
     /// [`ipv6_gap_may_start`], in text made of what addresses and code are made of: the check

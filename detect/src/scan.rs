@@ -91,6 +91,8 @@ pub struct Scanner<'e> {
     run_words: Vec<Range<usize>>,
     /// Where the run filter's literals are on the current line: (start, end, literal).
     line_literals: Vec<(usize, usize, usize)>,
+    /// The folded copy of the line the run filter searches.
+    folded_line: Vec<u8>,
     /// The context words found near digit runs (see `run_context`).
     run_context: crate::run_context::RunContextState,
     /// The gate's words the first pass found: (start, end, word), whole words, by end.
@@ -146,6 +148,7 @@ impl<'e> Scanner<'e> {
             token_masks: Vec::new(),
             run_words: Vec::new(),
             line_literals: Vec::new(),
+            folded_line: Vec::new(),
             run_context: Default::default(),
             gate_hits: Vec::new(),
             run_stamp: 0,
@@ -187,6 +190,7 @@ impl<'e> Scanner<'e> {
             + self.token_masks.capacity() * std::mem::size_of::<u64>()
             + self.run_words.capacity() * std::mem::size_of::<Range<usize>>()
             + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
+            + self.folded_line.capacity()
             + self.gate_hits.capacity() * std::mem::size_of::<(usize, usize, usize)>()
     }
 
@@ -773,16 +777,12 @@ impl<'e> Scanner<'e> {
                 // The line is searched once, for its first run that may concern a literal.
                 line_searched = true;
                 literals.clear();
-                if let Some(ac) = &filter.ac {
-                    literals.extend(ac.find_overlapping_iter(&win[line.clone()]).map(|m| {
-                        (
-                            line.start + m.start(),
-                            line.start + m.end(),
-                            m.pattern().as_usize(),
-                        )
-                    }));
-                    literals.sort_unstable();
-                }
+                filter.literals_in(
+                    &win[line.clone()],
+                    line.start,
+                    &mut self.folded_line,
+                    &mut literals,
+                );
             }
             if literals.is_empty() {
                 continue;

@@ -182,9 +182,10 @@ fn scan_blocks(
     mut on: impl FnMut(DigitEvent),
 ) {
     let want_runs = min_span != usize::MAX;
-    // Where runs of at least 9 bytes start is found with four shifts (all the built-in digit
-    // detectors need 9 digits or more); a smaller minimum looks at every run.
-    let long_only = min_span >= 9;
+    // Where runs of at least `min_span` bytes start is found with shifts (a run that starts in
+    // one block has its first 64 bytes in it and the next), so the short numbers of logs and
+    // tables cost no iteration each.
+    let span = min_span.clamp(1, 64);
     let blocks = win.len().div_ceil(64);
     let mut done = 0usize; // bytes before this are inside runs already looked at
     let mut prev = Classes::default();
@@ -201,15 +202,8 @@ fn scan_blocks(
                 // This block's and the next one's run bytes, and their digits.
                 let both = u128::from(joined) | (u128::from(joined_next) << 64);
                 let digits = u128::from(current.digit) | (u128::from(next.digit) << 64);
-                // Bit i set where 9 run bytes start at i (or any run byte).
-                let starts = if long_only {
-                    let two = both & (both >> 1);
-                    let four = two & (two >> 2);
-                    let eight = four & (four >> 4);
-                    eight & (both >> 8)
-                } else {
-                    both
-                };
+                // Bit i set where `span` run bytes start at i.
+                let starts = spans(both, span);
                 let mut bits = above(starts as u64, done.saturating_sub(base));
                 while bits != 0 {
                     // Earlier bytes of the same run would have set an earlier bit (looked at
@@ -255,6 +249,26 @@ fn scan_blocks(
         next = after_next;
         joined = joined_next;
     }
+}
+
+/// Bit `i` set where bits `i..i + n` of `bits` are all set (`n` from 1 to 128): runs of
+/// `2^k` set bits, each from the last by one shift, combined by the binary digits of `n`.
+#[inline(always)]
+fn spans(bits: u128, n: usize) -> u128 {
+    let (mut all, mut shift) = (!0u128, 0);
+    let (mut runs, mut width, mut rest) = (bits, 1, n);
+    while rest != 0 {
+        if rest & 1 != 0 {
+            all &= runs >> shift;
+            shift += width;
+        }
+        rest >>= 1;
+        if rest != 0 {
+            runs &= runs >> width;
+            width *= 2;
+        }
+    }
+    all
 }
 
 /// The bytes of `block` that belong to digit runs: its digits, and its separators with a digit
@@ -475,6 +489,22 @@ mod tests {
     }
 
     #[test]
+    fn spans_mark_where_n_set_bits_start() {
+        let mut rng = crate::test_rng::Rng::new(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..2000 {
+            // Long stretches of set bits, as in digit runs.
+            let bits =
+                u128::from(rng.next() | rng.next()) << 64 | u128::from(rng.next() | rng.next());
+            for n in 1..=128 {
+                let naive = (0..128)
+                    .filter(|&i| (i..i + n).all(|j| j < 128 && bits >> j & 1 == 1))
+                    .fold(0u128, |acc, i| acc | 1 << i);
+                assert_eq!(spans(bits, n), naive, "{bits:#x} {n}");
+            }
+        }
+    }
+
+    #[test]
     fn block_scan_matches_a_naive_search() {
         let mut rng = crate::test_rng::Rng::new(0x2545_f491_4f6c_dd1d);
         for len in [0usize, 1, 8, 9, 63, 64, 65, 127, 128, 129, 200, 4000] {
@@ -488,7 +518,24 @@ mod tests {
                 b"/:@[`0 9AZ-\x80\xb0\xff",
             ] {
                 let win = rng.bytes(alphabet, len);
-                for min_span in [1usize, 2, 8, 9, 10, 13, 63, 64, 65, 100, usize::MAX] {
+                for min_span in [
+                    1usize,
+                    2,
+                    3,
+                    7,
+                    8,
+                    9,
+                    10,
+                    11,
+                    13,
+                    31,
+                    33,
+                    63,
+                    64,
+                    65,
+                    100,
+                    usize::MAX,
+                ] {
                     for capitals in [false, true] {
                         let want = naive(&win, min_span, capitals);
                         for (name, scan) in implementations() {

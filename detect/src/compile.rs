@@ -358,14 +358,33 @@ fn searched_on_runs(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
 /// dozens, and number-dense text a run every few bytes).
 #[derive(Debug, Default)]
 pub(crate) struct DigitFits {
-    /// Per number of digits: the indexes in `digit_runs` of the patterns a run without
-    /// separators fits, and those a run with separators fits. The last entry stands for every
-    /// longer run too: it is past every pattern's finite bounds.
-    by_digits: Vec<[Vec<usize>; 2]>,
+    /// Per number of digits: the patterns a run without separators fits, and those a run with
+    /// separators fits. The last entry stands for every longer run too: it is past every
+    /// pattern's finite bounds.
+    by_digits: Vec<[Fits; 2]>,
+}
+
+/// The digit-run patterns one kind of run fits.
+#[derive(Debug, Default)]
+pub(crate) struct Fits {
+    /// The indexes in `digit_runs` of those that take every run they fit.
+    pub(crate) open: Vec<usize>,
+    /// Those that need a context word near the run (see `run_context`), as a bit set of their
+    /// indexes in `digit_runs`: intersected with the patterns whose words are near, it leaves
+    /// the few to push, where testing each would cost a branch per pattern and run.
+    pub(crate) gated: Vec<u64>,
+}
+
+impl Fits {
+    /// Whether some pattern of the set needs a context word.
+    pub(crate) fn any_gated(&self) -> bool {
+        self.gated.iter().any(|&bits| bits != 0)
+    }
 }
 
 impl DigitFits {
-    fn build(digit_runs: &[(usize, usize, usize, usize)]) -> Self {
+    /// `gated`: per pattern of `digit_runs`, whether it needs a context word near the run.
+    fn build(digit_runs: &[(usize, usize, usize, usize)], gated: &[bool]) -> Self {
         let past_bounds = digit_runs
             .iter()
             .flat_map(|&(_, min, max, _)| [min, if max == usize::MAX { 0 } else { max }])
@@ -375,21 +394,32 @@ impl DigitFits {
         let by_digits = (0..=past_bounds)
             .map(|digits| {
                 [false, true].map(|separated| {
-                    (0..digit_runs.len())
-                        .filter(|&k| fits(digit_runs[k], separated, digits))
-                        .collect()
+                    let mut fit = Fits {
+                        open: Vec::new(),
+                        gated: vec![0; digit_runs.len().div_ceil(64)],
+                    };
+                    for k in
+                        (0..digit_runs.len()).filter(|&k| fits(digit_runs[k], separated, digits))
+                    {
+                        if gated.get(k).copied().unwrap_or(false) {
+                            fit.gated[k / 64] |= 1 << (k % 64);
+                        } else {
+                            fit.open.push(k);
+                        }
+                    }
+                    fit
                 })
             })
             .collect();
         DigitFits { by_digits }
     }
 
-    /// The patterns (indexes in `digit_runs`) a run fits.
-    pub(crate) fn get(&self, separated: bool, digits: usize) -> &[usize] {
+    /// The patterns a run fits.
+    pub(crate) fn get(&self, separated: bool, digits: usize) -> Option<&Fits> {
         let last = self.by_digits.len().saturating_sub(1);
         self.by_digits
             .get(digits.min(last))
-            .map_or(&[], |lists| &lists[usize::from(separated)])
+            .map(|lists| &lists[usize::from(separated)])
     }
 }
 
@@ -858,7 +888,11 @@ pub(crate) fn compile(
             prefilter.add_gate_word(word, id);
         }
     }
-    engine.digit_fits = DigitFits::build(&engine.digit_runs);
+    let gated = engine
+        .run_context
+        .as_ref()
+        .map_or(&[][..], |gate| &gate.gated[..]);
+    engine.digit_fits = DigitFits::build(&engine.digit_runs, gated);
     engine.literals = prefilter.build()?;
     engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
     Ok(engine)

@@ -226,11 +226,9 @@ impl RunContextState {
         }
     }
 
-    /// Whether digit-run pattern `k` had one of its words near the last run.
-    #[inline]
-    pub(crate) fn near(&self, k: usize) -> bool {
-        self.near
-            .get(k / 64)
-            .is_some_and(|n| n & (1 << (k % 64)) != 0)
+    /// The patterns with one of their words near the last run, as a bit set of their indexes
+    /// in `digit_runs`.
+    pub(crate) fn near_bits(&self) -> &[u64] {
+        &self.near
     }
 }

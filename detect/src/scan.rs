@@ -21,7 +21,7 @@ use crate::confirm::{
     accept, is_boundary, is_word_byte, make_finding, resolve_overlaps, value_span, Hit,
     MinCountGate,
 };
-use crate::digits::{above, scan_digit_runs, DigitEvent};
+use crate::digits::{above, scan_digit_runs, DigitEvent, DigitRun};
 use crate::error::Error;
 use crate::finding::Finding;
 #[cfg(test)]
@@ -633,30 +633,26 @@ impl<'e> Scanner<'e> {
         let known = engine.literals.as_ref().is_some_and(|l| l.gates);
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
-                let mut gate_searched = false;
-                for &k in engine.digit_fits.get(run.separated, run.digits) {
-                    let (p, _, _, reach) = engine.digit_runs[k];
-                    if let Some(gate) = &engine.run_context {
-                        if gate.gated[k] {
-                            // Search the words once per run, when a gated pattern fits it.
-                            if !gate_searched {
-                                let words = known.then_some(&self.gate_hits[..]);
-                                gate_state.at_run(gate, win, words, run.start, run.end);
-                                gate_searched = true;
-                            }
-                            if !gate_state.near(k) {
-                                continue;
-                            }
+                let Some(fits) = engine.digit_fits.get(run.separated, run.digits) else {
+                    return;
+                };
+                for &k in &fits.open {
+                    self.push_digit_run(k, &run, win.len());
+                }
+                if let Some(gate) = engine.run_context.as_ref().filter(|_| fits.any_gated()) {
+                    // The words are searched once per run, when a gated pattern fits it.
+                    let words = known.then_some(&self.gate_hits[..]);
+                    gate_state.at_run(gate, win, words, run.start, run.end);
+                    for (chunk, (&fit, &near)) in
+                        fits.gated.iter().zip(gate_state.near_bits()).enumerate()
+                    {
+                        let mut bits = fit & near;
+                        while bits != 0 {
+                            let k = chunk * 64 + bits.trailing_zeros() as usize;
+                            bits &= bits - 1;
+                            self.push_digit_run(k, &run, win.len());
                         }
                     }
-                    self.push(
-                        p,
-                        Candidate {
-                            start: run.start.saturating_sub(reach),
-                            end: win.len().min(run.end + reach),
-                            kind: HitKind::Region,
-                        },
-                    );
                 }
             }
             // Two capitals that begin a word, then digits: where a country code may start.
@@ -677,6 +673,19 @@ impl<'e> Scanner<'e> {
             }
         });
         self.run_context = gate_state;
+    }
+
+    /// Pushes the region of digit-run pattern `digit_runs[k]` around `run`.
+    fn push_digit_run(&mut self, k: usize, run: &DigitRun, win_len: usize) {
+        let (p, _, _, reach) = self.engine.digit_runs[k];
+        self.push(
+            p,
+            Candidate {
+                start: run.start.saturating_sub(reach),
+                end: win_len.min(run.end + reach),
+                kind: HitKind::Region,
+            },
+        );
     }
 
     fn push(&mut self, p: usize, candidate: Candidate) {

@@ -65,6 +65,59 @@ pub(crate) enum Native {
     /// region only where the word right before them is empty or one to four hex digits (a
     /// group): `std::io` and `Vec::new` in code open none (see [`ipv6_gap_may_start`]).
     Ipv6Compressed,
+    /// The public IPv4 pattern
+    /// `(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?-u:\b)`
+    /// at its anchored candidates (see [`ipv4_match`]): every number and version at a word
+    /// start (`12.5`, `25.00`) is one, and a regex search costs many times this parse.
+    Ipv4,
+}
+
+/// The match of the public IPv4 pattern (see [`Native::Ipv4`]) starting at `p`, as its regex
+/// finds it: each group tries three digits, then two, then (but the first) one, in that
+/// order, backtracking until four groups joined by dots end at a word boundary.
+pub(crate) fn ipv4_match(win: &[u8], p: usize) -> Option<usize> {
+    if p >= win.len() || (p > 0 && crate::classes::is_word_byte(win[p - 1])) {
+        return None;
+    }
+    ipv4_groups(win, p, 0)
+}
+
+/// The lengths the `n`th group of an IPv4 address may take at `at`, in the order the regex
+/// tries them (0: that alternative does not match).
+fn ipv4_group(win: &[u8], at: usize, n: usize) -> [usize; 3] {
+    let d = |i: usize| win.get(at + i).copied().filter(u8::is_ascii_digit);
+    let three = match (d(0), d(1), d(2)) {
+        (Some(b'2'), Some(b'5'), Some(c)) if c <= b'5' => 3,
+        (Some(b'2'), Some(b), Some(_)) if b <= b'4' => 3,
+        (Some(b'1'), Some(_), Some(_)) => 3,
+        _ => 0,
+    };
+    let two = match (d(0), d(1)) {
+        (Some(a), Some(_)) if a != b'0' => 2,
+        _ => 0,
+    };
+    let one = usize::from(n > 0 && d(0).is_some());
+    [three, two, one]
+}
+
+/// The end of the first way (in the regex's order) groups `n..4` match from `at`.
+fn ipv4_groups(win: &[u8], at: usize, n: usize) -> Option<usize> {
+    for len in ipv4_group(win, at, n) {
+        if len == 0 {
+            continue;
+        }
+        let end = at + len;
+        if n == 3 {
+            if end >= win.len() || !crate::classes::is_word_byte(win[end]) {
+                return Some(end);
+            }
+        } else if win.get(end) == Some(&b'.') {
+            if let Some(found) = ipv4_groups(win, end + 1, n + 1) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 /// Whether `::` at `s` may be the gap of a compressed IPv6 address: in one, what precedes the
@@ -749,6 +802,7 @@ pub(crate) fn compile(
             Some("card_digits") => Some(Native::CardDigits),
             // Its pre-check holds for the built-in's regex only.
             Some("ipv6_compressed") if builtin => Some(Native::Ipv6Compressed),
+            Some("ipv4") if builtin => Some(Native::Ipv4),
             Some(other) => return Err(fail(format!("unknown native matcher `{other}`"))),
         };
         if pattern.native.is_none() {
@@ -1098,6 +1152,52 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`ipv4_match`] gives the match of the built-in public IPv4 pattern anchored at every
+    /// position, as its regex does, in text of digits, dots and the bytes around addresses.
+    #[test]
+    fn the_ipv4_parse_matches_its_regex_everywhere() {
+        let source = r"(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?-u:\b)";
+        // The same pattern as the detector data's, there marked `native = "ipv4"`.
+        assert!(crate::rules::builtin()
+            .unwrap()
+            .iter()
+            .any(|d| d.pattern == source && d.native.as_deref() == Some("ipv4")));
+        let regex = meta::Regex::new(source).unwrap();
+        let mut rng = crate::test_rng::Rng::new(0x5851_F42D_4C95_7F2D);
+        let mut matched = 0;
+        let digits = b"0123455552221";
+        for _ in 0..20_000 {
+            // Groups of one to four digits joined mostly by dots, with what surrounds numbers.
+            let mut text = Vec::new();
+            while text.len() < 24 {
+                let n = 1 + (rng.next() % 4) as usize;
+                text.extend(rng.bytes(digits, n));
+                text.push(match rng.next() % 12 {
+                    0 => b' ',
+                    1 => b'a',
+                    2 => b'_',
+                    3 => b'-',
+                    4 => b'\n',
+                    _ => b'.',
+                });
+            }
+            for p in 0..=text.len() {
+                let input = regex_automata::Input::new(&text)
+                    .span(p..text.len().min(p + 15))
+                    .anchored(regex_automata::Anchored::Yes);
+                let want = regex.search(&input).map(|m| m.end());
+                assert_eq!(
+                    ipv4_match(&text, p),
+                    want,
+                    "at {p} in {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                matched += usize::from(want.is_some());
+            }
+        }
+        assert!(matched > 1000, "{matched}");
+    }
 
     /// The run filter's Teddy over folded lines finds exactly what an overlapping,
     /// ASCII-case-insensitive automaton finds: every occurrence of every literal, those that

@@ -14,7 +14,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::compile::{
-    ipv6_gap_may_start, DetectorSet, Native, Pattern, MAX_MATCH_LEN, REGION_REACH,
+    ipv4_match, ipv6_gap_may_start, DetectorSet, Native, Pattern, MAX_MATCH_LEN, REGION_REACH,
 };
 use crate::confirm::is_whole_context_word;
 use crate::confirm::{
@@ -954,6 +954,16 @@ impl<'e> Scanner<'e> {
         for c in searches(candidates) {
             if c.kind == HitKind::Anchored {
                 if c.start < next {
+                    continue;
+                }
+                if pattern.native == Some(Native::Ipv4) {
+                    let Some(end) = ipv4_match(win, c.start).filter(|&e| e <= c.end) else {
+                        continue;
+                    };
+                    if let Some(conf) = accept(pattern, win, c.start, end, c.start, end) {
+                        next = end;
+                        found.push((p, c.start, end, conf, owned.contains(&c.start)));
+                    }
                     continue;
                 }
                 let input = Input::new(win).span(c.start..c.end).anchored(Anchored::Yes);

@@ -143,6 +143,8 @@ pub(crate) fn ipv6_gap_may_start(win: &[u8], s: usize) -> bool {
 pub(crate) struct Must {
     finder: memchr::memmem::Finder<'static>,
     literal: literals::Literal,
+    /// Which byte of a case-insensitive literal is looked for first (in both cases).
+    anchor: usize,
 }
 
 impl Must {
@@ -150,7 +152,20 @@ impl Must {
         Must {
             finder: memchr::memmem::Finder::new(&literal.bytes).into_owned(),
             literal,
+            anchor: 0,
         }
+    }
+
+    /// The same literal, searched in text around digit runs: by its first byte that is no
+    /// digit, where it has one (the `a` of Corsica's `2a` is rare there, its `2` everywhere).
+    fn around_digits(mut self) -> Self {
+        self.anchor = self
+            .literal
+            .bytes
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(0);
+        self
     }
 
     /// Whether `hay` contains the literal.
@@ -159,11 +174,13 @@ impl Must {
             return self.finder.find(hay).is_some();
         }
         let bytes = &self.literal.bytes;
-        let Some(&first) = bytes.first() else {
+        let Some(&key) = bytes.get(self.anchor) else {
             return true;
         };
-        memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|i| {
-            hay.get(i..i + bytes.len())
+        let anchor = self.anchor;
+        memchr::memchr2_iter(key.to_ascii_lowercase(), key.to_ascii_uppercase(), hay).any(|i| {
+            i.checked_sub(anchor)
+                .and_then(|start| hay.get(start..start + bytes.len()))
                 .is_some_and(|w| w.eq_ignore_ascii_case(bytes))
         })
     }
@@ -911,7 +928,7 @@ pub(crate) fn compile(
                 if *reach > 0 {
                     // The region reaches past the run: a literal the match holds (`2A` of a
                     // Corsican NIR) spares the regex most runs.
-                    pattern.any_of = any_of(&hir);
+                    pattern.any_of = any_of(&hir).into_iter().map(Must::around_digits).collect();
                 }
                 engine.digit_runs.push((index, *min, *max, *reach));
                 engine.min_run_digits = engine.min_run_digits.min(*min);
@@ -1152,6 +1169,34 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A required literal is found in any case wherever it is, whichever of its bytes the
+    /// search looks for first.
+    #[test]
+    fn must_finds_its_literal_by_any_anchor() {
+        let mut rng = crate::test_rng::Rng::new(0x1234_5678_9ABC_DEF1);
+        for literal in ["2a", " 2b", "a2", "12", "x"] {
+            let plain = Must::new(literals::Literal {
+                bytes: literal.as_bytes().to_vec(),
+                case_insensitive: true,
+            });
+            let around = Must::new(literals::Literal {
+                bytes: literal.as_bytes().to_vec(),
+                case_insensitive: true,
+            })
+            .around_digits();
+            for _ in 0..2000 {
+                let len = (rng.next() % 9) as usize;
+                let hay = rng.bytes(b"12aAbB x", len);
+                let want = hay
+                    .windows(literal.len())
+                    .any(|w| w.eq_ignore_ascii_case(literal.as_bytes()));
+                let shown = String::from_utf8_lossy(&hay);
+                assert_eq!(plain.is_in(&hay), want, "{literal:?} in {shown:?}");
+                assert_eq!(around.is_in(&hay), want, "{literal:?} in {shown:?}");
+            }
+        }
+    }
 
     /// [`ipv4_match`] gives the match of the built-in public IPv4 pattern anchored at every
     /// position, as its regex does, in text of digits, dots and the bytes around addresses.

@@ -184,7 +184,9 @@ fn scan_blocks(
     let want_runs = min_span != usize::MAX;
     // Where runs of at least `min_span` bytes start is found with shifts (a run that starts in
     // one block has its first 64 bytes in it and the next), so the short numbers of logs and
-    // tables cost no iteration each.
+    // tables cost no iteration each: for 9 bytes or more (the core set's least) with four
+    // fixed shifts, finding runs of 9 (a longer least is checked on each run found).
+    let long_only = min_span >= 9;
     let span = min_span.clamp(1, 64);
     let blocks = win.len().div_ceil(64);
     let mut done = 0usize; // bytes before this are inside runs already looked at
@@ -202,8 +204,15 @@ fn scan_blocks(
                 // This block's and the next one's run bytes, and their digits.
                 let both = u128::from(joined) | (u128::from(joined_next) << 64);
                 let digits = u128::from(current.digit) | (u128::from(next.digit) << 64);
-                // Bit i set where `span` run bytes start at i.
-                let starts = spans(both, span);
+                // Bit i set where 9 (or `span`) run bytes start at i.
+                let starts = if long_only {
+                    let two = both & (both >> 1);
+                    let four = two & (two >> 2);
+                    let eight = four & (four >> 4);
+                    eight & (both >> 8)
+                } else {
+                    spans(both, span)
+                };
                 let mut bits = above(starts as u64, done.saturating_sub(base));
                 while bits != 0 {
                     // Earlier bytes of the same run would have set an earlier bit (looked at
@@ -252,23 +261,16 @@ fn scan_blocks(
 }
 
 /// Bit `i` set where bits `i..i + n` of `bits` are all set (`n` from 1 to 128): runs of
-/// `2^k` set bits, each from the last by one shift, combined by the binary digits of `n`.
+/// `2^k` set bits, each from the last by one shift, up to the longest `2^k` not past `n`; two
+/// such runs, `n - 2^k` apart, make one of `n`.
 #[inline(always)]
 fn spans(bits: u128, n: usize) -> u128 {
-    let (mut all, mut shift) = (!0u128, 0);
-    let (mut runs, mut width, mut rest) = (bits, 1, n);
-    while rest != 0 {
-        if rest & 1 != 0 {
-            all &= runs >> shift;
-            shift += width;
-        }
-        rest >>= 1;
-        if rest != 0 {
-            runs &= runs >> width;
-            width *= 2;
-        }
+    let (mut runs, mut width) = (bits, 1);
+    while width * 2 <= n {
+        runs &= runs >> width;
+        width *= 2;
     }
-    all
+    runs & (runs >> (n - width))
 }
 
 /// The bytes of `block` that belong to digit runs: its digits, and its separators with a digit

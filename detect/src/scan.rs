@@ -676,6 +676,7 @@ impl<'e> Scanner<'e> {
     }
 
     /// Pushes the region of digit-run pattern `digit_runs[k]` around `run`.
+    #[inline]
     fn push_digit_run(&mut self, k: usize, run: &DigitRun, win_len: usize) {
         let (p, _, _, reach) = self.engine.digit_runs[k];
         self.push(

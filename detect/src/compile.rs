@@ -443,14 +443,10 @@ pub(crate) struct Fits {
     /// indexes in `digit_runs`: intersected with the patterns whose words are near, it leaves
     /// the few to push, where testing each would cost a branch per pattern and run.
     pub(crate) gated: Vec<u64>,
+    /// Whether `gated` has a pattern.
+    pub(crate) any_gated: bool,
 }
 
-impl Fits {
-    /// Whether some pattern of the set needs a context word.
-    pub(crate) fn any_gated(&self) -> bool {
-        self.gated.iter().any(|&bits| bits != 0)
-    }
-}
 
 impl DigitFits {
     /// `gated`: per pattern of `digit_runs`, whether it needs a context word near the run.
@@ -467,12 +463,14 @@ impl DigitFits {
                     let mut fit = Fits {
                         open: Vec::new(),
                         gated: vec![0; digit_runs.len().div_ceil(64)],
+                        any_gated: false,
                     };
                     for k in
                         (0..digit_runs.len()).filter(|&k| fits(digit_runs[k], separated, digits))
                     {
                         if gated.get(k).copied().unwrap_or(false) {
                             fit.gated[k / 64] |= 1 << (k % 64);
+                            fit.any_gated = true;
                         } else {
                             fit.open.push(k);
                         }

@@ -179,14 +179,29 @@ fn scan_blocks(
     min_span: usize,
     capitals: bool,
     classify: impl Fn(&[u8; 64]) -> Classes + Copy,
-    mut on: impl FnMut(DigitEvent),
+    on: impl FnMut(DigitEvent),
 ) {
-    let want_runs = min_span != usize::MAX;
     // Where runs of at least `min_span` bytes start is found with shifts (a run that starts in
     // one block has its first 64 bytes in it and the next), so the short numbers of logs and
     // tables cost no iteration each: for 9 bytes or more (the core set's least) with four
-    // fixed shifts, finding runs of 9 (a longer least is checked on each run found).
-    let long_only = min_span >= 9;
+    // fixed shifts, finding runs of 9 (a longer least is checked on each run found), each
+    // way compiled apart.
+    if min_span >= 9 {
+        scan_blocks_with::<true>(win, min_span, capitals, classify, on);
+    } else {
+        scan_blocks_with::<false>(win, min_span, capitals, classify, on);
+    }
+}
+
+#[inline(always)]
+fn scan_blocks_with<const LONG_ONLY: bool>(
+    win: &[u8],
+    min_span: usize,
+    capitals: bool,
+    classify: impl Fn(&[u8; 64]) -> Classes + Copy,
+    mut on: impl FnMut(DigitEvent),
+) {
+    let want_runs = min_span != usize::MAX;
     let span = min_span.clamp(1, 64);
     let blocks = win.len().div_ceil(64);
     let mut done = 0usize; // bytes before this are inside runs already looked at
@@ -205,7 +220,7 @@ fn scan_blocks(
                 let both = u128::from(joined) | (u128::from(joined_next) << 64);
                 let digits = u128::from(current.digit) | (u128::from(next.digit) << 64);
                 // Bit i set where 9 (or `span`) run bytes start at i.
-                let starts = if long_only {
+                let starts = if LONG_ONLY {
                     let two = both & (both >> 1);
                     let four = two & (two >> 2);
                     let eight = four & (four >> 4);

@@ -639,7 +639,7 @@ impl<'e> Scanner<'e> {
                 for &k in &fits.open {
                     self.push_digit_run(k, &run, win.len());
                 }
-                if let Some(gate) = engine.run_context.as_ref().filter(|_| fits.any_gated()) {
+                if let Some(gate) = engine.run_context.as_ref().filter(|_| fits.any_gated) {
                     // The words are searched once per run, when a gated pattern fits it.
                     let words = known.then_some(&self.gate_hits[..]);
                     gate_state.at_run(gate, win, words, run.start, run.end);

@@ -447,7 +447,6 @@ pub(crate) struct Fits {
     pub(crate) any_gated: bool,
 }
 
-
 impl DigitFits {
     /// `gated`: per pattern of `digit_runs`, whether it needs a context word near the run.
     fn build(digit_runs: &[(usize, usize, usize, usize)], gated: &[bool]) -> Self {
@@ -1168,6 +1167,16 @@ impl DetectorSet {
 mod tests {
     use super::*;
 
+    /// The regex of `source`, which the detector data must hold as a built-in pattern with
+    /// this native matcher (a change there must come to the test too).
+    fn builtin_native(source: &str, native: &str) -> meta::Regex {
+        assert!(crate::rules::builtin()
+            .unwrap()
+            .iter()
+            .any(|d| d.pattern == source && d.native.as_deref() == Some(native)));
+        meta::Regex::new(source).unwrap()
+    }
+
     /// A required literal is found in any case wherever it is, whichever of its bytes the
     /// search looks for first.
     #[test]
@@ -1200,13 +1209,10 @@ mod tests {
     /// position, as its regex does, in text of digits, dots and the bytes around addresses.
     #[test]
     fn the_ipv4_parse_matches_its_regex_everywhere() {
-        let source = r"(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?-u:\b)";
-        // The same pattern as the detector data's, there marked `native = "ipv4"`.
-        assert!(crate::rules::builtin()
-            .unwrap()
-            .iter()
-            .any(|d| d.pattern == source && d.native.as_deref() == Some("ipv4")));
-        let regex = meta::Regex::new(source).unwrap();
+        let regex = builtin_native(
+            r"(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?-u:\b)",
+            "ipv4",
+        );
         let mut rng = crate::test_rng::Rng::new(0x5851_F42D_4C95_7F2D);
         let mut matched = 0;
         let digits = b"0123455552221";
@@ -1316,13 +1322,10 @@ mod tests {
     /// only ever turns away `::` that no match holds.
     #[test]
     fn the_ipv6_gap_check_keeps_the_gap_of_every_match() {
-        let source = r"(?:(?m:^)|[^:0-9A-Za-z_.\n])(?P<secret>(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?-u:\b))?)";
-        // The same pattern as the detector data's (a change there must come here too).
-        assert!(crate::rules::builtin()
-            .unwrap()
-            .iter()
-            .any(|d| d.pattern == source));
-        let regex = meta::Regex::new(source).unwrap();
+        let regex = builtin_native(
+            r"(?:(?m:^)|[^:0-9A-Za-z_.\n])(?P<secret>(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?-u:\b))?)",
+            "ipv6_compressed",
+        );
         let alphabet = b"0123456789abcdefABCDEFxyzS_:::: .\n-";
         let mut rng = crate::test_rng::Rng::new(0x9E37_79B9_7F4A_7C15);
         let (mut matches, mut turned_away) = (0, 0);

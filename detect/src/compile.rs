@@ -194,7 +194,7 @@ pub(crate) struct RunFilter {
     /// The first required literal of each line-bounded run pattern that has one, in any case
     /// (`None` when no pattern has one).
     pub ac: Option<AhoCorasick>,
-    /// The same literals folded as [`fold_line`] folds text, for Teddy (`None` where Teddy
+    /// The same literals folded as [`fold_byte`] folds text, for Teddy (`None` where Teddy
     /// does not run, or no pattern has a literal): a line is folded, then searched with one
     /// restart per hit, at a fraction of the cost of an overlapping automaton search. Per
     /// folded literal, the literals of `ac` it holds as a prefix (itself among them), which

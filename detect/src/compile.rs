@@ -191,18 +191,11 @@ impl Must {
 /// line. One search of the line for all those literals replaces a search per rule.
 #[derive(Debug)]
 pub(crate) struct RunFilter {
-    /// The first required literal of each line-bounded run pattern that has one, in any case
-    /// (`None` when no pattern has one).
-    pub ac: Option<AhoCorasick>,
-    /// The same literals folded as [`fold_byte`] folds text, for Teddy (`None` where Teddy
-    /// does not run, or no pattern has a literal): a line is folded, then searched with one
-    /// restart per hit, at a fraction of the cost of an overlapping automaton search. Per
-    /// folded literal, the literals of `ac` it holds as a prefix (itself among them), which
-    /// occur where it does.
-    pub teddy: Option<(aho_corasick::packed::Searcher, Vec<Vec<usize>>)>,
-    /// The length of each literal of `ac`.
-    pub key_lens: Vec<usize>,
-    /// Per literal of `ac`, the indexes in `class_runs` of the patterns that require it.
+    /// The search of a line for the first required literal of each line-bounded run pattern
+    /// that has one (its "keys", numbered as `targets` numbers them), in any case (`None` when
+    /// no pattern has one).
+    pub search: Option<LineSearch>,
+    /// Per key, the indexes in `class_runs` of the patterns that require it.
     pub targets: Vec<Vec<usize>>,
     /// The indexes in `class_runs` of the patterns that are not filtered (they take every run
     /// long enough), by increasing run length; but word shapes.
@@ -276,20 +269,14 @@ impl RunFilter {
             .filter(|k| !shapes.contains(k))
             .map(|k| class_runs[k].1)
             .min();
-        let ac = if keys.is_empty() {
+        let search = if keys.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&keys)
-                    .map_err(|e| {
-                        Error::new(ErrorKind::Rules, format!("run filter automaton: {e}"))
-                    })?,
-            )
+            match LineSearch::teddy(&keys) {
+                Some(teddy) => Some(teddy),
+                None => Some(LineSearch::automaton(&keys)?),
+            }
         };
-        let teddy = Self::teddy(&keys);
         let needs_digit: Vec<bool> = class_runs
             .iter()
             .map(|&(p, _)| patterns[p].run_needs_digit)
@@ -302,9 +289,7 @@ impl RunFilter {
             .min()
             .unwrap_or(usize::MAX);
         Ok(Some(RunFilter {
-            ac,
-            teddy,
-            key_lens: keys.iter().map(Vec::len).collect(),
+            search,
             targets,
             unfiltered,
             needs_digit,
@@ -316,9 +301,26 @@ impl RunFilter {
     }
 }
 
-impl RunFilter {
+/// How the run filter searches a line for its keys.
+#[derive(Debug)]
+pub(crate) enum LineSearch {
+    /// Teddy over the keys folded as [`fold_byte`] folds text: a line is folded, then searched
+    /// with one restart per hit, at a fraction of the cost of an overlapping automaton search.
+    Teddy {
+        searcher: aho_corasick::packed::Searcher,
+        /// Per folded key, the keys it holds as a prefix (itself among them), which occur
+        /// where it does.
+        holds: Vec<Vec<usize>>,
+        /// The length of each key.
+        key_lens: Vec<usize>,
+    },
+    /// An overlapping, ASCII-case-insensitive automaton, where Teddy does not run.
+    Automaton(AhoCorasick),
+}
+
+impl LineSearch {
     /// Teddy over the folded `keys`, if it runs here.
-    fn teddy(keys: &[Vec<u8>]) -> Option<(aho_corasick::packed::Searcher, Vec<Vec<usize>>)> {
+    fn teddy(keys: &[Vec<u8>]) -> Option<LineSearch> {
         let mut folded: Vec<Vec<u8>> = Vec::new();
         for key in keys {
             let key: Vec<u8> = key.iter().map(|&b| fold_byte(b)).collect();
@@ -350,12 +352,25 @@ impl RunFilter {
             .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
             .builder();
         builder.extend(&folded);
-        Some((builder.build()?, holds))
+        Some(LineSearch::Teddy {
+            searcher: builder.build()?,
+            holds,
+            key_lens: keys.iter().map(Vec::len).collect(),
+        })
     }
 
-    /// Appends to `out` every occurrence of a literal of `ac` in `line` (whose first byte is
-    /// at `offset` in the window) as (start, end, literal), ordered by start; `folded` is
-    /// scratch space.
+    /// The automaton over `keys`.
+    fn automaton(keys: &[Vec<u8>]) -> Result<LineSearch, Error> {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(keys)
+            .map(LineSearch::Automaton)
+            .map_err(|e| Error::new(ErrorKind::Rules, format!("run filter automaton: {e}")))
+    }
+
+    /// Appends to `out` every occurrence of a key in `line` (whose first byte is at `offset`
+    /// in the window) as (start, end, key), ordered by start; `folded` is scratch space.
     pub(crate) fn literals_in(
         &self,
         line: &[u8],
@@ -363,23 +378,28 @@ impl RunFilter {
         folded: &mut Vec<u8>,
         out: &mut Vec<(usize, usize, usize)>,
     ) {
-        if let Some((teddy, holds)) = &self.teddy {
-            folded.clear();
-            folded.extend(line.iter().map(|&b| fold_byte(b)));
-            let mut at = 0;
-            while let Some(m) = teddy.find_in(&folded[..], aho_corasick::Span::from(at..line.len()))
-            {
-                for &k in &holds[m.pattern().as_usize()] {
-                    let len = self.key_lens[k];
-                    out.push((offset + m.start(), offset + m.start() + len, k));
+        match self {
+            LineSearch::Teddy {
+                searcher,
+                holds,
+                key_lens,
+            } => {
+                folded.clear();
+                folded.extend(line.iter().map(|&b| fold_byte(b)));
+                let mut at = 0;
+                while let Some(m) =
+                    searcher.find_in(&folded[..], aho_corasick::Span::from(at..line.len()))
+                {
+                    for &k in &holds[m.pattern().as_usize()] {
+                        out.push((offset + m.start(), offset + m.start() + key_lens[k], k));
+                    }
+                    at = m.start() + 1;
                 }
-                at = m.start() + 1;
             }
-        } else if let Some(ac) = &self.ac {
-            out.extend(
+            LineSearch::Automaton(ac) => out.extend(
                 ac.find_overlapping_iter(line)
                     .map(|m| (offset + m.start(), offset + m.end(), m.pattern().as_usize())),
-            );
+            ),
         }
         out.sort_unstable();
     }
@@ -1260,27 +1280,10 @@ mod tests {
         .iter()
         .map(|k| k.as_bytes().to_vec())
         .collect();
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&keys)
-            .unwrap();
-        let with = |teddy| RunFilter {
-            ac: Some(ac.clone()),
-            teddy,
-            key_lens: keys.iter().map(Vec::len).collect(),
-            targets: vec![Vec::new(); keys.len()],
-            unfiltered: Vec::new(),
-            shapes: Vec::new(),
-            shortest_shape: None,
-            shortest_token_run: None,
-            needs_digit: Vec::new(),
-            shortest_without_digit: usize::MAX,
-        };
-        let Some(teddy) = RunFilter::teddy(&keys) else {
+        let Some(fast) = LineSearch::teddy(&keys) else {
             return; // no Teddy on this processor: the automaton alone searches
         };
-        let (fast, slow) = (with(Some(teddy)), with(None));
+        let slow = LineSearch::automaton(&keys).unwrap();
         let pieces: [&[u8]; 14] = [
             b"API",
             b"api_KEY",

@@ -787,12 +787,14 @@ impl<'e> Scanner<'e> {
                 // The line is searched once, for its first run that may concern a literal.
                 line_searched = true;
                 literals.clear();
-                filter.literals_in(
-                    &win[line.clone()],
-                    line.start,
-                    &mut self.folded_line,
-                    &mut literals,
-                );
+                if let Some(search) = &filter.search {
+                    search.literals_in(
+                        &win[line.clone()],
+                        line.start,
+                        &mut self.folded_line,
+                        &mut literals,
+                    );
+                }
             }
             if literals.is_empty() {
                 continue;

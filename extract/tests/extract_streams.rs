@@ -262,11 +262,7 @@ mod extract {
 
     #[test]
     fn a_consumer_that_stops_early_costs_the_worker_not_a_hang() {
-        let limits = Limits {
-            max_ratio: u64::MAX,
-            ..Limits::default()
-        };
-        let pool = pool_with_env(1, limits, &[("DLP_STREAM_TEST_TAG", "early")]);
+        let pool = tagged_pool("early", bomb_limits());
         let bomb = gzip_bomb();
         let started = Instant::now();
         for _ in 0..3 {
@@ -294,7 +290,7 @@ mod extract {
 
     #[test]
     fn complete_answers_and_skips_keep_the_worker() {
-        let pool = pool_with_env(1, Limits::default(), &[("DLP_STREAM_TEST_TAG", "reuse")]);
+        let pool = tagged_pool("reuse", Limits::default());
         let original = text(300_000, 3);
         assert!(isolated(&pool, FileType::Xz, &xz(&original)).content == original);
         let first = tagged_workers("reuse");
@@ -311,6 +307,19 @@ mod extract {
         );
         assert_eq!(got.last().map(String::as_str), Some("done [] gzip"));
         assert_eq!(tagged_workers("reuse"), first, "the same worker throughout");
+    }
+
+    /// A pool of one worker whose process carries `tag` (see `tagged_workers`).
+    fn tagged_pool(tag: &str, limits: Limits) -> WorkerPool {
+        pool_with_env(1, limits, &[("DLP_STREAM_TEST_TAG", tag)])
+    }
+
+    /// Limits that let a ratio bomb inflate: the tests stop or kill its worker themselves.
+    fn bomb_limits() -> Limits {
+        Limits {
+            max_ratio: u64::MAX,
+            ..Limits::default()
+        }
     }
 
     /// Starts inflating a ratio bomb in `pool`'s one worker tagged `tag`, reads its first MiB,
@@ -331,11 +340,7 @@ mod extract {
 
     #[test]
     fn a_worker_that_dies_mid_stream_ends_the_content_as_a_skip() {
-        let limits = Limits {
-            max_ratio: u64::MAX,
-            ..Limits::default()
-        };
-        let pool = pool_with_env(1, limits, &[("DLP_STREAM_TEST_TAG", "dies")]);
+        let pool = tagged_pool("dies", bomb_limits());
         let (got, waited) = signal_mid_stream(&pool, "dies", "-KILL");
         assert!(waited < Duration::from_secs(5));
         let (reason, detail) = got.error.expect("the death is reported");
@@ -349,11 +354,10 @@ mod extract {
     #[test]
     fn a_silent_worker_is_killed_after_the_idle_limit_but_a_slow_source_is_waited_for() {
         let limits = Limits {
-            max_ratio: u64::MAX,
             time_per_item: Duration::from_secs(1),
-            ..Limits::default()
+            ..bomb_limits()
         };
-        let pool = pool_with_env(1, limits, &[("DLP_STREAM_TEST_TAG", "silent")]);
+        let pool = tagged_pool("silent", limits);
         // The source pauses longer than the idle limit (1 s + 2 s of grace): not the worker's
         // fault, and not a timeout.
         let original = text(200_000, 9);

@@ -17,6 +17,7 @@ use crate::literals;
 use crate::prefilter::{HitKind, LiteralTarget, Prefilter, PrefilterBuilder};
 use crate::rules::{PatternDef, Trigger};
 use crate::run_context::RunContext;
+use crate::run_shape::RunShapes;
 use crate::shape::WordShape;
 use crate::validate::Validator;
 
@@ -448,10 +449,10 @@ fn searched_on_runs(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
 /// dozens, and number-dense text a run every few bytes).
 #[derive(Debug, Default)]
 pub(crate) struct DigitFits {
-    /// Per number of digits: the patterns a run without separators fits, and those a run with
-    /// separators fits. The last entry stands for every longer run too: it is past every
-    /// pattern's finite bounds.
-    by_digits: Vec<[Fits; 2]>,
+    /// Per number of digits: the patterns a run without separators fits, by its first digit,
+    /// then those a run with separators may fit (its shapes tell: see [`RunShapes`]). The last
+    /// entry stands for every longer run too: it is past every pattern's finite bounds.
+    by_digits: Vec<[Fits; 11]>,
 }
 
 /// The digit-run patterns one kind of run fits.
@@ -465,11 +466,18 @@ pub(crate) struct Fits {
     pub(crate) gated: Vec<u64>,
     /// Whether `gated` has a pattern.
     pub(crate) any_gated: bool,
+    /// Whether a pattern here has shapes, which a run with separators must then be held to.
+    pub(crate) shaped: bool,
 }
 
 impl DigitFits {
-    /// `gated`: per pattern of `digit_runs`, whether it needs a context word near the run.
-    fn build(digit_runs: &[(usize, usize, usize, usize)], gated: &[bool]) -> Self {
+    /// `gated`: per pattern of `digit_runs`, whether it needs a context word near the run;
+    /// `shapes`: the shapes of those that have them.
+    fn build(
+        digit_runs: &[(usize, usize, usize, usize)],
+        gated: &[bool],
+        shapes: &RunShapes,
+    ) -> Self {
         let past_bounds = digit_runs
             .iter()
             .flat_map(|&(_, min, max, _)| [min, if max == usize::MAX { 0 } else { max }])
@@ -478,15 +486,26 @@ impl DigitFits {
             + 1;
         let by_digits = (0..=past_bounds)
             .map(|digits| {
-                [false, true].map(|separated| {
+                std::array::from_fn(|kind| {
+                    let separated = kind == 10;
                     let mut fit = Fits {
                         open: Vec::new(),
                         gated: vec![0; digit_runs.len().div_ceil(64)],
                         any_gated: false,
+                        shaped: false,
                     };
-                    for k in
-                        (0..digit_runs.len()).filter(|&k| fits(digit_runs[k], separated, digits))
-                    {
+                    let fitting = (0..digit_runs.len()).filter(|&k| {
+                        if !fits(digit_runs[k], separated, digits) {
+                            false
+                        } else if separated || !shapes.is_constrained(k) {
+                            true
+                        } else {
+                            // One group: its length and first digit say it all.
+                            shapes.fits_whole(k, digits, kind)
+                        }
+                    });
+                    for k in fitting {
+                        fit.shaped |= separated && shapes.is_constrained(k);
                         if gated.get(k).copied().unwrap_or(false) {
                             fit.gated[k / 64] |= 1 << (k % 64);
                             fit.any_gated = true;
@@ -501,12 +520,13 @@ impl DigitFits {
         DigitFits { by_digits }
     }
 
-    /// The patterns a run fits.
-    pub(crate) fn get(&self, separated: bool, digits: usize) -> Option<&Fits> {
+    /// The patterns a run fits: with separators, those its shapes may allow; without, by its
+    /// first digit (`first`, 0 to 9).
+    pub(crate) fn get(&self, separated: bool, digits: usize, first: usize) -> Option<&Fits> {
         let last = self.by_digits.len().saturating_sub(1);
         self.by_digits
             .get(digits.min(last))
-            .map(|lists| &lists[usize::from(separated)])
+            .map(|lists| &lists[if separated { 10 } else { first.min(9) }])
     }
 }
 
@@ -624,6 +644,8 @@ pub struct DetectorSet {
     pub(crate) digit_runs: Vec<(usize, usize, usize, usize)>,
     /// Which of `digit_runs` a run fits, by its kind and number of digits.
     pub(crate) digit_fits: DigitFits,
+    /// The shapes of the digit-run patterns' matches, which a run with separators must have.
+    pub(crate) run_shapes: RunShapes,
     /// Patterns that start two letters before a digit run.
     pub(crate) country_codes: Vec<usize>,
     /// Patterns around `@`.
@@ -716,6 +738,7 @@ pub(crate) fn compile(
         run_filter: None,
         run_context: None,
         digit_fits: DigitFits::default(),
+        run_shapes: RunShapes::default(),
         full_scans: Vec::new(),
         min_run_digits: usize::MAX,
         has_min_count: false,
@@ -729,6 +752,8 @@ pub(crate) fn compile(
 
     // Each pattern's context words, for the gate of digit-run patterns.
     let mut context_words: Vec<Vec<String>> = Vec::new();
+    // The shapes of each digit-run pattern (of `engine.digit_runs`), if it has them.
+    let mut run_shapes = Vec::new();
     for (def, builtin) in defs {
         let fail = |msg: String| {
             Error::new(
@@ -948,6 +973,12 @@ pub(crate) fn compile(
                     pattern.any_of = any_of(&hir).into_iter().map(Must::around_digits).collect();
                 }
                 engine.digit_runs.push((index, *min, *max, *reach));
+                // A region past the run holds other bytes than the run's: no shapes then.
+                run_shapes.push(
+                    (*reach == 0)
+                        .then(|| crate::run_shape::shapes(&hir))
+                        .flatten(),
+                );
                 engine.min_run_digits = engine.min_run_digits.min(*min);
             }
             Trigger::CountryCode => engine.country_codes.push(index),
@@ -980,7 +1011,8 @@ pub(crate) fn compile(
         .run_context
         .as_ref()
         .map_or(&[][..], |gate| &gate.gated[..]);
-    engine.digit_fits = DigitFits::build(&engine.digit_runs, gated);
+    engine.run_shapes = RunShapes::build(&run_shapes);
+    engine.digit_fits = DigitFits::build(&engine.digit_runs, gated, &engine.run_shapes);
     engine.literals = prefilter.build()?;
     engine.run_filter = RunFilter::build(&engine.class_runs, &engine.patterns)?;
     Ok(engine)
@@ -1152,8 +1184,8 @@ impl DetectorSet {
             .collect();
         format!(
             "{} patterns: {} literal keys in the first pass ({}), {} on runs of token bytes, {} \
-             on digit runs, {} on country codes, {} around @, {} over the whole text{}{}; {} \
-             confirmed as word shapes",
+             on digit runs ({} with run shapes), {} on country codes, {} around @, {} over the \
+             whole text{}{}; {} confirmed as word shapes",
             self.patterns.len(),
             self.literals.as_ref().map_or(0, Prefilter::keys),
             self.literals
@@ -1161,6 +1193,7 @@ impl DetectorSet {
                 .map_or_else(String::new, Prefilter::layout),
             self.class_runs.len(),
             self.digit_runs.len(),
+            self.run_shapes.constrained.count_ones(),
             self.country_codes.len(),
             self.at_signs.len(),
             full.len(),

@@ -242,6 +242,11 @@ fn scan_blocks_with<const LONG_ONLY: bool>(
                             end: base + (at + len) as usize,
                             digits: count as usize,
                             separated: count != len,
+                            seps: if count != len {
+                                sep_mask(!(digits >> at), len)
+                            } else {
+                                0
+                            },
                         }
                     } else {
                         match next_digit_run(win, base + at as usize) {
@@ -315,6 +320,20 @@ pub(crate) struct DigitRun {
     pub digits: usize,
     /// Whether the run has separators between its digits.
     pub separated: bool,
+    /// Where its separators are, bit `i` for byte `start + i`, in a run of at most 64 bytes
+    /// (zero in a longer one).
+    pub seps: u64,
+}
+
+/// The separator mask of a run (see [`DigitRun::seps`]): its bytes that are no digits, when
+/// `run_bytes` (bit `i` for byte `i` of the run) has at most 64.
+#[inline(always)]
+fn sep_mask(non_digits: u128, len: u32) -> u64 {
+    if len <= 64 {
+        (non_digits & ((1u128 << len) - 1)) as u64
+    } else {
+        0
+    }
 }
 
 /// Finds the next digit run at or after `pos`.
@@ -332,11 +351,18 @@ pub(crate) fn next_digit_run(win: &[u8], pos: usize) -> Option<DigitRun> {
         }
         break;
     }
+    let mut seps = 0u64;
+    if i - start <= 64 {
+        for (j, b) in win[start..i].iter().enumerate() {
+            seps |= u64::from(!b.is_ascii_digit()) << j;
+        }
+    }
     Some(DigitRun {
         start,
         end: i,
         digits,
         separated: i - start != digits,
+        seps,
     })
 }
 

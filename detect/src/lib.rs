@@ -60,6 +60,7 @@ mod prefilter;
 mod reference;
 mod rules;
 mod run_context;
+mod run_shape;
 mod scan;
 mod shape;
 mod sink;

@@ -28,6 +28,7 @@ use crate::finding::Finding;
 use crate::literals::is_token_byte;
 use crate::prefilter::HitKind;
 use crate::rules::MAX_CONTEXT_WINDOW;
+use crate::run_shape::MAX_SHAPED;
 use crate::shape::WordShape;
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
 use crate::validate::Validator;
@@ -97,6 +98,8 @@ pub struct Scanner<'e> {
     run_context: crate::run_context::RunContextState,
     /// The gate's words the first pass found: (start, end, word), whole words, by end.
     gate_hits: Vec<(usize, usize, usize)>,
+    /// The groups of the current digit run (see `run_shape`).
+    run_groups: Vec<crate::run_shape::Group>,
     run_stamp: u32,
     /// Report findings of `min_count` patterns at once (a caller that splits one item between
     /// scanners applies `min_count` itself).
@@ -151,6 +154,7 @@ impl<'e> Scanner<'e> {
             folded_line: Vec::new(),
             run_context: Default::default(),
             gate_hits: Vec::new(),
+            run_groups: Vec::new(),
             run_stamp: 0,
             defer_min_count: false,
         }
@@ -192,6 +196,7 @@ impl<'e> Scanner<'e> {
             + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
             + self.folded_line.capacity()
             + self.gate_hits.capacity() * std::mem::size_of::<(usize, usize, usize)>()
+            + self.run_groups.capacity() * std::mem::size_of::<crate::run_shape::Group>()
     }
 
     /// Runs only the first pass over `data` (literals, digit runs, `@`) and returns the number
@@ -631,22 +636,50 @@ impl<'e> Scanner<'e> {
         gate_state.reset();
         // The gate's words: found by the first pass, or else searched around the runs.
         let known = engine.literals.as_ref().is_some_and(|l| l.gates);
+        let shapes = &engine.run_shapes;
+        let mut groups = std::mem::take(&mut self.run_groups);
         scan_digit_runs(win, min_span, capitals, |event| match event {
             DigitEvent::Run(run) => {
-                let Some(fits) = engine.digit_fits.get(run.separated, run.digits) else {
+                let first = usize::from(win[run.start].wrapping_sub(b'0'));
+                let Some(fits) = engine.digit_fits.get(run.separated, run.digits, first) else {
                     return;
                 };
+                // A run with separators fits a pattern with shapes only if some of its groups
+                // have one; those without fit as their digit counts say.
+                let shaped = fits.shaped;
+                // The patterns allowed: bit `k` for `digit_runs[k]`, every one past the bits.
+                let allowed = if shaped {
+                    shapes.fitting(&win[run.start..run.end], run.seps, &mut groups)
+                        | !shapes.constrained
+                } else {
+                    u128::MAX
+                };
+                let allows = |k: usize| k >= MAX_SHAPED || allowed & (1 << k) != 0;
                 for &k in &fits.open {
-                    self.push_digit_run(k, &run, win.len());
+                    if allows(k) {
+                        self.push_digit_run(k, &run, win.len());
+                    }
                 }
-                if let Some(gate) = engine.run_context.as_ref().filter(|_| fits.any_gated) {
+                let gated_left = |chunk: usize, fit: u64| match chunk {
+                    0 => fit & allowed as u64,
+                    1 => fit & (allowed >> 64) as u64,
+                    _ => fit,
+                };
+                let any_gated = fits.any_gated
+                    && (!shaped
+                        || fits
+                            .gated
+                            .iter()
+                            .enumerate()
+                            .any(|(chunk, &fit)| gated_left(chunk, fit) != 0));
+                if let Some(gate) = engine.run_context.as_ref().filter(|_| any_gated) {
                     // The words are searched once per run, when a gated pattern fits it.
                     let words = known.then_some(&self.gate_hits[..]);
                     gate_state.at_run(gate, win, words, run.start, run.end);
                     for (chunk, (&fit, &near)) in
                         fits.gated.iter().zip(gate_state.near_bits()).enumerate()
                     {
-                        let mut bits = fit & near;
+                        let mut bits = gated_left(chunk, fit) & near;
                         while bits != 0 {
                             let k = chunk * 64 + bits.trailing_zeros() as usize;
                             bits &= bits - 1;
@@ -673,6 +706,7 @@ impl<'e> Scanner<'e> {
             }
         });
         self.run_context = gate_state;
+        self.run_groups = groups;
     }
 
     /// Pushes the region of digit-run pattern `digit_runs[k]` around `run`.

@@ -233,7 +233,7 @@ impl RunFilter {
                 None => pattern
                     .any_of
                     .iter()
-                    .map(|m| m.literal.bytes.clone())
+                    .map(|m| m.literal.bytes.to_ascii_lowercase())
                     .collect(),
             };
             if required.is_empty() || !pattern.line_bounded {
@@ -547,10 +547,19 @@ fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Must> {
     literals::required(hir)
         .filter(|set| set.literals.iter().all(literals::usable))
         .map(|set| {
+            // In the case the pattern gives them when it gives every one a case (`2[AB]`),
+            // else in any case.
+            let case_insensitive = set.literals.iter().any(|l| l.case_insensitive);
             let mut keys: Vec<Vec<u8>> = set
                 .literals
                 .iter()
-                .map(|l| l.bytes.to_ascii_lowercase())
+                .map(|l| {
+                    if case_insensitive {
+                        l.bytes.to_ascii_lowercase()
+                    } else {
+                        l.bytes.clone()
+                    }
+                })
                 .collect();
             keys.sort();
             keys.dedup();
@@ -565,7 +574,7 @@ fn any_of(hir: &regex_syntax::hir::Hir) -> Vec<Must> {
                 .map(|bytes| {
                     Must::new(literals::Literal {
                         bytes,
-                        case_insensitive: true,
+                        case_insensitive,
                     })
                 })
                 .collect()
@@ -1256,6 +1265,34 @@ mod tests {
                 assert_eq!(around.is_in(&hay), want, "{literal:?} in {shown:?}");
             }
         }
+    }
+
+    /// A pattern's set of required literals keeps the case the pattern gives them (`2[AB]`: a
+    /// region holding `2a` cannot match), and is in any case where one is (`(?i)`).
+    #[test]
+    fn one_of_literals_keep_the_patterns_case() {
+        let keys = |pattern: &str| -> Vec<(String, bool)> {
+            any_of(&regex_syntax::parse(pattern).unwrap())
+                .iter()
+                .map(|m| {
+                    let text = String::from_utf8_lossy(&m.literal.bytes).to_string();
+                    (text, m.literal.case_insensitive)
+                })
+                .collect()
+        };
+        let exact = keys(r"\d{6}2[AB]\d{8}");
+        assert_eq!(exact, [("2A".into(), false), ("2B".into(), false)]);
+        let must = |k: usize| {
+            Must::new(literals::Literal {
+                bytes: exact[k].0.as_bytes().to_vec(),
+                case_insensitive: false,
+            })
+        };
+        assert!(must(0).is_in(b"12 2A 34") && !must(0).is_in(b"12 2a 34"));
+        assert_eq!(
+            keys(r"(?i)(?:pwd|api)=[a-z0-9]{10}"),
+            [("api=".into(), true), ("pwd=".into(), true)]
+        );
     }
 
     /// [`ipv4_match`] gives the match of the built-in public IPv4 pattern anchored at every

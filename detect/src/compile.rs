@@ -1058,15 +1058,9 @@ fn prepare(
     }
     let regex = if eager {
         let regex = build_regex(&hir).map_err(|e| format!("pattern cannot be compiled: {e}"))?;
-        LazyRegex {
-            hir: hir.clone(),
-            regex: OnceLock::from(Some(regex)),
-        }
+        LazyRegex::new(hir.clone(), OnceLock::from(Some(regex)))
     } else {
-        LazyRegex {
-            hir: hir.clone(),
-            regex: OnceLock::new(),
-        }
+        LazyRegex::new(hir.clone(), OnceLock::new())
     };
     Ok((context, Some((hir, regex))))
 }
@@ -1085,15 +1079,117 @@ fn build_regex(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, String> {
 pub(crate) struct LazyRegex {
     hir: regex_syntax::hir::Hir,
     regex: OnceLock<Option<meta::Regex>>,
+    /// The regex restricted to ASCII, for the captures of matches in ASCII text (see
+    /// [`LazyRegex::ascii`]), compiled on first use.
+    ascii: OnceLock<Option<meta::Regex>>,
 }
 
 impl LazyRegex {
+    fn new(hir: regex_syntax::hir::Hir, regex: OnceLock<Option<meta::Regex>>) -> Self {
+        LazyRegex {
+            hir,
+            regex,
+            ascii: OnceLock::new(),
+        }
+    }
+
     /// The regex, compiled now if it is the first use; `None` if it cannot be compiled (then
     /// the pattern finds nothing).
     pub(crate) fn get(&self) -> Option<&meta::Regex> {
         self.regex
             .get_or_init(|| build_regex(&self.hir).ok())
             .as_ref()
+    }
+
+    /// The regex with its Unicode classes cut to their ASCII part and its Unicode word
+    /// boundaries made ASCII ones, when that changes it (`None` otherwise). On text that is
+    /// ASCII, the two match alike and capture alike, since there every Unicode class matches
+    /// just its ASCII part; but a class such as `[^\s"']` in Unicode is a large automaton of
+    /// UTF-8 sequences, and the bounded backtracker that resolves captures clears a bit per
+    /// state and byte on every search. Callers use it only where the match and the bytes on
+    /// either side of it are ASCII.
+    pub(crate) fn ascii(&self) -> Option<&meta::Regex> {
+        self.ascii
+            .get_or_init(|| {
+                let (twin, changed) = ascii_twin(&self.hir);
+                changed.then(|| build_regex(&twin).ok()).flatten()
+            })
+            .as_ref()
+    }
+}
+
+/// `hir` with its Unicode classes restricted to ASCII (as byte classes) and its Unicode word
+/// assertions made ASCII ones, and whether anything changed. The capture groups keep their
+/// indexes and names.
+fn ascii_twin(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, bool) {
+    use regex_syntax::hir::{
+        Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look, Repetition,
+    };
+    let all = |subs: &[Hir]| -> (Vec<Hir>, bool) {
+        let mut changed = false;
+        let subs = subs
+            .iter()
+            .map(|sub| {
+                let (twin, c) = ascii_twin(sub);
+                changed |= c;
+                twin
+            })
+            .collect();
+        (subs, changed)
+    };
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => {
+            let ascii: Vec<ClassBytesRange> = class
+                .ranges()
+                .iter()
+                .filter(|r| r.start().is_ascii())
+                .map(|r| ClassBytesRange::new(r.start() as u8, r.end().min('\x7f') as u8))
+                .collect();
+            let changed = class.ranges().iter().any(|r| !r.end().is_ascii());
+            (Hir::class(Class::Bytes(ClassBytes::new(ascii))), changed)
+        }
+        HirKind::Look(look) => {
+            let ascii = match look {
+                Look::WordUnicode => Look::WordAscii,
+                Look::WordUnicodeNegate => Look::WordAsciiNegate,
+                Look::WordStartUnicode => Look::WordStartAscii,
+                Look::WordEndUnicode => Look::WordEndAscii,
+                Look::WordStartHalfUnicode => Look::WordStartHalfAscii,
+                Look::WordEndHalfUnicode => Look::WordEndHalfAscii,
+                other => *other,
+            };
+            (Hir::look(ascii), ascii != *look)
+        }
+        HirKind::Repetition(rep) => {
+            let (sub, changed) = ascii_twin(&rep.sub);
+            let rep = Repetition {
+                min: rep.min,
+                max: rep.max,
+                greedy: rep.greedy,
+                sub: Box::new(sub),
+            };
+            (Hir::repetition(rep), changed)
+        }
+        HirKind::Capture(capture) => {
+            let (sub, changed) = ascii_twin(&capture.sub);
+            let capture = Capture {
+                index: capture.index,
+                name: capture.name.clone(),
+                sub: Box::new(sub),
+            };
+            (Hir::capture(capture), changed)
+        }
+        HirKind::Concat(subs) => {
+            let (subs, changed) = all(subs);
+            (Hir::concat(subs), changed)
+        }
+        HirKind::Alternation(subs) => {
+            let (subs, changed) = all(subs);
+            (Hir::alternation(subs), changed)
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(Class::Bytes(_)) => {
+            (hir.clone(), false)
+        }
     }
 }
 
@@ -1293,6 +1389,84 @@ mod tests {
             keys(r"(?i)(?:pwd|api)=[a-z0-9]{10}"),
             [("api=".into(), true), ("pwd=".into(), true)]
         );
+    }
+
+    /// The regex restricted to ASCII captures as the full one on ASCII text: for every built-in
+    /// with a `secret` group, on its examples, negatives and mutations of them, every match of
+    /// the full regex gets the same groups from both. And a pattern without a Unicode class
+    /// has no twin.
+    #[test]
+    fn the_ascii_twin_captures_alike_on_ascii_text() {
+        let mut rng = crate::test_rng::Rng::new(0x2545_F491_4F6C_DD1D);
+        let mut twins = 0;
+        let mut compared = 0;
+        for def in crate::rules::builtin().unwrap() {
+            let hir = regex_syntax::parse(&def.pattern).unwrap();
+            if capture_index(&hir, "secret").is_none() {
+                continue;
+            }
+            let lazy = LazyRegex::new(hir, OnceLock::new());
+            let (Some(full), Some(twin)) = (lazy.get(), lazy.ascii()) else {
+                continue;
+            };
+            twins += 1;
+            let (mut full_caps, mut twin_caps) = (full.create_captures(), twin.create_captures());
+            let seeds: Vec<&String> = def.examples.iter().chain(&def.negatives).collect();
+            for _ in 0..300 {
+                let mut text = seeds[(rng.next() % seeds.len() as u64) as usize]
+                    .as_bytes()
+                    .to_vec();
+                // Replace, insert or delete a few ASCII bytes.
+                for _ in 0..rng.next() % 4 {
+                    let at = (rng.next() % (text.len() as u64 + 1)) as usize;
+                    let b = b" \t=:\"'aZ9_-./+;"[(rng.next() % 15) as usize];
+                    match rng.next() % 3 {
+                        0 if at < text.len() => text[at] = b,
+                        1 if at < text.len() => {
+                            text.remove(at);
+                        }
+                        _ => text.insert(at, b),
+                    }
+                }
+                if !text.is_ascii() {
+                    continue;
+                }
+                for m in full.find_iter(&text) {
+                    let input = regex_automata::Input::new(&text)
+                        .span(m.start()..m.end())
+                        .anchored(regex_automata::Anchored::Yes);
+                    full.search_captures(&input, &mut full_caps);
+                    twin.search_captures(&input, &mut twin_caps);
+                    for group in 0..full_caps.group_len() {
+                        assert_eq!(
+                            full_caps.get_group(group),
+                            twin_caps.get_group(group),
+                            "{} on {:?}",
+                            def.id,
+                            String::from_utf8_lossy(&text)
+                        );
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(
+            twins >= 5 && compared >= 1000,
+            "{twins} twins, {compared} matches"
+        );
+        let plain = LazyRegex::new(
+            regex_syntax::parse(r"(?-u)key=(?P<secret>[a-z]+)").unwrap(),
+            OnceLock::new(),
+        );
+        assert!(plain.ascii().is_none());
+        // Where the match is not ASCII, the full regex captures: the ASCII one would stop the
+        // value before `é`.
+        let set = crate::DetectorSetBuilder::new().build().unwrap();
+        for text in ["DB_PASSWORD=Xk9#mQ2vLp8!zRé", "password: Tr0ub4dor&3xQé"] {
+            let found = set.scan_text(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].end, text.len(), "{text}");
+        }
     }
 
     /// [`ipv4_match`] gives the match of the built-in public IPv4 pattern anchored at every

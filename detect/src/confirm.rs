@@ -131,11 +131,16 @@ pub(crate) fn make_finding(
     }
 }
 
+/// The regex restricted to ASCII ([`crate::compile::LazyRegex::ascii`]) with its cache and
+/// captures: it resolves the captures of matches in ASCII text.
+pub(crate) type AsciiCaptures<'a> = Option<(&'a meta::Regex, &'a mut (meta::Cache, Captures))>;
+
 /// The span of the value to report: the `secret` group if the pattern has one, else the match.
 pub(crate) fn value_span(
     regex: &meta::Regex,
     cache: &mut meta::Cache,
     captures: &mut Option<&mut Captures>,
+    ascii: &mut AsciiCaptures<'_>,
     pattern: &Pattern,
     input: &Input<'_>,
     m: regex_automata::Match,
@@ -145,6 +150,17 @@ pub(crate) fn value_span(
             .clone()
             .span(m.start()..m.end())
             .anchored(Anchored::Yes);
+        // The match and the bytes either side of it (which word assertions look at) in
+        // ASCII: the ASCII regex captures as the full one would.
+        let hay = input.haystack();
+        let around = &hay[m.start().saturating_sub(1)..hay.len().min(m.end() + 1)];
+        if let Some((twin, (twin_cache, twin_caps))) = ascii.as_mut().filter(|_| around.is_ascii())
+        {
+            twin.search_captures_with(twin_cache, &input, twin_caps);
+            if let Some(span) = twin_caps.get_group(group) {
+                return (span.start, span.end);
+            }
+        }
         regex.search_captures_with(cache, &input, caps);
         if let Some(span) = caps.get_group(group) {
             return (span.start, span.end);

@@ -39,7 +39,15 @@ impl DetectorSet {
                 let Some(m) = regex.search_with(&mut cache, &input) else {
                     break;
                 };
-                let (vs, ve) = value_span(regex, &mut cache, &mut captures, pattern, &input, m);
+                let (vs, ve) = value_span(
+                    regex,
+                    &mut cache,
+                    &mut captures,
+                    &mut None,
+                    pattern,
+                    &input,
+                    m,
+                );
                 match accept(pattern, data, m.start(), m.end(), vs, ve) {
                     Some(conf) => {
                         accepted.push((p, vs, ve, conf, true));

@@ -68,6 +68,9 @@ pub struct Scanner<'e> {
     engine: &'e DetectorSet,
     caches: Vec<Option<meta::Cache>>,
     captures: Vec<Option<Captures>>,
+    /// Per pattern with a `secret` group, the cache and captures of its regex restricted to
+    /// ASCII (see `LazyRegex::ascii`).
+    ascii_captures: Vec<Option<(meta::Cache, Captures)>>,
     /// Candidates per pattern. Each source produces them in order of start, and each pattern
     /// has one source, so every bucket is sorted without sorting.
     buckets: Vec<Vec<Candidate>>,
@@ -140,6 +143,7 @@ impl<'e> Scanner<'e> {
             engine,
             caches: (0..n).map(|_| None).collect(),
             captures: (0..n).map(|_| None).collect(),
+            ascii_captures: (0..n).map(|_| None).collect(),
             buckets: (0..n).map(|_| Vec::new()).collect(),
             touched: Vec::new(),
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -170,13 +174,14 @@ impl<'e> Scanner<'e> {
             .flatten()
             .map(meta::Cache::memory_usage)
             .sum();
-        let captures: usize = self
-            .captures
+        let slots =
+            |c: &Captures| c.group_info().memory_usage() + 2 * c.group_len() * size_of::<usize>();
+        let captures: usize = self.captures.iter().flatten().map(slots).sum();
+        let ascii: usize = self
+            .ascii_captures
             .iter()
             .flatten()
-            .map(|c| {
-                c.group_info().memory_usage() + 2 * c.group_len() * std::mem::size_of::<usize>()
-            })
+            .map(|(cache, c)| cache.memory_usage() + slots(c))
             .sum();
         let buckets: usize = self
             .buckets
@@ -186,8 +191,10 @@ impl<'e> Scanner<'e> {
             + self.buckets.capacity() * std::mem::size_of::<Vec<Candidate>>();
         caches
             + captures
+            + ascii
             + buckets
             + self.caches.capacity() * std::mem::size_of::<Option<meta::Cache>>()
+            + self.ascii_captures.capacity() * size_of::<Option<(meta::Cache, Captures)>>()
             + self.gate.memory_usage()
             + self.touched.capacity() * std::mem::size_of::<usize>()
             + self.token_runs.capacity() * std::mem::size_of::<Range<usize>>()
@@ -985,6 +992,14 @@ impl<'e> Scanner<'e> {
             .secret_group
             .map(|_| self.captures[p].get_or_insert_with(|| regex.create_captures()));
         let mut captures = captures;
+        let mut ascii = match (pattern.secret_group, lazy.ascii()) {
+            (Some(_), Some(twin)) => Some((
+                twin,
+                self.ascii_captures[p]
+                    .get_or_insert_with(|| (twin.create_cache(), twin.create_captures())),
+            )),
+            _ => None,
+        };
         // Matches are searched as one leftmost-first iteration would find them: after an
         // accepted match the search resumes at its end, after a rejected one at its start + 1.
         let mut next = 0usize;
@@ -1005,7 +1020,8 @@ impl<'e> Scanner<'e> {
                 }
                 let input = Input::new(win).span(c.start..c.end).anchored(Anchored::Yes);
                 if let Some(m) = regex.search_with(cache, &input) {
-                    let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                    let (vs, ve) =
+                        value_span(regex, cache, &mut captures, &mut ascii, pattern, &input, m);
                     if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
                         next = m.end();
                         found.push((p, vs, ve, conf, owned.contains(&m.start())));
@@ -1030,7 +1046,8 @@ impl<'e> Scanner<'e> {
                 let Some(m) = regex.search_with(cache, &input) else {
                     break;
                 };
-                let (vs, ve) = value_span(regex, cache, &mut captures, pattern, &input, m);
+                let (vs, ve) =
+                    value_span(regex, cache, &mut captures, &mut ascii, pattern, &input, m);
                 if let Some(conf) = accept(pattern, win, m.start(), m.end(), vs, ve) {
                     found.push((p, vs, ve, conf, owned.contains(&m.start())));
                     pos = m.end().max(m.start() + 1);

@@ -27,17 +27,91 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
 /// The masks of the 64 bytes of `hay` from `base` (bytes past its end are in no class).
 #[inline]
 pub(crate) fn masks(hay: &[u8], base: usize) -> Masks {
+    masks_with(hay, base, classifier())
+}
+
+/// [`masks`] with the blocks classified by `classify` (from [`classifier`], chosen once for
+/// a loop over many blocks).
+#[inline(always)]
+pub(crate) fn masks_with(hay: &[u8], base: usize, classify: impl Fn(&[u8; 64]) -> Masks) -> Masks {
     match hay
         .get(base..base + 64)
         .and_then(|b| <&[u8; 64]>::try_from(b).ok())
     {
-        Some(block) => block_masks(block),
+        Some(block) => classify(block),
         None => {
             let mut padded = [0u8; 64];
             let rest = &hay[base.min(hay.len())..];
             padded[..rest.len()].copy_from_slice(rest);
-            block_masks(&padded)
+            classify(&padded)
         }
+    }
+}
+
+/// The best way this CPU classifies a block: AVX2 where it has it (a call, since the
+/// callers' loops are compiled for any x86-64; it costs less than the two SSE2 steps it
+/// saves), else SSE2.
+pub(crate) fn classifier() -> fn(&[u8; 64]) -> Masks {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY (of the call it makes): the CPU has AVX2.
+        return |block| unsafe { avx2::block_masks_call(block) };
+    }
+    block_masks
+}
+
+/// The masks of a block with AVX2: 32 bytes a step, where SSE2 takes 16.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use super::Masks;
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+
+    /// [`block_masks`], not inlined: callable from code compiled without AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    pub(crate) fn block_masks_call(block: &[u8; 64]) -> Masks {
+        block_masks(block)
+    }
+
+    /// The masks of `block`; the caller must have checked that the CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(crate) fn block_masks(block: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        for i in 0..2 {
+            // SAFETY: `block` holds 64 bytes, so the 32 bytes at `32 * i` are in bounds; the
+            // load needs no alignment.
+            let x = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * i).cast::<__m256i>()) };
+            let is = |b: u8| _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b as i8));
+            // As in the SSE2 version: a range becomes the bottom of the signed range.
+            let digit = _mm256_cmpgt_epi8(
+                _mm256_set1_epi8(0x80u8.wrapping_add(10) as i8),
+                _mm256_add_epi8(x, _mm256_set1_epi8(0x80u8.wrapping_sub(b'0') as i8)),
+            );
+            let letter = _mm256_cmpgt_epi8(
+                _mm256_set1_epi8(0x80u8.wrapping_add(26) as i8),
+                _mm256_add_epi8(
+                    _mm256_or_si256(x, _mm256_set1_epi8(0x20)),
+                    _mm256_set1_epi8(0x80u8.wrapping_sub(b'a') as i8),
+                ),
+            );
+            let word = _mm256_or_si256(_mm256_or_si256(digit, letter), is(b'_'));
+            let punctuation = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_or_si256(is(b'+'), is(b'/')),
+                    _mm256_or_si256(is(b'='), is(b'.')),
+                ),
+                is(b'-'),
+            );
+            let token = _mm256_or_si256(word, punctuation);
+            m.word |= u64::from(_mm256_movemask_epi8(word) as u32) << (32 * i);
+            m.high |= u64::from(_mm256_movemask_epi8(x) as u32) << (32 * i);
+            m.token |= u64::from(_mm256_movemask_epi8(token) as u32) << (32 * i);
+        }
+        m
     }
 }
 
@@ -119,6 +193,12 @@ mod tests {
                 *b = (first + i as u16) as u8;
             }
             assert_eq!(block_masks(&block), bytewise_masks(&block), "{first}");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                let got = unsafe { avx2::block_masks(&block) };
+                assert_eq!(got, bytewise_masks(&block), "{first}");
+            }
         }
     }
 

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowHasher};
 pub(super) use crate::classes::is_word_byte;
-use crate::classes::{masks, Masks};
+use crate::classes::{classifier, masks, masks_with, Masks};
 
 /// Bits of the table: 2^18 bits, 32 KiB.
 const TABLE_BITS: u32 = 18;
@@ -134,14 +134,15 @@ impl WordStartFilter {
             !self.windows[1].is_empty(),
             !self.windows[2].is_empty(),
         ];
+        let c = classifier();
         match used {
-            [true, true, true] => self.search::<true, true, true>(hay, tokens, hit),
-            [true, true, false] => self.search::<true, true, false>(hay, tokens, hit),
-            [true, false, true] => self.search::<true, false, true>(hay, tokens, hit),
-            [true, false, false] => self.search::<true, false, false>(hay, tokens, hit),
-            [false, true, true] => self.search::<false, true, true>(hay, tokens, hit),
-            [false, true, false] => self.search::<false, true, false>(hay, tokens, hit),
-            [false, false, true] => self.search::<false, false, true>(hay, tokens, hit),
+            [true, true, true] => self.search::<true, true, true>(hay, tokens, hit, c),
+            [true, true, false] => self.search::<true, true, false>(hay, tokens, hit, c),
+            [true, false, true] => self.search::<true, false, true>(hay, tokens, hit, c),
+            [true, false, false] => self.search::<true, false, false>(hay, tokens, hit, c),
+            [false, true, true] => self.search::<false, true, true>(hay, tokens, hit, c),
+            [false, true, false] => self.search::<false, true, false>(hay, tokens, hit, c),
+            [false, false, true] => self.search::<false, false, true>(hay, tokens, hit, c),
             [false, false, false] => {
                 if let Some(tokens) = tokens {
                     tokens.extend((0..hay.len().div_ceil(64)).map(|b| masks(hay, b * 64).token));
@@ -155,6 +156,7 @@ impl WordStartFilter {
         hay: &[u8],
         mut tokens: Option<&mut Vec<u64>>,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+        classify: fn(&[u8; 64]) -> Masks,
     ) {
         let bits = &*self.bits;
         let test = |i: usize| bits[(i / 64) % TABLE_WORDS] & (1 << (i % 64)) != 0;
@@ -163,7 +165,7 @@ impl WordStartFilter {
         let (mut carry, mut carry_letter) = (0u64, 0u64);
         let mut base = 0;
         while base < hay.len() {
-            let Masks { word, high, token } = masks(hay, base);
+            let Masks { word, high, token } = masks_with(hay, base, classify);
             if let Some(tokens) = tokens.as_mut() {
                 tokens.push(token);
             }

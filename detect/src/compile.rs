@@ -1335,27 +1335,39 @@ mod tests {
         meta::Regex::new(source).unwrap()
     }
 
-    /// A required literal is found in any case wherever it is, whichever of its bytes the
-    /// search looks for first.
+    /// A required literal is found (in any case, or in its own) wherever it is, whichever of
+    /// its bytes the search looks for first.
     #[test]
     fn must_finds_its_literal_by_any_anchor() {
         let mut rng = crate::test_rng::Rng::new(0x1234_5678_9ABC_DEF1);
-        for literal in ["2a", " 2b", "a2", "12", "x"] {
-            let plain = Must::new(literals::Literal {
-                bytes: literal.as_bytes().to_vec(),
-                case_insensitive: true,
-            });
-            let around = Must::new(literals::Literal {
-                bytes: literal.as_bytes().to_vec(),
-                case_insensitive: true,
-            })
-            .around_digits();
+        for (literal, case_insensitive) in [
+            ("2a", true),
+            (" 2b", true),
+            ("a2", true),
+            ("12", true),
+            ("x", true),
+            ("2A", false),
+            (" 2B", false),
+            ("A2", false),
+            ("12", false),
+        ] {
+            let must = || {
+                Must::new(literals::Literal {
+                    bytes: literal.as_bytes().to_vec(),
+                    case_insensitive,
+                })
+            };
+            let (plain, around) = (must(), must().around_digits());
             for _ in 0..2000 {
                 let len = (rng.next() % 9) as usize;
                 let hay = rng.bytes(b"12aAbB x", len);
-                let want = hay
-                    .windows(literal.len())
-                    .any(|w| w.eq_ignore_ascii_case(literal.as_bytes()));
+                let want = hay.windows(literal.len()).any(|w| {
+                    if case_insensitive {
+                        w.eq_ignore_ascii_case(literal.as_bytes())
+                    } else {
+                        w == literal.as_bytes()
+                    }
+                });
                 let shown = String::from_utf8_lossy(&hay);
                 assert_eq!(plain.is_in(&hay), want, "{literal:?} in {shown:?}");
                 assert_eq!(around.is_in(&hay), want, "{literal:?} in {shown:?}");

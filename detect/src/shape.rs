@@ -141,6 +141,17 @@ impl WordShape {
         if start >= to || (start > 0 && is_word_byte(win[start - 1])) || !is_word_byte(win[start]) {
             return None;
         }
+        // Two bytes that often rule the word out before it is walked: its last byte at the
+        // least length, and (for one length) the byte after it, which must end it.
+        let last = start + self.min_len.max(1) - 1;
+        if !win.get(last).is_some_and(|&b| is_word_byte(b))
+            || (self.min_len == self.max_len
+                && win
+                    .get(start + self.max_len)
+                    .is_some_and(|&b| is_word_byte(b)))
+        {
+            return None;
+        }
         let mut end = start;
         while end < win.len() && is_word_byte(win[end]) {
             end += 1;

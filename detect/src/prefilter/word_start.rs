@@ -22,26 +22,32 @@ use std::collections::HashMap;
 
 use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowHasher};
 pub(super) use crate::classes::is_word_byte;
-use crate::classes::{classifier, masks, masks_with, Masks};
+use crate::classes::{classifier, masks_with, Masks};
 
-/// Bits of the table: 2^18 bits, 32 KiB.
-const TABLE_BITS: u32 = 18;
-const TABLE_WORDS: usize = (1 << TABLE_BITS) / 64;
+/// Words of the table: 2^12, 32 KiB, one per hash of a word's first two bytes.
+const TABLE_BITS: u32 = 12;
+const TABLE_WORDS: usize = 1 << TABLE_BITS;
 
 /// Widths of the windows, longest first: a literal of four bytes or more is found by its first
 /// four, shorter ones by all of theirs.
 const WIDTHS: [usize; 3] = [4, 3, 2];
 
-/// One multiplier per width, so that the windows of different widths set unrelated bits.
-const MULTIPLIERS: [u64; 3] = [
-    0x9E37_79B9_7F4A_7C15,
-    0xC2B2_AE3D_27D4_EB4F,
-    0x1656_67B1_9E37_79F9,
-];
-
+/// The table's word for the first two (folded) bytes of `x`.
 #[inline(always)]
-fn hash(x: u64, slot: usize) -> usize {
-    (x.wrapping_mul(MULTIPLIERS[slot]) >> (64 - TABLE_BITS)) as usize
+fn slot(x: u64) -> usize {
+    ((x & 0xFFFF).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
+}
+
+/// The bit, in the low half of a word, of a third byte (the low five bits of `x >> 16`).
+#[inline(always)]
+fn third(x: u64) -> u64 {
+    1 << ((x >> 16) & 31)
+}
+
+/// The bit, in the high half of a word, of a third and fourth byte.
+#[inline(always)]
+fn third_and_fourth(x: u64) -> u64 {
+    1 << (32 + (((x >> 16) & 0xFFFF).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 59))
 }
 
 /// A literal with its first (up to) eight bytes folded, which the eight folded bytes at a word
@@ -58,6 +64,9 @@ type KeyedMap = HashMap<u64, Vec<Keyed>, std::hash::BuildHasherDefault<WindowHas
 
 /// The literals that count only at word starts, each found by its first bytes.
 pub(super) struct WordStartFilter {
+    /// Per hash of two first bytes, the literals that begin with them: bit `third` of their
+    /// third byte for those of three bytes, bit `third_and_fourth` of their next two for
+    /// longer ones, every bit for one of two bytes.
     bits: Box<[u64; TABLE_WORDS]>,
     /// The windows of each width of [`WIDTHS`], folded, as little-endian integers.
     windows: [KeyedMap; 3],
@@ -90,19 +99,22 @@ impl WordStartFilter {
         let mut bits: Box<[u64; TABLE_WORDS]> = Box::new([0; TABLE_WORDS]);
         for entry in entries {
             let len = entry.literal.len();
-            let Some(slot) = WIDTHS.iter().position(|&w| w <= len) else {
+            let Some(width) = WIDTHS.iter().position(|&w| w <= len) else {
                 continue; // never given: see `PrefilterBuilder::build`
             };
             let folded = fold(window_u64(&entry.literal));
-            let key = low_bytes(folded, WIDTHS[slot]);
+            let key = low_bytes(folded, WIDTHS[width]);
             let mask = low_bytes(u64::MAX, len);
-            windows[slot].entry(key).or_default().push(Keyed {
+            windows[width].entry(key).or_default().push(Keyed {
                 prefix: folded & mask,
                 mask,
                 entry,
             });
-            let i = hash(key, slot);
-            bits[i / 64] |= 1 << (i % 64);
+            bits[slot(folded)] |= match len {
+                2 => u64::MAX,
+                3 => third(folded),
+                _ => third_and_fourth(folded),
+            };
         }
         for map in &mut windows {
             for list in map.values_mut() {
@@ -126,40 +138,11 @@ impl WordStartFilter {
     pub(super) fn for_each(
         &self,
         hay: &[u8],
-        tokens: Option<&mut Vec<u64>>,
-        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
-    ) {
-        let used = [
-            !self.windows[0].is_empty(),
-            !self.windows[1].is_empty(),
-            !self.windows[2].is_empty(),
-        ];
-        let c = classifier();
-        match used {
-            [true, true, true] => self.search::<true, true, true>(hay, tokens, hit, c),
-            [true, true, false] => self.search::<true, true, false>(hay, tokens, hit, c),
-            [true, false, true] => self.search::<true, false, true>(hay, tokens, hit, c),
-            [true, false, false] => self.search::<true, false, false>(hay, tokens, hit, c),
-            [false, true, true] => self.search::<false, true, true>(hay, tokens, hit, c),
-            [false, true, false] => self.search::<false, true, false>(hay, tokens, hit, c),
-            [false, false, true] => self.search::<false, false, true>(hay, tokens, hit, c),
-            [false, false, false] => {
-                if let Some(tokens) = tokens {
-                    tokens.extend((0..hay.len().div_ceil(64)).map(|b| masks(hay, b * 64).token));
-                }
-            }
-        }
-    }
-
-    fn search<const FOUR: bool, const THREE: bool, const TWO: bool>(
-        &self,
-        hay: &[u8],
         mut tokens: Option<&mut Vec<u64>>,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
-        classify: fn(&[u8; 64]) -> Masks,
     ) {
         let bits = &*self.bits;
-        let test = |i: usize| bits[(i / 64) % TABLE_WORDS] & (1 << (i % 64)) != 0;
+        let classify = classifier();
         // Whether the byte before the block is a word byte, and a letter (a word byte or one
         // from 0x80).
         let (mut carry, mut carry_letter) = (0u64, 0u64);
@@ -181,18 +164,11 @@ impl WordStartFilter {
                     Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
                     None => window_u64(&hay[at..]),
                 });
-                let mut passed = 0u8;
-                if FOUR {
-                    passed |= u8::from(test(hash(x & 0xFFFF_FFFF, 0)));
-                }
-                if THREE {
-                    passed |= u8::from(test(hash(x & 0xFF_FFFF, 1))) << 1;
-                }
-                if TWO {
-                    passed |= u8::from(test(hash(x & 0xFFFF, 2))) << 2;
-                }
-                if passed != 0 {
-                    self.verify(hay, at, x, passed, hit);
+                // One load: the literals that begin with these two bytes, by their next two
+                // (without a branch before the one test, which text makes hard to predict).
+                let w = bits[slot(x)];
+                if w & (third(x) | third_and_fourth(x)) != 0 {
+                    self.verify(hay, at, x, w, hit);
                 }
             }
             base += 64;
@@ -205,11 +181,17 @@ impl WordStartFilter {
         hay: &[u8],
         at: usize,
         x: u64,
-        passed: u8,
+        w: u64,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
-        for (slot, (map, width)) in self.windows.iter().zip(WIDTHS).enumerate() {
-            if passed & (1 << slot) == 0 {
+        // Which widths the table's word lets through.
+        let passed = [
+            w & third_and_fourth(x) != 0,
+            w & third(x) != 0,
+            w == u64::MAX,
+        ];
+        for ((map, width), passed) in self.windows.iter().zip(WIDTHS).zip(passed) {
+            if !passed {
                 continue;
             }
             if let Some(list) = map.get(&low_bytes(x, width)) {
@@ -333,7 +315,7 @@ mod tests {
             });
             // The token masks handed on are those of every block.
             let blocks: Vec<u64> = (0..hay.len().div_ceil(64))
-                .map(|b| masks(&hay, b * 64).token)
+                .map(|b| crate::classes::masks(&hay, b * 64).token)
                 .collect();
             assert_eq!(tokens, blocks);
             got.sort();

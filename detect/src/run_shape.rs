@@ -365,7 +365,7 @@ impl RunShapes {
                     bits.trailing_zeros() as usize
                 };
                 groups.push(Group {
-                    len: u8::try_from(to - from).unwrap_or(u8::MAX),
+                    len: u8::try_from(to.saturating_sub(from)).unwrap_or(u8::MAX),
                     sep,
                     first: first_of(from),
                 });
@@ -493,6 +493,27 @@ mod tests {
         ] {
             assert!(shapes_of(pattern).is_none(), "{pattern}");
         }
+    }
+
+    /// Whatever bytes and separator mask it is handed, the walk returns (no index past an
+    /// end, no overflow), and an empty trie allows nothing.
+    #[test]
+    fn any_run_and_mask_is_walked_safely() {
+        let shapes = [shapes_of(r"(?-u:\b)\d{3}-\d{2}-\d{4}(?-u:\b)"), None];
+        let trie = RunShapes::build(&shapes);
+        let empty = RunShapes::build(&[]);
+        let mut rng = Rng::new(5);
+        let mut groups = Vec::new();
+        for _ in 0..20_000 {
+            let len = below(&mut rng, 90);
+            let run = rng.bytes(b"0123456789 -x\xff", len);
+            let seps = rng.next() & rng.next();
+            let fits = trie.fitting(&run, seps, &mut groups);
+            assert_eq!(fits & !trie.constrained, 0);
+            assert_eq!(empty.fitting(&run, seps, &mut groups), 0);
+        }
+        assert!(!trie.fits_whole(0, 9, 1) && !trie.fits_whole(1, 9, 1));
+        assert!(!empty.fits_whole(0, usize::MAX, 12));
     }
 
     /// The digit runs of `text`: maximal digits with single space or dash separators.

@@ -24,8 +24,9 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
     is_word_byte(b) || matches!(b, b'+' | b'/' | b'=' | b'.' | b'-')
 }
 
-/// The masks of the 64 bytes of `hay` from `base` (bytes past its end are in no class).
-#[inline]
+/// The masks of the 64 bytes of `hay` from `base` (bytes past its end are in no class), for
+/// tests; a pass over many blocks chooses its [`classifier`] once and calls [`masks_with`].
+#[cfg(test)]
 pub(crate) fn masks(hay: &[u8], base: usize) -> Masks {
     masks_with(hay, base, classifier())
 }

@@ -1212,11 +1212,12 @@ pub(crate) fn find_runs(
     // on each run found.
     let probe = min.min(64);
     let masks = masks.filter(|_| kind == RunKind::Token);
+    let classify = crate::classes::classifier();
     let mask = |block: usize| -> u64 {
         match masks {
             Some(masks) => masks.get(block).copied().unwrap_or(0),
             None => {
-                let m = crate::classes::masks(win, block * 64);
+                let m = crate::classes::masks_with(win, block * 64, classify);
                 match kind {
                     RunKind::Token => m.token,
                     RunKind::Word => m.word,

@@ -992,14 +992,12 @@ impl<'e> Scanner<'e> {
             .secret_group
             .map(|_| self.captures[p].get_or_insert_with(|| regex.create_captures()));
         let mut captures = captures;
-        let mut ascii = match (pattern.secret_group, lazy.ascii()) {
-            (Some(_), Some(twin)) => Some((
-                twin,
-                self.ascii_captures[p]
-                    .get_or_insert_with(|| (twin.create_cache(), twin.create_captures())),
-            )),
-            _ => None,
-        };
+        // Only a pattern with a `secret` group builds its ASCII regex (when first confirmed).
+        let mut ascii = pattern.secret_group.and_then(|_| lazy.ascii()).map(|twin| {
+            let scratch = self.ascii_captures[p]
+                .get_or_insert_with(|| (twin.create_cache(), twin.create_captures()));
+            (twin, scratch)
+        });
         // Matches are searched as one leftmost-first iteration would find them: after an
         // accepted match the search resumes at its end, after a rejected one at its start + 1.
         let mut next = 0usize;

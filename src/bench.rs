@@ -106,6 +106,9 @@ struct Report {
     checks: Checks,
     baseline: Option<Baseline>,
     hyperscan: Option<Value>,
+    /// Hyperscan on the whole library's regexes (built-ins only, with `--compare hyperscan`):
+    /// the same job as the library's scan, without its checks and context rules.
+    hyperscan_library: Option<Value>,
     /// The built-in library against the twelve original detectors, same corpus (built-ins only).
     library: Option<Library>,
     adversarial: Vec<Adversarial>,
@@ -381,6 +384,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
+    let mut library_sources = None;
     let library = match &twelve {
         None => None,
         Some(twelve_engine) => {
@@ -409,6 +413,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             let (decoy_found, full_decoys) = scan_single(&engine, &decoys, repeat);
             let all_detectors = engine.detectors().len();
             let all_patterns = engine.pattern_sources().len();
+            library_sources = Some(engine.pattern_sources());
             let (_, twelve_decoys) = scan_single(twelve_engine, &decoys, repeat);
             let mut by: BTreeMap<String, usize> = BTreeMap::new();
             for f in &decoy_found {
@@ -462,6 +467,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             })
         }
     };
+    // And on the whole library's regexes: the library's own job.
+    let hyperscan_library = match (&args.compare, &library_sources) {
+        (Some(Compare::Hyperscan), Some(sources)) => {
+            progress.say(&format!(
+                "Hyperscan on the same corpus, the whole library's {} regexes",
+                sources.len()
+            ));
+            Some(match hyperscan::run(&text, sources, repeat) {
+                Ok(v) => v,
+                Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
+            })
+        }
+        _ => None,
+    };
     drop(text);
 
     let adversarial = if args.adversarial {
@@ -511,6 +530,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         },
         baseline,
         hyperscan,
+        hyperscan_library,
         library,
         adversarial,
         peak_rss_bytes: peak_rss(),
@@ -871,6 +891,50 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// One line of Hyperscan's figures (or why it did not run), with `ours` (`what`) over them.
+fn hyperscan_line(
+    out: &mut impl std::io::Write,
+    label: &str,
+    h: &Value,
+    ours: f64,
+    what: &str,
+) -> std::io::Result<()> {
+    if let Some(err) = h.get("error").and_then(Value::as_str) {
+        writeln!(out, "{label} not run: {err}")?;
+        if err.contains("not installed") || err.contains("cannot run") {
+            writeln!(out, "            {}", hyperscan::INSTALL_HINT)?;
+        }
+        return Ok(());
+    }
+    let f = |k: &str| h.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let hs_rate = f("mb_per_s");
+    writeln!(
+        out,
+        "{label} {:>9.1} MB/s   {} of {} regexes compiled in {:.1} ms; {} match events; \
+         {what} {:.2}x Hyperscan (one thread each)",
+        hs_rate,
+        f("compiled"),
+        f("patterns"),
+        f("compile_seconds") * 1e3,
+        f("matches"),
+        ours / hs_rate
+    )?;
+    for rejected in h
+        .get("rejected")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        writeln!(
+            out,
+            "            rejected by Hyperscan: {} ({})",
+            rejected["id"].as_str().unwrap_or("?"),
+            rejected["error"].as_str().unwrap_or("?")
+        )?;
+    }
+    Ok(())
+}
+
 fn human_bytes(n: usize) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut v = n as f64;
@@ -979,39 +1043,7 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
         )?;
     }
     if let Some(h) = &r.hyperscan {
-        if let Some(err) = h.get("error").and_then(Value::as_str) {
-            writeln!(out, "hyperscan   not run: {err}")?;
-            if err.contains("not installed") || err.contains("cannot run") {
-                writeln!(out, "            {}", hyperscan::INSTALL_HINT)?;
-            }
-        } else {
-            let f = |k: &str| h.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-            let hs_rate = f("mb_per_s");
-            writeln!(
-                out,
-                "hyperscan   {:>9.1} MB/s   {} of {} regexes compiled in {:.1} ms; {} match events; \
-                 engine {:.2}x Hyperscan (one thread each)",
-                hs_rate,
-                f("compiled"),
-                f("patterns"),
-                f("compile_seconds") * 1e3,
-                f("matches"),
-                s.mb_per_s / hs_rate
-            )?;
-            for rejected in h
-                .get("rejected")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                writeln!(
-                    out,
-                    "            rejected by Hyperscan: {} ({})",
-                    rejected["id"].as_str().unwrap_or("?"),
-                    rejected["error"].as_str().unwrap_or("?")
-                )?;
-            }
-        }
+        hyperscan_line(out, "hyperscan  ", h, s.mb_per_s, "engine")?;
     }
     if let Some(l) = &r.library {
         writeln!(
@@ -1048,6 +1080,9 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
             100.0 * l.decoy_full_over_twelve,
             decoy_findings
         )?;
+        if let Some(h) = &r.hyperscan_library {
+            hyperscan_line(out, "hs library ", h, l.all_mb_per_s, "library")?;
+        }
     }
     for a in &r.adversarial {
         writeln!(

@@ -115,7 +115,7 @@ pub(crate) fn make_finding(
     fingerprints: &Fingerprints,
 ) -> Finding {
     Finding {
-        detector: pattern.id.to_string(),
+        detector: String::from(&*pattern.id),
         category: pattern.category,
         confidence,
         start,

@@ -140,21 +140,28 @@ pub enum Normalize {
 }
 
 impl Normalize {
-    pub(crate) fn apply(self, value: &[u8]) -> Vec<u8> {
+    pub(crate) fn apply(self, value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        use std::borrow::Cow;
         match self {
-            Normalize::None => value.to_vec(),
-            Normalize::Digits => value.iter().copied().filter(u8::is_ascii_digit).collect(),
-            Normalize::AlnumUpper => value
-                .iter()
-                .filter(|b| b.is_ascii_alphanumeric())
-                .map(u8::to_ascii_uppercase)
-                .collect(),
-            Normalize::Lower => value.to_ascii_lowercase(),
-            Normalize::NoSpace => value
-                .iter()
-                .copied()
-                .filter(|b| !b.is_ascii_whitespace())
-                .collect(),
+            Normalize::None => Cow::Borrowed(value),
+            Normalize::Digits => {
+                Cow::Owned(value.iter().copied().filter(u8::is_ascii_digit).collect())
+            }
+            Normalize::AlnumUpper => Cow::Owned(
+                value
+                    .iter()
+                    .filter(|b| b.is_ascii_alphanumeric())
+                    .map(u8::to_ascii_uppercase)
+                    .collect(),
+            ),
+            Normalize::Lower => Cow::Owned(value.to_ascii_lowercase()),
+            Normalize::NoSpace => Cow::Owned(
+                value
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect(),
+            ),
         }
     }
 }
@@ -181,20 +188,45 @@ pub enum Mask {
 /// Masks `value` for display. The result never contains the whole value: at least half of the
 /// characters (and never fewer than four, unless the value is that short) are replaced by `*`.
 pub(crate) fn mask(style: Mask, value: &[u8]) -> String {
+    // Most values are ASCII: their bytes are their characters, with no copy to make.
+    if value.is_ascii() {
+        return mask_units(style, value, value);
+    }
     let text = String::from_utf8_lossy(value);
     let chars: Vec<char> = text.chars().collect();
+    mask_units(style, value, &chars)
+}
+
+/// A character of a value being masked: a byte of an ASCII value, or a `char`.
+trait Unit: Copy {
+    fn ch(self) -> char;
+}
+
+impl Unit for u8 {
+    fn ch(self) -> char {
+        char::from(self)
+    }
+}
+
+impl Unit for char {
+    fn ch(self) -> char {
+        self
+    }
+}
+
+fn mask_units<U: Unit>(style: Mask, value: &[u8], chars: &[U]) -> String {
     match style {
-        Mask::Card => mask_digits(&chars, 4, 4),
-        Mask::LastFour => mask_digits(&chars, 0, 4),
-        Mask::Email => mask_email(&chars),
+        Mask::Card => mask_digits(chars, 4, 4),
+        Mask::LastFour => mask_digits(chars, 0, 4),
+        Mask::Email => mask_email(chars),
         Mask::PemHeader => match pem_header_len(value) {
             Some(len) if len < value.len() => {
                 format!("{}****", String::from_utf8_lossy(&value[..len]))
             }
-            _ => mask_ends(&chars, 2),
+            _ => mask_ends(chars, 2),
         },
-        Mask::Tight => mask_ends(&chars, 2),
-        Mask::Ends => mask_ends(&chars, 4),
+        Mask::Tight => mask_ends(chars, 2),
+        Mask::Ends => mask_ends(chars, 4),
     }
 }
 
@@ -207,13 +239,13 @@ pub(crate) fn pem_header_len(value: &[u8]) -> Option<usize> {
 
 /// Keeps up to `keep` characters at each end, but never more than a quarter of the value on
 /// each side, so that short values stay mostly hidden.
-fn mask_ends(chars: &[char], keep: usize) -> String {
+fn mask_ends<U: Unit>(chars: &[U], keep: usize) -> String {
     let n = chars.len();
     let keep = keep.min(n / 4);
     let mut out = String::with_capacity(n);
     for (i, c) in chars.iter().enumerate() {
         if i < keep || i >= n - keep {
-            out.push(*c);
+            out.push(c.ch());
         } else {
             out.push('*');
         }
@@ -226,8 +258,8 @@ fn mask_ends(chars: &[char], keep: usize) -> String {
 
 /// Keeps the first `head` and last `tail` digits, replaces the other digits by `*` and keeps
 /// separators, so the shape of the number stays readable.
-fn mask_digits(chars: &[char], head: usize, tail: usize) -> String {
-    let digits = chars.iter().filter(|c| c.is_ascii_digit()).count();
+fn mask_digits<U: Unit>(chars: &[U], head: usize, tail: usize) -> String {
+    let digits = chars.iter().filter(|c| c.ch().is_ascii_digit()).count();
     // A short number would be shown almost whole: hide more of it.
     let (head, tail) = if digits < 2 * (head + tail) {
         (0, tail.min(digits / 3))
@@ -238,29 +270,30 @@ fn mask_digits(chars: &[char], head: usize, tail: usize) -> String {
     chars
         .iter()
         .map(|c| {
+            let c = c.ch();
             if c.is_ascii_digit() {
                 seen += 1;
                 if seen <= head || seen > digits - tail {
-                    *c
+                    c
                 } else {
                     '*'
                 }
             } else if c.is_ascii_alphanumeric() {
                 '*'
             } else {
-                *c
+                c
             }
         })
         .collect()
 }
 
-fn mask_email(chars: &[char]) -> String {
-    match chars.iter().rposition(|c| *c == '@') {
+fn mask_email<U: Unit>(chars: &[U]) -> String {
+    match chars.iter().rposition(|c| c.ch() == '@') {
         Some(at) if at > 0 => {
             let mut out = String::new();
-            out.push(chars[0]);
+            out.push(chars[0].ch());
             out.push_str("***@");
-            out.extend(&chars[at + 1..]);
+            out.extend(chars[at + 1..].iter().map(|c| c.ch()));
             out
         }
         _ => mask_ends(chars, 2),
@@ -294,6 +327,44 @@ mod tests {
                 assert!(!got.contains(value), "{got} shows {value}");
             }
         }
+    }
+
+    #[test]
+    fn ascii_values_mask_as_their_characters_do() {
+        let styles = [
+            Mask::Card,
+            Mask::LastFour,
+            Mask::Email,
+            Mask::PemHeader,
+            Mask::Tight,
+            Mask::Ends,
+        ];
+        let values = [
+            "4111 1111 1111 1111",
+            "jane.doe@example.com",
+            "@example.com",
+            "AKIAIOSFODNN7EXAMPLE",
+            "",
+            "a",
+            "-----BEGIN X-----\nabc",
+            "078-05-1120",
+        ];
+        for style in styles {
+            for value in values {
+                let chars: Vec<char> = value.chars().collect();
+                assert_eq!(
+                    mask(style, value.as_bytes()),
+                    mask_units(style, value.as_bytes(), &chars),
+                    "{style:?} {value}"
+                );
+            }
+        }
+        // Non-ASCII values are masked by characters, never cut inside one.
+        assert_eq!(mask(Mask::Ends, "motdepasseé".as_bytes()), "mo*******eé");
+        assert_eq!(
+            mask(Mask::Email, "zoë@exämple.de".as_bytes()),
+            "z***@exämple.de"
+        );
     }
 
     #[test]

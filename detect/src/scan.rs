@@ -955,26 +955,40 @@ impl<'e> Scanner<'e> {
             // A start no issuer range begins with is rejected by the validator whatever follows:
             // skip it without parsing the number (a long run of digit groups has one per group).
             let by_issuer = pattern.validator == Some(Validator::CreditCard);
+            let digits_in = |bytes: &[u8]| bytes.iter().filter(|b| b.is_ascii_digit()).count();
             for c in candidates {
                 let mut pos = c.start;
+                // The digits from `pos` to the run's end: a card has at least 13, so once fewer
+                // are left no later start can begin one (a 16-digit number fails at its first
+                // group, not at each of four).
+                let mut left = digits_in(&win[pos..c.end]);
                 while pos < c.end {
                     if !win[pos].is_ascii_digit() {
                         pos += 1;
                         continue;
                     }
+                    if left < CARD_MIN_DIGITS {
+                        break;
+                    }
+                    let skip = |pos: usize, left: &mut usize| {
+                        let next = next_group(win, pos, c.end);
+                        *left -= digits_in(&win[pos..next]);
+                        next
+                    };
                     if by_issuer && !crate::validate::card_may_start_with(win[pos]) {
-                        pos = next_group(win, pos, c.end);
+                        pos = skip(pos, &mut left);
                         continue;
                     }
                     let Some(end) = card_match(win, pos, c.end) else {
-                        pos = next_group(win, pos, c.end);
+                        pos = skip(pos, &mut left);
                         continue;
                     };
                     if let Some(conf) = accept(pattern, win, pos, end, pos, end) {
                         found.push((p, pos, end, conf, owned.contains(&pos)));
+                        left -= digits_in(&win[pos..end]);
                         pos = end;
                     } else {
-                        pos = next_group(win, pos, c.end);
+                        pos = skip(pos, &mut left);
                     }
                 }
             }
@@ -1114,6 +1128,9 @@ fn confirm_shape(
     }
 }
 
+/// The fewest digits of a card number ([`card_match`]).
+const CARD_MIN_DIGITS: usize = 13;
+
 /// The match of `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` starting at `p` inside the digit run
 /// ending at `run_end`, as the regex would find it (greedy: the longest of 13 to 19 digits that
 /// ends at a word boundary), or `None`.
@@ -1128,7 +1145,7 @@ fn card_match(win: &[u8], p: usize, run_end: usize) -> Option<usize> {
         if win[i].is_ascii_digit() {
             digits += 1;
             i += 1;
-            if digits >= 13 && (i >= win.len() || !is_word_byte(win[i])) {
+            if digits >= CARD_MIN_DIGITS && (i >= win.len() || !is_word_byte(win[i])) {
                 best = Some(i);
             }
         } else {

@@ -906,3 +906,77 @@ fn context_words_count_inside_text_without_spaces() {
         .unwrap();
     assert!(engine.scan_text("xRRN 791211-1544434").is_empty());
 }
+
+/// Runs of card numbers: one to three in a run, valid or one digit off, grouped by fours or
+/// not, joined by the run's separators or by none; the fast card path (which stops a run once
+/// too few digits are left for a card) finds what the regex and its checks find.
+#[test]
+fn runs_of_card_numbers_equal_the_reference_path() {
+    let engine = DetectorSetBuilder::new()
+        .detectors(["financial"])
+        .build()
+        .unwrap();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let luhn_digit = |payload: &[u8]| -> u8 {
+        let sum: u32 = payload
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &d)| {
+                let d = u32::from(d);
+                if i % 2 == 0 {
+                    if d * 2 > 9 {
+                        d * 2 - 9
+                    } else {
+                        d * 2
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        ((10 - sum % 10) % 10) as u8
+    };
+    let mut text = String::new();
+    while text.len() < 300_000 {
+        let sep = [" ", "-", ""][next(3) as usize];
+        for card in 0..1 + next(3) {
+            if card > 0 {
+                text.push_str([" ", "-", sep][next(3) as usize]);
+            }
+            let (prefix, len): (&[u8], usize) = [
+                (&[4][..], 16),
+                (&[5, 1][..], 16),
+                (&[3, 7][..], 15),
+                (&[6, 0, 1, 1][..], 16),
+            ][next(4) as usize];
+            let mut digits = prefix.to_vec();
+            while digits.len() < len - 1 {
+                digits.push(next(10) as u8);
+            }
+            let check = luhn_digit(&digits);
+            digits.push(if next(2) == 0 {
+                check
+            } else {
+                (check + 1) % 10
+            });
+            for (i, d) in digits.iter().enumerate() {
+                if i > 0 && i % 4 == 0 {
+                    text.push_str(sep);
+                }
+                text.push(char::from(b'0' + d));
+            }
+        }
+        text.push_str(["\n", ", ", " x "][next(3) as usize]);
+    }
+    let fast = engine.scan_bytes(text.as_bytes());
+    let slow = engine.scan_reference(text.as_bytes());
+    assert!(fast.iter().any(|f| f.detector == "credit_card"));
+    assert_eq!(fast, slow);
+}

@@ -74,51 +74,40 @@ pub(crate) enum Native {
 }
 
 /// The match of the public IPv4 pattern (see [`Native::Ipv4`]) starting at `p`, as its regex
-/// finds it: each group tries three digits, then two, then (but the first) one, in that
-/// order, backtracking until four groups joined by dots end at a word boundary.
+/// finds it. Its groups are separated by dots, so a group shorter than the digits there is
+/// followed by a digit where the regex needs a dot (or, for the last, a word boundary): the
+/// regex matches only where every group is all the digits up to the next dot, and each of
+/// those reads as one of its alternatives (one to three digits, at most 255, no leading zero;
+/// the first of two or three). One pass reads them.
 pub(crate) fn ipv4_match(win: &[u8], p: usize) -> Option<usize> {
     if p >= win.len() || (p > 0 && crate::classes::is_word_byte(win[p - 1])) {
         return None;
     }
-    ipv4_groups(win, p, 0)
-}
-
-/// The lengths the `n`th group of an IPv4 address may take at `at`, in the order the regex
-/// tries them (0: that alternative does not match).
-fn ipv4_group(win: &[u8], at: usize, n: usize) -> [usize; 3] {
-    let d = |i: usize| win.get(at + i).copied().filter(u8::is_ascii_digit);
-    let three = match (d(0), d(1), d(2)) {
-        (Some(b'2'), Some(b'5'), Some(c)) if c <= b'5' => 3,
-        (Some(b'2'), Some(b), Some(_)) if b <= b'4' => 3,
-        (Some(b'1'), Some(_), Some(_)) => 3,
-        _ => 0,
-    };
-    let two = match (d(0), d(1)) {
-        (Some(a), Some(_)) if a != b'0' => 2,
-        _ => 0,
-    };
-    let one = usize::from(n > 0 && d(0).is_some());
-    [three, two, one]
-}
-
-/// The end of the first way (in the regex's order) groups `n..4` match from `at`.
-fn ipv4_groups(win: &[u8], at: usize, n: usize) -> Option<usize> {
-    for len in ipv4_group(win, at, n) {
-        if len == 0 {
-            continue;
+    let mut i = p;
+    for group in 0..4 {
+        let start = i;
+        let mut value = 0u32;
+        while i - start < 4 && win.get(i).is_some_and(u8::is_ascii_digit) {
+            value = value * 10 + u32::from(win[i] - b'0');
+            i += 1;
         }
-        let end = at + len;
-        if n == 3 {
-            if end >= win.len() || !crate::classes::is_word_byte(win[end]) {
-                return Some(end);
+        let len = i - start;
+        if len == 0 || len > 3 || value > 255 || (len > 1 && win[start] == b'0') {
+            return None;
+        }
+        if group == 0 && len < 2 {
+            return None;
+        }
+        if group < 3 {
+            if win.get(i) != Some(&b'.') {
+                return None;
             }
-        } else if win.get(end) == Some(&b'.') {
-            if let Some(found) = ipv4_groups(win, end + 1, n + 1) {
-                return Some(found);
-            }
+            i += 1;
+        } else if win.get(i).is_some_and(|&b| crate::classes::is_word_byte(b)) {
+            return None;
         }
     }
-    None
+    Some(i)
 }
 
 /// Whether `::` at `s` may be the gap of a compressed IPv6 address: in one, what precedes the

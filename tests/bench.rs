@@ -101,7 +101,15 @@ fn adversarial_inputs_have_no_findings() {
     for a in runs {
         assert_eq!(a["findings"], 0, "{a}");
         assert_eq!(a["bytes"], 1_000_000, "{a}");
+        // The whole library runs on the same input too.
+        let library = &a["library"];
+        assert_eq!(library["bytes"], 1_000_000, "{a}");
+        assert!(number(library, "mb_per_s") > 0.0, "{a}");
     }
+    // The library reports the log's IPv4 addresses (low confidence), one per line.
+    let log = &runs[7]["library"];
+    assert!(number(log, "findings") > 5_000.0, "{log}");
+    assert!(r["hyperscan_library"].is_null());
 }
 
 #[test]

@@ -972,7 +972,7 @@ impl<'e> Scanner<'e> {
                     }
                     let skip = |pos: usize, left: &mut usize| {
                         let next = next_group(win, pos, c.end);
-                        *left -= digits_in(&win[pos..next]);
+                        *left = left.saturating_sub(digits_in(&win[pos..next]));
                         next
                     };
                     if by_issuer && !crate::validate::card_may_start_with(win[pos]) {
@@ -985,7 +985,7 @@ impl<'e> Scanner<'e> {
                     };
                     if let Some(conf) = accept(pattern, win, pos, end, pos, end) {
                         found.push((p, pos, end, conf, owned.contains(&pos)));
-                        left -= digits_in(&win[pos..end]);
+                        left = left.saturating_sub(digits_in(&win[pos..end]));
                         pos = end;
                     } else {
                         pos = skip(pos, &mut left);

@@ -264,12 +264,9 @@ struct Baseline {
 struct Adversarial {
     name: &'static str,
     description: &'static str,
-    bytes: usize,
-    seconds: f64,
-    mb_per_s: f64,
-    findings: usize,
-    /// Scanned only a probe of the input because it was too slow for the full size.
-    cut_short: bool,
+    /// The engine's run (the default set, or the rules given), its fields at this level.
+    #[serde(flatten)]
+    run: AdversarialRun,
     /// The whole library on the same input (built-ins only): its findings are not checked (an
     /// IPv4 of a log line is one, at low confidence).
     library: Option<AdversarialRun>,
@@ -282,6 +279,7 @@ struct AdversarialRun {
     seconds: f64,
     mb_per_s: f64,
     findings: usize,
+    /// Scanned only a probe of the input because it was too slow for the full size.
     cut_short: bool,
 }
 
@@ -397,7 +395,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut library_sources = None;
     let mut library_engine = None;
     let library = match &twelve {
         None => None,
@@ -427,7 +424,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             let (decoy_found, full_decoys) = scan_single(&engine, &decoys, repeat);
             let all_detectors = engine.detectors().len();
             let all_patterns = engine.pattern_sources().len();
-            library_sources = Some(engine.pattern_sources());
             let (_, twelve_decoys) = scan_single(twelve_engine, &decoys, repeat);
             let mut by: BTreeMap<String, usize> = BTreeMap::new();
             for f in &decoy_found {
@@ -464,6 +460,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     ));
     let baseline = baseline(&sources, sample, repeat, single.mb_per_s);
 
+    // Hyperscan on the same corpus, its report (or why it did not run) as JSON.
+    let run_hyperscan = |which: &str, sources: &[(String, String)]| {
+        progress.say(&format!(
+            "Hyperscan on the same corpus, {which}{} regexes",
+            sources.len()
+        ));
+        match hyperscan::run(&text, sources, repeat) {
+            Ok(v) => v,
+            Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
+        }
+    };
     let hyperscan = match args.compare {
         None => None,
         Some(Compare::Hyperscan) => {
@@ -472,28 +479,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             let hs_sources = twelve
                 .as_ref()
                 .map_or_else(|| sources.clone(), |t| t.pattern_sources());
-            progress.say(&format!(
-                "Hyperscan on the same corpus, {} regexes",
-                hs_sources.len()
-            ));
-            Some(match hyperscan::run(&text, &hs_sources, repeat) {
-                Ok(v) => v,
-                Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
-            })
+            Some(run_hyperscan("", &hs_sources))
         }
     };
     // And on the whole library's regexes: the library's own job.
-    let hyperscan_library = match (&args.compare, &library_sources) {
-        (Some(Compare::Hyperscan), Some(sources)) => {
-            progress.say(&format!(
-                "Hyperscan on the same corpus, the whole library's {} regexes",
-                sources.len()
-            ));
-            Some(match hyperscan::run(&text, sources, repeat) {
-                Ok(v) => v,
-                Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
-            })
-        }
+    let hyperscan_library = match (&args.compare, &library_engine) {
+        (Some(Compare::Hyperscan), Some(all)) => Some(run_hyperscan(
+            "the whole library's ",
+            &all.pattern_sources(),
+        )),
         _ => None,
     };
     drop(text);
@@ -512,7 +506,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let ok = findings_equal_planted != Some(false)
         && reference.identical
         && parallel.same_as_single_thread
-        && adversarial.iter().all(|a| a.findings == 0);
+        && adversarial.iter().all(|a| a.run.findings == 0);
     let report = Report {
         dlp_version: env!("CARGO_PKG_VERSION"),
         machine: Machine {
@@ -842,11 +836,7 @@ fn adversarial_runs(
         out.push(Adversarial {
             name: input.name,
             description: input.description,
-            bytes: run.bytes,
-            seconds: run.seconds,
-            mb_per_s: run.mb_per_s,
-            findings: run.findings,
-            cut_short: run.cut_short,
+            run,
             library,
         });
     }
@@ -1133,11 +1123,11 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
         writeln!(
             out,
             "adversarial {:>9.1} MB/s   {:<20} {} {} findings{}{library}",
-            a.mb_per_s,
+            a.run.mb_per_s,
             a.name,
-            human_bytes(a.bytes),
-            a.findings,
-            if a.cut_short {
+            human_bytes(a.run.bytes),
+            a.run.findings,
+            if a.run.cut_short {
                 "  (cut short: too slow)"
             } else {
                 ""

@@ -83,17 +83,13 @@ impl Fingerprints {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 * bytes.len());
-    for chunk in bytes.chunks(32) {
-        let mut buf = [0u8; 64];
-        for (pair, &byte) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = HEX[usize::from(byte >> 4)];
-            pair[1] = HEX[usize::from(byte & 0xf)];
-        }
-        // Hex digits are ASCII: this never falls back.
-        out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
+    let mut out = Vec::with_capacity(2 * bytes.len());
+    for &byte in bytes {
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0xf)]);
     }
-    out
+    // Hex digits are ASCII: this never falls back.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -339,6 +339,52 @@ mod tests {
         assert!(err.to_string().contains("known ids: credit_card"));
     }
 
+    /// Each category and each country selected alone gets a first pass laid out for its own
+    /// literals (one Teddy, a folded one, two-byte keys apart, word starts): each must still
+    /// give exactly what the patterns' regexes give, on every example and negative.
+    #[test]
+    fn every_category_and_country_alone_fast_path_equals_reference() {
+        let defs = rules::builtin().unwrap();
+        let separators = [" ", "\n", ", ", " and then ", "\t"];
+        let mut text = String::new();
+        for (k, s) in defs
+            .iter()
+            .flat_map(|d| d.examples.iter().chain(&d.negatives))
+            .enumerate()
+        {
+            text.push_str(s);
+            text.push_str(separators[k % separators.len()]);
+        }
+        let mut selectors: Vec<String> = ["pii", "financial", "health", "secret", "default"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut countries: Vec<&str> = defs.iter().filter_map(|d| d.country.as_deref()).collect();
+        countries.sort_unstable();
+        countries.dedup();
+        selectors.extend(countries.iter().map(|c| format!("country:{c}")));
+        selectors.push("default,phone_number".to_string());
+        let mut layouts = std::collections::BTreeSet::new();
+        for selector in &selectors {
+            let set = DetectorSetBuilder::new()
+                .detectors(selector.split(','))
+                .build()
+                .unwrap();
+            layouts.insert(set.plan().split(" in the first pass (").nth(1).map(|l| {
+                // The kinds of searcher, without their counts.
+                l.split(')')
+                    .next()
+                    .unwrap_or("")
+                    .replace(char::is_numeric, "")
+            }));
+            let fast = set.scan_text(&text);
+            assert!(!fast.is_empty(), "{selector} finds its examples");
+            assert_eq!(fast, set.scan_reference(text.as_bytes()), "{selector}");
+        }
+        // The selections cover several first-pass layouts.
+        assert!(layouts.len() >= 4, "{layouts:?}");
+    }
+
     /// Every example and negative of every built-in, run together into one text with varied
     /// separators: context words of one sit near values of another, values cross lines. The fast
     /// path (literal, digit-run and context-word triggers) must give exactly what each pattern's

@@ -1072,6 +1072,35 @@ mod tests {
         out
     }
 
+    /// The literals as bytes, with whether each is case-insensitive.
+    fn owned(list: &[(&str, bool)]) -> Vec<(Vec<u8>, bool)> {
+        list.iter()
+            .map(|(l, ci)| (l.as_bytes().to_vec(), *ci))
+            .collect()
+    }
+
+    /// A builder given every literal, each for the pattern of its place in the list.
+    fn builder(literals: &[(Vec<u8>, bool)]) -> PrefilterBuilder {
+        let mut b = PrefilterBuilder::default();
+        for (p, (lit, ci)) in literals.iter().enumerate() {
+            b.add(lit, *ci, target(p));
+        }
+        b
+    }
+
+    /// Asserts that `filter` reports in `hay` exactly what the naive search finds.
+    fn assert_like_naive(filter: &Prefilter, literals: &[(Vec<u8>, bool)], hay: &[u8]) {
+        let mut hits = Vec::new();
+        filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
+        hits.sort();
+        assert_eq!(
+            hits,
+            naive(literals, hay),
+            "{:?}",
+            String::from_utf8_lossy(hay)
+        );
+    }
+
     /// At least `len` bytes of `pieces` picked at random (xorshift on `state`).
     fn from_pieces(pieces: &[&[u8]], len: usize, state: &mut u64) -> Vec<u8> {
         let mut hay = Vec::new();
@@ -1103,11 +1132,7 @@ mod tests {
         }
         literals.push((b"password".to_vec(), true));
         literals.push((b"Pass".to_vec(), true));
-        let mut b = PrefilterBuilder::default();
-        for (p, (lit, ci)) in literals.iter().enumerate() {
-            b.add(lit, *ci, target(p));
-        }
-        let filter = b.build().unwrap().unwrap();
+        let filter = builder(&literals).build().unwrap().unwrap();
         assert!(filter.unordered(), "the large set uses the hashed filter");
         // Text made of the literals' pieces, in mixed case, with separators, so that there are
         // true hits, near misses and literals cut by the end.
@@ -1141,15 +1166,7 @@ mod tests {
             for _ in 0..20 {
                 let mut hay = from_pieces(&pieces, len, &mut state);
                 hay.truncate(len);
-                let mut hits = Vec::new();
-                filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
-                hits.sort();
-                assert_eq!(
-                    hits,
-                    naive(&literals, &hay),
-                    "{:?}",
-                    String::from_utf8_lossy(&hay)
-                );
+                assert_like_naive(&filter, &literals, &hay);
             }
         }
     }
@@ -1158,7 +1175,7 @@ mod tests {
     fn keys_from_inside_literals_report_exactly_what_a_naive_search_finds() {
         // Few literals (the automaton), several entering by a window other than their first
         // bytes, some sharing that window or its suffix key.
-        let literals: Vec<(Vec<u8>, bool)> = [
+        let literals = owned(&[
             ("-----BEGIN ", false),
             ("BEGIN", false),
             ("password", true),
@@ -1172,15 +1189,8 @@ mod tests {
             ("https://hooks.slack.com/", false),
             ("sk-", false),
             ("ss", false),
-        ]
-        .iter()
-        .map(|(l, ci)| (l.as_bytes().to_vec(), *ci))
-        .collect();
-        let mut b = PrefilterBuilder::default();
-        for (p, (lit, ci)) in literals.iter().enumerate() {
-            b.add(lit, *ci, target(p));
-        }
-        let filter = b.build().unwrap().unwrap();
+        ]);
+        let filter = builder(&literals).build().unwrap().unwrap();
         let short = filter.short.as_ref().unwrap();
         assert!(short.shifted && filter.long.is_none());
         // `ss`, two bytes, is searched apart from the longer literals.
@@ -1191,12 +1201,8 @@ mod tests {
             std::is_x86_feature_detected!("ssse3")
         );
         // The same keys searched by the automaton, as where Teddy is not available.
-        let mut b = PrefilterBuilder::default();
-        for (p, (lit, ci)) in literals.iter().enumerate() {
-            b.add(lit, *ci, target(p));
-        }
         let automaton_only = Prefilter {
-            short: Some(b.build_ac(false).unwrap()),
+            short: Some(builder(&literals).build_ac(false).unwrap()),
             long: None,
             words: None,
             pairs: None,
@@ -1238,15 +1244,7 @@ mod tests {
                 let cut = (state % 4) as usize;
                 let hay = &hay[cut.min(hay.len())..len.max(cut).min(hay.len())];
                 for filter in [&filter, &automaton_only] {
-                    let mut hits = Vec::new();
-                    filter.for_each(hay, |s, e, t| hits.push((s, e, t.pattern)));
-                    hits.sort();
-                    assert_eq!(
-                        hits,
-                        naive(&literals, hay),
-                        "{:?}",
-                        String::from_utf8_lossy(hay)
-                    );
+                    assert_like_naive(filter, &literals, hay);
                 }
             }
         }
@@ -1255,7 +1253,7 @@ mod tests {
     #[test]
     fn many_case_insensitive_words_are_searched_folded_and_miss_nothing() {
         // Context words whose case variants would make 8 Teddy keys each.
-        let literals: Vec<(Vec<u8>, bool)> = [
+        let literals = owned(&[
             ("pan", true),
             ("gst", true),
             ("gstin", true),
@@ -1263,15 +1261,8 @@ mod tests {
             ("aadhaar", true),
             ("permanent account number", true),
             ("PAN-", false),
-        ]
-        .iter()
-        .map(|(l, ci)| (l.as_bytes().to_vec(), *ci))
-        .collect();
-        let mut b = PrefilterBuilder::default();
-        for (p, (lit, ci)) in literals.iter().enumerate() {
-            b.add(lit, *ci, target(p));
-        }
-        let filter = b.build().unwrap().unwrap();
+        ]);
+        let filter = builder(&literals).build().unwrap().unwrap();
         if teddy_available(&[b"ab".to_vec()]) {
             assert!(filter.short.as_ref().unwrap().folded, "{}", filter.layout());
         }
@@ -1301,35 +1292,23 @@ mod tests {
         for len in [0usize, 2, 9, 33, 64, 65, 500, 5000] {
             for _ in 0..20 {
                 let hay = from_pieces(&pieces, len, &mut state);
-                let mut hits = Vec::new();
-                filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
-                hits.sort();
-                assert_eq!(
-                    hits,
-                    naive(&literals, &hay),
-                    "{:?}",
-                    String::from_utf8_lossy(&hay)
-                );
+                assert_like_naive(&filter, &literals, &hay);
             }
         }
     }
 
     #[test]
     fn dense_hits_switch_to_one_pass_and_miss_nothing() {
-        let literals: Vec<(Vec<u8>, bool)> = vec![
-            (b"AKIA".to_vec(), false),
-            (b"KIAA".to_vec(), false),
-            (b"sk-".to_vec(), false),
-            (b"sk-ant-".to_vec(), false),
-            (b"ss".to_vec(), false),
-            (b"password".to_vec(), true),
-            (b"AAAA".to_vec(), false),
-        ];
-        let mut b = PrefilterBuilder::default();
-        for (p, (lit, ci)) in literals.iter().enumerate() {
-            b.add(lit, *ci, target(p));
-        }
-        let filter = b.build().unwrap().unwrap();
+        let literals = owned(&[
+            ("AKIA", false),
+            ("KIAA", false),
+            ("sk-", false),
+            ("sk-ant-", false),
+            ("ss", false),
+            ("password", true),
+            ("AAAA", false),
+        ]);
+        let filter = builder(&literals).build().unwrap().unwrap();
         assert!(filter.short.as_ref().unwrap().dense.is_some());
         // Sparse text first (searched with restarts), then a dense stretch, then sparse again.
         let mut hay = b"a sk-ant-x PassWord b ".repeat(50);
@@ -1339,10 +1318,7 @@ mod tests {
         hay.extend(b"sss sk-ant-sk- PASSWORD ".repeat(300));
         hay.extend(b"x ".repeat(5000));
         hay.extend(b"password");
-        let mut hits = Vec::new();
-        filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
-        hits.sort();
-        assert_eq!(hits, naive(&literals, &hay));
+        assert_like_naive(&filter, &literals, &hay);
     }
 
     #[test]

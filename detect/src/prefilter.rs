@@ -65,8 +65,9 @@ const KEY_WINDOW: usize = 3;
 /// searched by a Teddy of their own.
 const FOLDED_KEY_WINDOW: usize = 4;
 
-/// Up to this many keys, Teddy searches a literal's case variants as fast as one key each
-/// (see [`PrefilterBuilder::build_all_positions`]).
+/// Up to this many keys (the case variants of two three-letter literals), one Teddy searches
+/// them at every position even when they are mostly case variants: the folded search would
+/// cost more than it saves (see [`PrefilterBuilder::build_all_positions`]).
 const FOLD_ABOVE_KEYS: usize = 16;
 
 /// How much a window already used as a key is favoured over rarer ones, in [`byte_rank`]
@@ -228,12 +229,15 @@ impl PrefilterBuilder {
         if self.keys.is_empty() {
             return Ok(None);
         }
-        // A case-insensitive literal enters Teddy as one key per case variant. Past a few
-        // literals, those keys make Teddy's candidates many times more frequent: on the bench
-        // corpus the 32 variant keys of four context words (`pan`, `gst`...) ran at 400 to
-        // 650 MB/s where the eight of one ran at 8 GB/s. The folded search has one key per
-        // literal instead, and costs a pass that folds the text.
-        let variants = self.keys.len() > FOLD_ABOVE_KEYS && self.keys.len() >= 3 * self.all.len();
+        // A case-insensitive literal enters Teddy as one key per case variant. With more
+        // than a few literals, those keys make Teddy's candidates many times more frequent:
+        // on the bench corpus, the 32 variant keys of four context words (`pan`, `gst`...)
+        // ran at 400 to 650 MB/s where the eight of one ran at 8 GB/s. So keys that are mostly
+        // variants (three or more per literal), past `FOLD_ABOVE_KEYS`, are searched folded:
+        // one key per literal, for the cost of a pass that folds the text.
+        let variants = self.keys.len() > FOLD_ABOVE_KEYS
+            && self.keys.len() >= 3 * self.all.len()
+            && teddy_available(&self.keys);
         if self.keys.len() <= PACKED_KEYS && !variants {
             // Teddy tells keys apart by as many bytes as the shortest has: two-byte keys
             // (`+1`) among longer ones would let every pair of bytes of those through (`pa`

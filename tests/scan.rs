@@ -1068,9 +1068,22 @@ fn a_configuration_file_in_the_directory_sets_options_and_flags_win() {
 
 /// The SARIF 2.1.0 schema, as serde-sarif (a dev-dependency) ships it.
 fn sarif_schema() -> serde_json::Value {
+    // The dependency graph of this platform only: offline, cargo has the packages the build
+    // downloaded, not those of other platforms' dependencies (`anstyle-wincon`).
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    let host = version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names its host");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = std::process::Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

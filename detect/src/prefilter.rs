@@ -74,6 +74,9 @@ const FOLD_ABOVE_KEYS: usize = 16;
 /// units (ten places in its order of letters).
 const SHARED_KEY_BONUS: u32 = 40;
 
+/// The rank of a window of one byte repeated: above that of any other window.
+const REPEATED_RANK: u32 = 1 << 16;
+
 /// A literal and the pattern it serves.
 #[derive(Clone)]
 struct Entry {
@@ -85,6 +88,69 @@ struct Entry {
     key_offset: usize,
     /// The literal counts only where a word starts (see [`PrefilterBuilder::add_at_word_start`]).
     word_start: bool,
+    /// The literal's first eight bytes, compared with the text's in one step.
+    head: Head,
+}
+
+impl Entry {
+    fn new(
+        literal: Box<[u8]>,
+        case_insensitive: bool,
+        target: LiteralTarget,
+        key_offset: usize,
+        word_start: bool,
+    ) -> Self {
+        Entry {
+            head: Head::of(&literal, case_insensitive),
+            literal,
+            case_insensitive,
+            target,
+            key_offset,
+            word_start,
+        }
+    }
+}
+
+/// The first (up to) eight bytes of a literal as a little-endian word, so that the eight bytes
+/// of text where it may occur are compared with them in one step, without a call: most literals
+/// are that short (context words, `+1`, `FR`, `ghp_`), and a hit that is no occurrence (`from`
+/// at `FR`, the digit of `+4` at `+1`) costs a load and a comparison.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    /// The literal's bytes (lower case where it is case-insensitive).
+    word: u64,
+    /// The literal's bytes of the eight.
+    mask: u64,
+    /// `0x20` at each lower-case letter of a case-insensitive literal: ORed into the text, it
+    /// makes that byte's two cases one, while every other byte is compared exactly (as
+    /// `eq_ignore_ascii_case` does).
+    letters: u64,
+}
+
+impl Head {
+    fn of(literal: &[u8], case_insensitive: bool) -> Head {
+        let n = literal.len().min(8);
+        let mut letters = 0u64;
+        if case_insensitive {
+            for (i, b) in literal[..n].iter().enumerate() {
+                if b.is_ascii_lowercase() {
+                    letters |= 0x20 << (8 * i);
+                }
+            }
+        }
+        Head {
+            word: window_u64(&literal[..n]),
+            mask: low_bytes(u64::MAX, n),
+            letters,
+        }
+    }
+
+    /// Whether the eight bytes of text `raw` (as a little-endian word) begin with the literal's
+    /// first eight.
+    #[inline(always)]
+    fn matches(self, raw: u64) -> bool {
+        (raw | self.letters) & self.mask == self.word
+    }
 }
 
 /// Collects literals, then builds a [`Prefilter`].
@@ -134,13 +200,7 @@ impl PrefilterBuilder {
         } else {
             vec![literal[key_offset..].to_vec()]
         };
-        self.all.push(Entry {
-            literal: literal_stored.clone(),
-            case_insensitive,
-            target: target.clone(),
-            key_offset,
-            word_start: false,
-        });
+        let entry = Entry::new(literal_stored, case_insensitive, target, key_offset, false);
         for key in keys {
             let next = self.keys.len();
             let id = *self.key_ids.entry(key.clone()).or_insert(next);
@@ -148,14 +208,9 @@ impl PrefilterBuilder {
                 self.keys.push(key);
                 self.entries.push(Vec::new());
             }
-            self.entries[id].push(Entry {
-                literal: literal_stored.clone(),
-                case_insensitive,
-                target: target.clone(),
-                key_offset,
-                word_start: false,
-            });
+            self.entries[id].push(entry.clone());
         }
+        self.all.push(entry);
     }
 
     /// Adds a context word of the digit-run gate, numbered `id` there.
@@ -193,16 +248,18 @@ impl PrefilterBuilder {
         let gates = !self.gate_words.is_empty();
         let mut all = self.all;
         for (word, id) in self.gate_words {
-            all.push(Entry {
-                word_start: word_start::eligible(word.as_bytes(), true),
-                literal: word.into_bytes().into(),
-                case_insensitive: true,
-                target: LiteralTarget {
-                    pattern: id,
-                    kind: HitKind::Gate,
-                },
-                key_offset: 0,
-            });
+            let word_start = word_start::eligible(word.as_bytes(), true);
+            let target = LiteralTarget {
+                pattern: id,
+                kind: HitKind::Gate,
+            };
+            all.push(Entry::new(
+                word.into_bytes().into(),
+                true,
+                target,
+                0,
+                word_start,
+            ));
         }
         let (words, rest): (Vec<Entry>, Vec<Entry>) = all.into_iter().partition(|e| e.word_start);
         let words = (!words.is_empty()).then(|| WordStartFilter::new(words));
@@ -734,18 +791,36 @@ impl Entry {
     /// Calls `hit` if the entry's literal occurs at `start`.
     #[inline]
     fn report(&self, hay: &[u8], start: usize, hit: &mut impl FnMut(usize, usize, &LiteralTarget)) {
+        if start < hay.len() && self.head.matches(eight_at(hay, start)) {
+            self.report_past_head(hay, start, hit);
+        }
+    }
+
+    /// Calls `hit` if the entry's literal occurs at `start`, where the text's first eight bytes
+    /// are known to match [`Entry::head`] (missing bytes of the text read as zero).
+    #[inline]
+    fn report_past_head(
+        &self,
+        hay: &[u8],
+        start: usize,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
         let end = start + self.literal.len();
         let Some(text) = hay.get(start..end) else {
             return;
         };
-        let same = if self.case_insensitive {
-            text.eq_ignore_ascii_case(&self.literal)
-        } else {
-            *text == *self.literal
-        };
-        if same {
-            hit(start, end, &self.target);
+        if self.literal.len() > 8 {
+            let (text, literal) = (&text[8..], &self.literal[8..]);
+            let same = if self.case_insensitive {
+                text.eq_ignore_ascii_case(literal)
+            } else {
+                text == literal
+            };
+            if !same {
+                return;
+            }
         }
+        hit(start, end, &self.target);
     }
 }
 
@@ -833,6 +908,15 @@ fn fold(x: u64) -> u64 {
     x | 0x2020_2020_2020_2020
 }
 
+/// The little-endian `u64` of the eight bytes of `hay` from `at` (missing ones are zero).
+#[inline(always)]
+fn eight_at(hay: &[u8], at: usize) -> u64 {
+    match hay.get(at..at + 8) {
+        Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
+        None => window_u64(hay.get(at..).unwrap_or_default()),
+    }
+}
+
 /// The little-endian `u64` of up to eight bytes (missing ones are zero).
 fn window_u64(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
@@ -879,8 +963,13 @@ fn rarest_window(literal: &[u8], width: usize, case_insensitive: bool) -> usize 
         .unwrap_or(0)
 }
 
-/// How common a window of a literal is in text (lower is rarer).
+/// How common a window of a literal is in text (lower is rarer). A window of one byte repeated
+/// (`----` of `-----BEGIN`, `0000`, four spaces) comes last, whatever its bytes: a run of that
+/// byte (a rule of dashes, zero padding, indentation) holds it at every position.
 fn window_rank(window: &[u8], case_insensitive: bool) -> u32 {
+    if window.len() > 1 && window.iter().all(|&b| b == window[0]) {
+        return REPEATED_RANK + window_rank(&window[..1], case_insensitive);
+    }
     let rank: u32 = window.iter().map(|&b| byte_rank(b)).sum();
     // Case variants each set a bit: fewer letters, fewer bits.
     let letters = window.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
@@ -1323,6 +1412,106 @@ mod tests {
         hay.extend(b"x ".repeat(5000));
         hay.extend(b"password");
         assert_like_naive(&filter, &literals, &hay);
+    }
+
+    /// Literals against text of their own bytes and the bytes that fold onto them (`_` and
+    /// DEL, `1` and 0x11, a space and NUL, either case): each literal's first eight bytes are
+    /// compared in one step ([`Head`]), which must be as exact as comparing them one by one,
+    /// in every filter (Teddy at every position, over folded text, at word starts, hashed).
+    #[test]
+    fn one_step_comparisons_are_exact_on_bytes_that_fold_alike() {
+        let alphabet: &[u8] = b"aA_\x7f1\x11 \x00-\rpP";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..200 {
+            // Few literals (one Teddy), many case-insensitive ones (folded Teddy), or enough
+            // for the word-start and hashed filters.
+            let count = [3, 20, 80][round % 3];
+            let literals: Vec<(Vec<u8>, bool)> = (0..count)
+                .map(|_| {
+                    let len = 2 + next(11);
+                    let lit: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+                    let ci = next(2) == 0;
+                    (if ci { lit.to_ascii_lowercase() } else { lit }, ci)
+                })
+                .collect();
+            let mut b = builder(&literals);
+            if round % 2 == 0 {
+                // As the built-ins' vendor prefixes and context words enter: at word starts.
+                b = PrefilterBuilder::default();
+                for (p, (lit, ci)) in literals.iter().enumerate() {
+                    b.add_at_word_start(lit, *ci, target(p));
+                }
+            }
+            let Some(filter) = b.build().unwrap() else {
+                continue;
+            };
+            let hay: Vec<u8> = (0..300).map(|_| alphabet[next(alphabet.len())]).collect();
+            let mut hits = Vec::new();
+            filter.for_each(&hay, |s, e, t| hits.push((s, e, t.pattern)));
+            let all = naive(&literals, &hay);
+            // Every hit is an occurrence; every occurrence is a hit, but that of a word-start
+            // literal inside a word, which may be left out.
+            let inside_word =
+                |s: usize| round % 2 == 0 && s > 0 && word_start::is_word_byte(hay[s - 1]);
+            let missed: Vec<_> = all
+                .iter()
+                .filter(|&&(s, e, p)| !inside_word(s) && !hits.contains(&(s, e, p)))
+                .collect();
+            let false_hits: Vec<_> = hits.iter().filter(|h| !all.contains(h)).collect();
+            assert!(
+                missed.is_empty() && false_hits.is_empty(),
+                "round {round}: missed {missed:?}, false {false_hits:?}: {literals:?} in {:?}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
+    }
+
+    /// A run of one byte (a rule of dashes) holds a window of that byte at every position: a
+    /// literal that begins with dashes enters by a window with its letters in, in each search.
+    #[test]
+    fn a_window_of_one_byte_repeated_is_never_a_key() {
+        let literals = [
+            &b"-----BEGIN "[..],
+            b"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+            b"0000-x",
+        ];
+        let entries: Vec<Entry> = literals
+            .iter()
+            .enumerate()
+            .map(|(p, l)| Entry::new(l.to_vec().into(), false, target(p), 0, false))
+            .collect();
+        let folded = PrefilterBuilder::folded(&entries, FOLDED_KEY_WINDOW)
+            .unwrap()
+            .unwrap();
+        let mut b = PrefilterBuilder::default();
+        for (p, l) in literals.iter().enumerate() {
+            b.add(l, false, target(p));
+        }
+        let folded_keys: Vec<Vec<u8>> = folded
+            .entries
+            .iter()
+            .flatten()
+            .map(|e| e.literal[e.key_offset..e.key_offset + FOLDED_KEY_WINDOW].to_vec())
+            .collect();
+        assert_eq!(folded_keys.len(), literals.len());
+        for key in folded_keys.iter().chain(&b.keys) {
+            assert!(
+                key.iter().any(|&k| k != key[0]),
+                "{:?}",
+                String::from_utf8_lossy(key)
+            );
+        }
+        for width in [3, 4, 8] {
+            let at = rarest_window(literals[1], width, true);
+            let w = &literals[1][at..at + width];
+            assert!(w.iter().any(|&b| b != w[0]), "{width}");
+        }
     }
 
     #[test]

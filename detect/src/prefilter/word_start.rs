@@ -16,17 +16,29 @@
 //! (SSE2 on x86-64, a byte loop elsewhere), whose word starts are the set bits of
 //! `word & !(word << 1)`, and those of the letters `word | high` that fall on a high byte. At each, the
 //! first two, three and four bytes (folded to lower case) are hashed into one bit table that
-//! stays in the L1 cache; only where a bit is set are the literals of that window compared.
+//! stays in the L1 cache; only where a bit is set are the literals of that window compared
+//! (where only literals of four bytes or more can begin there, after a second bit table of
+//! their first four bytes has let the start through), each by its first eight bytes in one
+//! step.
 
 use std::collections::HashMap;
 
-use super::{fold, low_bytes, window_u64, Entry, LiteralTarget, WindowHasher};
+use super::{eight_at, fold, low_bytes, window_u64, Entry, LiteralTarget, WindowHasher};
 pub(super) use crate::classes::is_word_byte;
 use crate::classes::{classifier, masks_with, Masks};
 
 /// Words of the table: 2^12, 32 KiB, one per hash of a word's first two bytes.
 const TABLE_BITS: u32 = 12;
 const TABLE_WORDS: usize = 1 << TABLE_BITS;
+
+/// Bits of the second table, of four-byte windows: 2^16, 8 KiB.
+const FOURS_BITS: u32 = 16;
+
+/// The bit of the second table for the first four (folded) bytes of `x`.
+#[inline(always)]
+fn four(x: u64) -> usize {
+    ((x & 0xFFFF_FFFF).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - FOURS_BITS)) as usize
+}
 
 /// Widths of the windows, longest first: a literal of four bytes or more is found by its first
 /// four, shorter ones by all of theirs.
@@ -50,17 +62,10 @@ fn third_and_fourth(x: u64) -> u64 {
     1 << (32 + (((x >> 16) & 0xFFFF).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 59))
 }
 
-/// A literal with its first (up to) eight bytes folded, which the eight folded bytes at a word
-/// start must equal where it occurs: one comparison rules out most literals that share the
-/// window (`passport` at `password`) before the literal itself is compared.
-struct Keyed {
-    prefix: u64,
-    mask: u64,
-    entry: Entry,
-}
-
-/// The literals of one window, longest first.
-type KeyedMap = HashMap<u64, Vec<Keyed>, std::hash::BuildHasherDefault<WindowHasher>>;
+/// The literals of one window, longest first. Each is compared by its first eight bytes
+/// ([`Entry::head`]) with the text's in one step, which rules out most literals that share the
+/// window (`passport` at `password`) and settles those of eight bytes or fewer.
+type KeyedMap = HashMap<u64, Vec<Entry>, std::hash::BuildHasherDefault<WindowHasher>>;
 
 /// The literals that count only at word starts, each found by its first bytes.
 pub(super) struct WordStartFilter {
@@ -68,6 +73,11 @@ pub(super) struct WordStartFilter {
     /// third byte for those of three bytes, bit `third_and_fourth` of their next two for
     /// longer ones, every bit for one of two bytes.
     bits: Box<[u64; TABLE_WORDS]>,
+    /// A bit per hash of the first four bytes of a literal of four bytes or more
+    /// ([`four`]): where the first table lets a word start through for such literals (their
+    /// five bits of the next two bytes are few, and a common two-byte start such as `re` fills
+    /// them), this one turns most starts away before the windows are looked up.
+    fours: Box<[u64]>,
     /// The windows of each width of [`WIDTHS`], folded, as little-endian integers.
     windows: [KeyedMap; 3],
 }
@@ -97,6 +107,7 @@ impl WordStartFilter {
     pub(super) fn new(entries: Vec<Entry>) -> Self {
         let mut windows: [KeyedMap; 3] = Default::default();
         let mut bits: Box<[u64; TABLE_WORDS]> = Box::new([0; TABLE_WORDS]);
+        let mut fours: Box<[u64]> = vec![0; 1 << (FOURS_BITS - 6)].into_boxed_slice();
         for entry in entries {
             let len = entry.literal.len();
             let Some(width) = WIDTHS.iter().position(|&w| w <= len) else {
@@ -104,24 +115,27 @@ impl WordStartFilter {
             };
             let folded = fold(window_u64(&entry.literal));
             let key = low_bytes(folded, WIDTHS[width]);
-            let mask = low_bytes(u64::MAX, len);
-            windows[width].entry(key).or_default().push(Keyed {
-                prefix: folded & mask,
-                mask,
-                entry,
-            });
+            windows[width].entry(key).or_default().push(entry);
             bits[slot(folded)] |= match len {
                 2 => u64::MAX,
                 3 => third(folded),
                 _ => third_and_fourth(folded),
             };
+            if len >= 4 {
+                let bit = four(folded);
+                fours[bit / 64] |= 1 << (bit % 64);
+            }
         }
         for map in &mut windows {
             for list in map.values_mut() {
-                list.sort_by_key(|k| std::cmp::Reverse(k.entry.literal.len()));
+                list.sort_by_key(|e| std::cmp::Reverse(e.literal.len()));
             }
         }
-        WordStartFilter { bits, windows }
+        WordStartFilter {
+            bits,
+            fours,
+            windows,
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -160,33 +174,35 @@ impl WordStartFilter {
             while starts != 0 {
                 let at = base + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
-                let x = fold(match hay.get(at..at + 8) {
-                    Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
-                    None => window_u64(&hay[at..]),
-                });
+                let raw = eight_at(hay, at);
+                let x = fold(raw);
                 // One load: the literals that begin with these two bytes, by their next two
                 // (without a branch before the one test, which text makes hard to predict).
                 let w = bits[slot(x)];
                 if w & (third(x) | third_and_fourth(x)) != 0 {
-                    self.verify(hay, at, x, w, hit);
+                    self.verify(hay, at, raw, w, hit);
                 }
             }
             base += 64;
         }
     }
 
+    /// Reports the literals that begin at word start `at`, whose eight bytes are `raw` and
+    /// the table's word for them `w`.
     #[inline(never)]
     fn verify(
         &self,
         hay: &[u8],
         at: usize,
-        x: u64,
+        raw: u64,
         w: u64,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
-        // Which widths the table's word lets through.
+        let x = fold(raw);
+        // Which widths the tables let through.
+        let bit = four(x);
         let passed = [
-            w & third_and_fourth(x) != 0,
+            w & third_and_fourth(x) != 0 && self.fours[bit / 64] & (1 << (bit % 64)) != 0,
             w & third(x) != 0,
             w == u64::MAX,
         ];
@@ -195,9 +211,9 @@ impl WordStartFilter {
                 continue;
             }
             if let Some(list) = map.get(&low_bytes(x, width)) {
-                for keyed in list {
-                    if x & keyed.mask == keyed.prefix {
-                        keyed.entry.report(hay, at, hit);
+                for entry in list {
+                    if entry.head.matches(raw) {
+                        entry.report_past_head(hay, at, hit);
                     }
                 }
             }
@@ -255,19 +271,17 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|(_, (l, _))| l.len() >= 2)
-            .map(|(p, (l, ci))| Entry {
-                literal: if *ci {
+            .map(|(p, (l, ci))| {
+                let literal = if *ci {
                     l.to_ascii_lowercase().into_bytes().into()
                 } else {
                     l.as_bytes().into()
-                },
-                case_insensitive: *ci,
-                target: LiteralTarget {
+                };
+                let target = LiteralTarget {
                     pattern: p,
                     kind: HitKind::Context,
-                },
-                key_offset: 0,
-                word_start: true,
+                };
+                Entry::new(literal, *ci, target, 0, true)
             })
             .collect();
         let filter = WordStartFilter::new(entries);

@@ -83,10 +83,12 @@ impl Fingerprints {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn hex(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(2 * bytes.len());
-    for &byte in bytes {
-        out.push(HEX[usize::from(byte >> 4)]);
-        out.push(HEX[usize::from(byte & 0xf)]);
+    // Written in place, two digits a byte, with no check of capacity per byte (every finding
+    // has a fingerprint).
+    let mut out = vec![0u8; 2 * bytes.len()];
+    for (pair, &byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
     // Hex digits are ASCII: this never falls back.
     String::from_utf8(out).unwrap_or_default()

@@ -139,7 +139,7 @@ impl Head {
             }
         }
         Head {
-            word: window_u64(&literal[..n]),
+            word: window_u64(literal),
             mask: low_bytes(u64::MAX, n),
             letters,
         }
@@ -1069,13 +1069,13 @@ impl HashedFilter {
                 let k = mask.trailing_zeros() as usize / 2;
                 let passed = (mask >> (2 * k)) as u8 & 0b11;
                 mask &= !(0b11 << (2 * k));
-                self.verify(hay, i + k, window_u64(&hay[i + k..]), passed, hit);
+                self.verify(hay, i + k, eight_at(hay, i + k), passed, hit);
             }
             i += 8;
         }
         // The last positions: look up directly.
         while i + 2 < hay.len() {
-            self.verify(hay, i, window_u64(&hay[i..]), 0b11, hit);
+            self.verify(hay, i, eight_at(hay, i), 0b11, hit);
             i += 1;
         }
     }
@@ -1440,14 +1440,16 @@ mod tests {
                     (if ci { lit.to_ascii_lowercase() } else { lit }, ci)
                 })
                 .collect();
-            let mut b = builder(&literals);
-            if round % 2 == 0 {
+            let b = if round % 2 == 0 {
                 // As the built-ins' vendor prefixes and context words enter: at word starts.
-                b = PrefilterBuilder::default();
+                let mut b = PrefilterBuilder::default();
                 for (p, (lit, ci)) in literals.iter().enumerate() {
                     b.add_at_word_start(lit, *ci, target(p));
                 }
-            }
+                b
+            } else {
+                builder(&literals)
+            };
             let Some(filter) = b.build().unwrap() else {
                 continue;
             };

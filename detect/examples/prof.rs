@@ -3,7 +3,8 @@
 //! `DLP_PROF_MB` and `DLP_PROF_ITERATIONS` set the size, default 32, and the passes, default 8:
 //! one small pass under `valgrind --tool=cachegrind` counts instructions, which a busy machine
 //! does not disturb as it does timings; `DLP_PROF_CHUNK` sets the scanner's chunk size; a second
-//! argument `file:PATH` scans that file instead).
+//! argument `file:PATH` scans that file instead; `DLP_PROF_KEYED` fingerprints with a key, as
+//! `dlp` does by default).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +14,10 @@ fn main() {
     }
     if let Some(ex) = args.get(2).filter(|s| !s.is_empty()) {
         b.exclude(ex.split(',').map(str::to_string));
+    }
+    if std::env::var_os("DLP_PROF_KEYED").is_some() {
+        // Keyed fingerprints, as `dlp` computes them by default.
+        b.fingerprints(dlp_detect::Fingerprints::Keyed(Box::new([7; 32])));
     }
     let t = std::time::Instant::now();
     let set = b.build().expect("compiles");

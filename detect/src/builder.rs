@@ -175,7 +175,7 @@ impl DetectorSetBuilder {
         if let Some(min) = self.min_confidence {
             set.min_confidence = min;
         }
-        set.fingerprints = self.fingerprints.clone();
+        set.fingerprints = crate::fingerprint::Fingerprinter::new(&self.fingerprints);
         set.allow =
             crate::allow::Allowlist::build(&allows).map_err(|e| Error::new(ErrorKind::Rules, e))?;
         // Hold a user's rule to its examples now rather than let a wrong rule run silently.

@@ -17,7 +17,7 @@ use crate::literals;
 use crate::prefilter::{HitKind, LiteralTarget, Prefilter, PrefilterBuilder};
 use crate::rules::{PatternDef, Trigger};
 use crate::run_context::RunContext;
-use crate::run_shape::RunShapes;
+use crate::run_shape::{RunShapes, MAX_SHAPED};
 use crate::shape::WordShape;
 use crate::validate::Validator;
 
@@ -449,6 +449,12 @@ pub(crate) struct DigitFits {
 pub(crate) struct Fits {
     /// The indexes in `digit_runs` of those that take every run they fit.
     pub(crate) open: Vec<usize>,
+    /// `open` as a bit set of its indexes below [`MAX_SHAPED`] (those a run's shapes can
+    /// allow or not: see [`RunShapes::fitting`]), so that a run with separators pushes the
+    /// allowed ones without testing each.
+    pub(crate) open_shaped: u128,
+    /// The indexes of `open` from [`MAX_SHAPED`] on (every run allows them).
+    pub(crate) open_rest: Vec<usize>,
     /// Those that need a context word near the run (see `run_context`), as a bit set of their
     /// indexes in `digit_runs`: intersected with the patterns whose words are near, it leaves
     /// the few to push, where testing each would cost a branch per pattern and run.
@@ -479,6 +485,8 @@ impl DigitFits {
                     let separated = kind == 10;
                     let mut fit = Fits {
                         open: Vec::new(),
+                        open_shaped: 0,
+                        open_rest: Vec::new(),
                         gated: vec![0; digit_runs.len().div_ceil(64)],
                         any_gated: false,
                         shaped: false,
@@ -500,6 +508,11 @@ impl DigitFits {
                             fit.any_gated = true;
                         } else {
                             fit.open.push(k);
+                            if k < MAX_SHAPED {
+                                fit.open_shaped |= 1 << k;
+                            } else {
+                                fit.open_rest.push(k);
+                            }
                         }
                     }
                     fit
@@ -665,7 +678,7 @@ pub struct DetectorSet {
     /// Findings below this confidence are not reported.
     pub(crate) min_confidence: Confidence,
     /// How findings are fingerprinted.
-    pub(crate) fingerprints: crate::fingerprint::Fingerprints,
+    pub(crate) fingerprints: crate::fingerprint::Fingerprinter,
     /// Findings known and accepted.
     pub(crate) allow: crate::allow::Allowlist,
 }
@@ -742,7 +755,9 @@ pub(crate) fn compile(
         has_min_count: false,
         rule_errors: Vec::new(),
         min_confidence: Confidence::Low,
-        fingerprints: crate::fingerprint::Fingerprints::Sha256,
+        fingerprints: crate::fingerprint::Fingerprinter::new(
+            &crate::fingerprint::Fingerprints::Sha256,
+        ),
         allow: crate::allow::Allowlist::default(),
     };
     let mut prefilter = PrefilterBuilder::default();

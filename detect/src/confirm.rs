@@ -9,7 +9,7 @@ use regex_automata::{Anchored, Input};
 
 use crate::compile::Pattern;
 use crate::finding::{self, Confidence, Finding};
-use crate::fingerprint::Fingerprints;
+use crate::fingerprint::Fingerprinter;
 use crate::validate::Verdict;
 
 /// A match accepted by its pattern: (pattern, value start, value end, confidence, whether it
@@ -112,7 +112,7 @@ pub(crate) fn make_finding(
     start: usize,
     confidence: Confidence,
     (line, column): (u64, u64),
-    fingerprints: &Fingerprints,
+    fingerprints: &Fingerprinter,
 ) -> Finding {
     Finding {
         detector: String::from(&*pattern.id),

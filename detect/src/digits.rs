@@ -412,6 +412,21 @@ fn count_digits(hay: &[u8]) -> usize {
     i + hay[i..].iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
+/// How many ASCII digits `hay` holds, eight bytes at a time.
+#[inline]
+pub(crate) fn digits_in(hay: &[u8]) -> usize {
+    let mut chunks = hay.chunks_exact(8);
+    let mut n = 0;
+    for chunk in &mut chunks {
+        n += digit_mask(load(chunk, 0)).count_ones() as usize;
+    }
+    n + chunks
+        .remainder()
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +447,15 @@ mod tests {
             assert_eq!(count_digits(&hay[start..]), want, "from {start}");
         }
         assert_eq!(count_digits(b"0123456789012345678x"), 19);
+        for start in 0..hay.len() {
+            for end in start..hay.len().min(start + 40) {
+                let want = hay[start..end]
+                    .iter()
+                    .filter(|b| b.is_ascii_digit())
+                    .count();
+                assert_eq!(digits_in(&hay[start..end]), want, "{start}..{end}");
+            }
+        }
         assert_eq!(find_digit(b""), None);
     }
 

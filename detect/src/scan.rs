@@ -21,14 +21,13 @@ use crate::confirm::{
     accept, is_boundary, is_word_byte, make_finding, resolve_overlaps, value_span, Hit,
     MinCountGate,
 };
-use crate::digits::{above, scan_digit_runs, DigitEvent, DigitRun};
+use crate::digits::{above, digits_in, scan_digit_runs, DigitEvent, DigitRun};
 use crate::error::Error;
 use crate::finding::Finding;
 #[cfg(test)]
 use crate::literals::is_token_byte;
 use crate::prefilter::HitKind;
 use crate::rules::MAX_CONTEXT_WINDOW;
-use crate::run_shape::MAX_SHAPED;
 use crate::shape::WordShape;
 use crate::sink::{FindingSink, Flow, Relay, ScanError};
 use crate::validate::Validator;
@@ -661,9 +660,18 @@ impl<'e> Scanner<'e> {
                 } else {
                     u128::MAX
                 };
-                let allows = |k: usize| k >= MAX_SHAPED || allowed & (1 << k) != 0;
-                for &k in &fits.open {
-                    if allows(k) {
+                if shaped {
+                    let mut bits = fits.open_shaped & allowed;
+                    while bits != 0 {
+                        let k = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        self.push_digit_run(k, &run, win.len());
+                    }
+                    for &k in &fits.open_rest {
+                        self.push_digit_run(k, &run, win.len());
+                    }
+                } else {
+                    for &k in &fits.open {
                         self.push_digit_run(k, &run, win.len());
                     }
                 }
@@ -955,7 +963,6 @@ impl<'e> Scanner<'e> {
             // A start no issuer range begins with is rejected by the validator whatever follows:
             // skip it without parsing the number (a long run of digit groups has one per group).
             let by_issuer = pattern.validator == Some(Validator::CreditCard);
-            let digits_in = |bytes: &[u8]| bytes.iter().filter(|b| b.is_ascii_digit()).count();
             for c in candidates {
                 let mut pos = c.start;
                 // The digits from `pos` to the run's end: a card has at least 13, so once fewer
@@ -1130,6 +1137,8 @@ fn confirm_shape(
 
 /// The fewest digits of a card number ([`card_match`]).
 const CARD_MIN_DIGITS: usize = 13;
+/// The most digits of a card number.
+const CARD_MAX_DIGITS: usize = 19;
 
 /// The match of `(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)` starting at `p` inside the digit run
 /// ending at `run_end`, as the regex would find it (greedy: the longest of 13 to 19 digits that
@@ -1141,16 +1150,27 @@ fn card_match(win: &[u8], p: usize, run_end: usize) -> Option<usize> {
     let mut digits = 0;
     let mut i = p;
     let mut best = None;
-    while i < run_end && digits < 19 {
+    // A word boundary can follow a digit only where a non-digit does: tested at the bytes after
+    // groups, not after every digit.
+    let mut after_digit = false;
+    while i < run_end {
         if win[i].is_ascii_digit() {
             digits += 1;
             i += 1;
-            if digits >= CARD_MIN_DIGITS && (i >= win.len() || !is_word_byte(win[i])) {
-                best = Some(i);
+            after_digit = true;
+            if digits == CARD_MAX_DIGITS {
+                break;
             }
         } else {
+            if after_digit && digits >= CARD_MIN_DIGITS && !is_word_byte(win[i]) {
+                best = Some(i);
+            }
+            after_digit = false;
             i += 1; // a single separator between digits, by construction of the run
         }
+    }
+    if after_digit && digits >= CARD_MIN_DIGITS && (i >= win.len() || !is_word_byte(win[i])) {
+        best = Some(i);
     }
     best
 }
@@ -1285,6 +1305,56 @@ pub(crate) fn find_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_match_is_the_card_regex_anchored_at_each_start() {
+        let regex = meta::Regex::new(r"(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)").unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            // A run of digit groups with single separators, and a byte after it.
+            let mut text = Vec::new();
+            let groups = 1 + next() % 7;
+            for g in 0..groups {
+                if g > 0 {
+                    text.push([b' ', b'-'][(next() % 2) as usize]);
+                }
+                for _ in 0..1 + next() % 8 {
+                    text.push(b'0' + (next() % 10) as u8);
+                }
+            }
+            let run_end = text.len();
+            text.push([b' ', b'x', b'_', b'.', b'-'][(next() % 5) as usize]);
+            if next() % 4 == 0 {
+                text.truncate(run_end);
+            }
+            for p in 0..run_end {
+                // The regex sees the byte after the run (its boundary) but matches inside it.
+                let want = regex
+                    .find(
+                        Input::new(&text[..])
+                            .span(p..text.len())
+                            .anchored(Anchored::Yes),
+                    )
+                    .filter(|m| m.end() <= run_end)
+                    .map(|m| m.end());
+                assert_eq!(
+                    card_match(&text, p, run_end),
+                    want,
+                    "{:?} at {p}",
+                    String::from_utf8_lossy(&text)
+                );
+                matched += usize::from(want.is_some());
+            }
+        }
+        assert!(matched > 1_000, "{matched}");
+    }
 
     #[test]
     fn runs_match_a_naive_search() {

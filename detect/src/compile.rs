@@ -434,6 +434,53 @@ fn searched_on_runs(pattern: &mut Pattern, hir: &regex_syntax::hir::Hir) {
         && literals::only_token_bytes(value);
 }
 
+/// A short text (one to eight bytes) that must end right before a digit run, compared in one
+/// step with the eight bytes there.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tail {
+    /// The text's bytes in the high bytes of a word (its last byte the highest).
+    word: u64,
+    /// The high bytes the text fills.
+    mask: u64,
+    len: usize,
+}
+
+impl Tail {
+    /// `None` unless `text` is one to eight bytes long (as `rules` checks).
+    pub(crate) fn new(text: &[u8]) -> Option<Tail> {
+        if text.is_empty() || text.len() > 8 {
+            return None;
+        }
+        let mut bytes = [0u8; 8];
+        bytes[8 - text.len()..].copy_from_slice(text);
+        Some(Tail {
+            word: u64::from_le_bytes(bytes),
+            mask: u64::MAX << (8 * (8 - text.len())),
+            len: text.len(),
+        })
+    }
+
+    /// Whether `hay[..end]` ends with this text.
+    #[inline]
+    pub(crate) fn ends(&self, hay: &[u8], end: usize) -> bool {
+        let word = match hay.get(end.wrapping_sub(8)..end) {
+            Some(eight) => {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(eight);
+                u64::from_le_bytes(bytes)
+            }
+            None if end >= self.len && end <= hay.len() => {
+                // Fewer than eight bytes before `end`: those there, in the high bytes.
+                let mut bytes = [0u8; 8];
+                bytes[8 - end..].copy_from_slice(&hay[..end]);
+                u64::from_le_bytes(bytes)
+            }
+            None => return false,
+        };
+        word & self.mask == self.word
+    }
+}
+
 /// The digit-run patterns a run fits, looked up rather than tested one by one (a library has
 /// dozens, and number-dense text a run every few bytes).
 #[derive(Debug, Default)]
@@ -653,6 +700,9 @@ pub struct DetectorSet {
     pub(crate) literals: Option<Prefilter>,
     /// Patterns over digit runs, with the least and most digits a match has.
     pub(crate) digit_runs: Vec<(usize, usize, usize, usize)>,
+    /// Per pattern of `digit_runs`, what must end right before a run for it to count (empty:
+    /// anything).
+    pub(crate) digit_run_after: Vec<Vec<Tail>>,
     /// Which of `digit_runs` a run fits, by its kind and number of digits.
     pub(crate) digit_fits: DigitFits,
     /// The shapes of the digit-run patterns' matches, which a run with separators must have.
@@ -702,7 +752,7 @@ fn context_trigger(
     // Digit runs and country codes stay their own triggers: cheaper than context words,
     // which enter the literal first pass and, common or short (`ss #`), slow it for all text.
     let weak = match def.trigger {
-        Trigger::DigitRun(..) | Trigger::CountryCode => false,
+        Trigger::DigitRun { .. } | Trigger::CountryCode => false,
         Trigger::Derived => literals::required(hir)
             .filter(|set| set.literals.iter().all(literals::usable))
             .is_none_or(|set| literals::word_like(&set)),
@@ -743,6 +793,7 @@ pub(crate) fn compile(
         detectors: Vec::new(),
         literals: None,
         digit_runs: Vec::new(),
+        digit_run_after: Vec::new(),
         country_codes: Vec::new(),
         at_signs: Vec::new(),
         class_runs: Vec::new(),
@@ -979,13 +1030,24 @@ pub(crate) fn compile(
                     );
                 }
             }
-            Trigger::DigitRun(min, max, reach) => {
+            Trigger::DigitRun {
+                min,
+                max,
+                reach,
+                after,
+            } => {
                 if *reach > 0 {
                     // The region reaches past the run: a literal the match holds (`2A` of a
                     // Corsican NIR) spares the regex most runs.
                     pattern.any_of = any_of(&hir).into_iter().map(Must::around_digits).collect();
                 }
                 engine.digit_runs.push((index, *min, *max, *reach));
+                engine.digit_run_after.push(
+                    after
+                        .iter()
+                        .filter_map(|a| Tail::new(a.as_bytes()))
+                        .collect(),
+                );
                 // A region past the run holds other bytes than the run's: no shapes then.
                 run_shapes.push(
                     (*reach == 0)
@@ -1328,6 +1390,35 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_is_what_the_text_ends_with_before_a_position() {
+        let hay = b"2A 12345678;4111B;x2B2A";
+        let tails = [
+            "B",
+            ";",
+            "2A",
+            "2A ",
+            "x2B2A",
+            "12345678;",
+            "8;4111B;x",
+            "Z",
+        ];
+        for tail in tails {
+            let Some(t) = Tail::new(tail.as_bytes()) else {
+                assert!(tail.len() > 8, "{tail}");
+                continue;
+            };
+            for end in 0..=hay.len() + 2 {
+                let want = end <= hay.len() && hay[..end].ends_with(tail.as_bytes());
+                assert_eq!(t.ends(hay, end), want, "{tail} at {end}");
+            }
+        }
+        assert!(Tail::new(b"").is_none() && Tail::new(b"123456789").is_none());
+        // Bytes before the text are not NULs.
+        let nul = Tail::new(b"\0B").unwrap();
+        assert!(!nul.ends(b"B", 1) && nul.ends(b"\0B", 2));
+    }
 
     /// The regex of `source`, which the detector data must hold as a built-in pattern with
     /// this native matcher (a change there must come to the test too).

@@ -42,10 +42,20 @@ pub(crate) enum Trigger {
     /// Literals one of which every match contains somewhere (`://` in a URL with credentials):
     /// the pattern runs over the region around each, as for [`Trigger::Derived`] ones.
     Contains(Vec<String>),
-    /// Over each maximal run of digits and single separators. A match holds between the two
-    /// numbers of digits; the pattern must begin and end with a word boundary, unless the third
-    /// number, the bytes on either side of the run the match may reach, is not zero.
-    DigitRun(usize, usize, usize),
+    /// Over each maximal run of digits and single separators. A match holds between `min` and
+    /// `max` digits; the pattern must begin and end with a word boundary, unless `reach`, the
+    /// bytes on either side of the run the match may reach, is not zero.
+    DigitRun {
+        /// The fewest digits of a run.
+        min: usize,
+        /// The most digits of a run.
+        max: usize,
+        /// How far past the run a match may reach.
+        reach: usize,
+        /// When not empty, a run counts only right after one of these (the `%B` or `;` before
+        /// card track data's number): the pattern cannot match around any other.
+        after: Vec<String>,
+    },
     /// From two upper-case letters before a digit run.
     CountryCode,
     /// Over the line around each run of token bytes (`[A-Za-z0-9_+/=.-]`) as long as the
@@ -128,6 +138,10 @@ struct RawRule {
     /// With `trigger = "digit_run"`: how far beyond the run a match may reach (card track
     /// data: `%B` before the number, the name and dates after it).
     run_reach: Option<usize>,
+    /// With `trigger = "digit_run"`: text one of which must end right before the run (`B` or
+    /// `;` before card track data's number); a run after none is no candidate.
+    #[serde(default)]
+    run_after: Vec<String>,
     native: Option<String>,
 }
 
@@ -298,10 +312,12 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
             || raw.trigger.is_some()
             || raw.min_digits.is_some()
             || raw.max_digits.is_some()
-            || raw.run_reach.is_some())
+            || raw.run_reach.is_some()
+            || !raw.run_after.is_empty())
     {
         return Err(fail(
-            "`literals`, `trigger` and `min_digits` are for built-in detectors; a rule's \
+            "`literals`, `trigger`, `min_digits`, `max_digits`, `run_reach` and `run_after` are for \
+             built-in detectors; a rule's \
              literals are found in its pattern"
                 .into(),
         ));
@@ -321,6 +337,12 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
             if p.is_empty() {
                 return Err(fail("`pattern` is empty".into()));
             }
+            if !raw.run_after.is_empty() && raw.trigger.as_deref() != Some("digit_run") {
+                return Err(fail("`run_after` is for `trigger = \"digit_run\"`".into()));
+            }
+            if raw.run_after.iter().any(|a| a.is_empty() || a.len() > 8) {
+                return Err(fail("each of `run_after` is one to eight bytes".into()));
+            }
             let trigger = match (raw.literals, raw.trigger.as_deref()) {
                 (Some(lits), None) if !lits.is_empty() && lits.iter().all(|l| l.len() >= 2) => {
                     Trigger::Prefixes(lits)
@@ -330,11 +352,12 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
                 {
                     Trigger::Contains(lits)
                 }
-                (None, Some("digit_run")) => Trigger::DigitRun(
-                    raw.min_digits.unwrap_or(1),
-                    raw.max_digits.unwrap_or(usize::MAX),
-                    raw.run_reach.unwrap_or(0),
-                ),
+                (None, Some("digit_run")) => Trigger::DigitRun {
+                    min: raw.min_digits.unwrap_or(1),
+                    max: raw.max_digits.unwrap_or(usize::MAX),
+                    reach: raw.run_reach.unwrap_or(0),
+                    after: raw.run_after,
+                },
                 (None, Some("country_code")) => Trigger::CountryCode,
                 (None, Some("token_run")) => Trigger::TokenRun,
                 (None, Some("at")) => Trigger::At,

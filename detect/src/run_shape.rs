@@ -547,7 +547,7 @@ mod tests {
         let mut patterns: Vec<String> = crate::rules::builtin()
             .unwrap()
             .into_iter()
-            .filter(|d| matches!(d.trigger, crate::rules::Trigger::DigitRun(..)))
+            .filter(|d| matches!(d.trigger, crate::rules::Trigger::DigitRun { .. }))
             .map(|d| d.pattern)
             .collect();
         patterns.extend(

@@ -665,14 +665,14 @@ impl<'e> Scanner<'e> {
                     while bits != 0 {
                         let k = bits.trailing_zeros() as usize;
                         bits &= bits - 1;
-                        self.push_digit_run(k, &run, win.len());
+                        self.push_digit_run(k, &run, win);
                     }
                     for &k in &fits.open_rest {
-                        self.push_digit_run(k, &run, win.len());
+                        self.push_digit_run(k, &run, win);
                     }
                 } else {
                     for &k in &fits.open {
-                        self.push_digit_run(k, &run, win.len());
+                        self.push_digit_run(k, &run, win);
                     }
                 }
                 let gated_left = |chunk: usize, fit: u64| match chunk {
@@ -698,7 +698,7 @@ impl<'e> Scanner<'e> {
                         while bits != 0 {
                             let k = chunk * 64 + bits.trailing_zeros() as usize;
                             bits &= bits - 1;
-                            self.push_digit_run(k, &run, win.len());
+                            self.push_digit_run(k, &run, win);
                         }
                     }
                 }
@@ -725,9 +725,14 @@ impl<'e> Scanner<'e> {
     }
 
     /// Pushes the region of digit-run pattern `digit_runs[k]` around `run`.
-    #[inline]
-    fn push_digit_run(&mut self, k: usize, run: &DigitRun, win_len: usize) {
+    #[inline(always)]
+    fn push_digit_run(&mut self, k: usize, run: &DigitRun, win: &[u8]) {
         let (p, _, _, reach) = self.engine.digit_runs[k];
+        let after = &self.engine.digit_run_after[k];
+        if !after.is_empty() && !after.iter().any(|tail| tail.ends(win, run.start)) {
+            return;
+        }
+        let win_len = win.len();
         self.push(
             p,
             Candidate {

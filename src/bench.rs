@@ -299,7 +299,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let progress = Progress(args.format == BenchFormat::Human);
 
     // Rules first: a bad rule file should fail before minutes of corpus generation.
-    let mut builder = EngineBuilder::new();
+    let mut builder = keyed_builder();
     builder.skip_invalid_rules(true);
     let mut left_out = Vec::new();
     let (rules_name, rules_format, rule_entries) = match &args.rules {
@@ -386,7 +386,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
 
     // The library beside the twelve original detectors, on the same corpus and on decoys.
     let twelve = if args.rules.is_none() {
-        let mut b = EngineBuilder::new();
+        let mut b = keyed_builder();
         b.detectors(TWELVE);
         Some(
             b.build()
@@ -401,7 +401,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         Some(twelve_engine) => {
             progress.say("the twelve original detectors alone, on one thread");
             let (_, twelve_run) = scan_single(twelve_engine, &text, repeat);
-            let mut b = EngineBuilder::new();
+            let mut b = keyed_builder();
             b.detectors(["all"]);
             let (all, all_compile) = timed(|| b.build());
             let engine = all.context("cannot build the whole library")?;
@@ -816,6 +816,17 @@ fn baseline(
     })
 }
 
+/// A builder whose findings are fingerprinted as `dlp scan` does by default: HMAC-SHA-256 under
+/// a key (a fixed one here: the bench's corpus is generated, and the key does not change the
+/// cost).
+fn keyed_builder() -> EngineBuilder {
+    let mut builder = EngineBuilder::new();
+    builder.fingerprints(dlp_engine::detect::Fingerprints::Keyed(Box::new(
+        [0x5a; dlp_engine::detect::KEY_LEN],
+    )));
+    builder
+}
+
 fn adversarial_runs(
     engine: &Engine,
     library: Option<&Engine>,
@@ -992,7 +1003,8 @@ fn write_human(out: &mut impl std::io::Write, r: &Report) -> std::io::Result<()>
     )?;
     writeln!(
         out,
-        "rules       {}: {} detectors, {} patterns; compile {:.1} ms (first build {:.1} ms)",
+        "rules       {}: {} detectors, {} patterns; compile {:.1} ms (first build {:.1} ms); \
+         keyed fingerprints (HMAC-SHA-256, as `dlp scan`)",
         e.rules, e.detectors, e.patterns, e.compile_ms, e.compile_ms_first
     )?;
     writeln!(out, "plan        {}", e.plan)?;

@@ -1421,13 +1421,8 @@ mod tests {
     #[test]
     fn one_step_comparisons_are_exact_on_bytes_that_fold_alike() {
         let alphabet: &[u8] = b"aA_\x7f1\x11 \x00-\rpP";
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::Rng::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: usize| (rng.next() % n as u64) as usize;
         for round in 0..200 {
             // Few literals (one Teddy), many case-insensitive ones (folded Teddy), or enough
             // for the word-start and hashed filters.

@@ -1314,13 +1314,8 @@ mod tests {
     #[test]
     fn card_match_is_the_card_regex_anchored_at_each_start() {
         let regex = meta::Regex::new(r"(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)").unwrap();
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::Rng::new(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next();
         let mut matched = 0;
         for _ in 0..20_000 {
             // A run of digit groups with single separators, and a byte after it.

@@ -330,13 +330,8 @@ mod tests {
             (r"(?-u:\b)[12][0-9]{3}(?-u:\b)", b"12034a"),
         ];
         let separators: [&[u8]; 5] = [b" ", b"-", b".", b"\n", "é".as_bytes()];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::Rng::new(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rng.next();
         let mut matches = 0;
         for (pattern, letters) in patterns {
             let shape = WordShape::of(&hir(pattern)).unwrap();

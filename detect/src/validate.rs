@@ -164,14 +164,16 @@ fn credit_card(value: &[u8]) -> bool {
     for &b in value {
         let x = b.wrapping_sub(b'0');
         if x < 10 {
-            if n == 19 {
-                return false; // no card has more digits (and the sums stay small)
-            }
             if n < 6 {
                 p6 = p6 * 10 + u32::from(x);
             }
             n += 1;
-            (plain, doubled) = (doubled + u32::from(x), plain + DOUBLED[usize::from(x)]);
+            // Wrapping: a value of millions of digits is rejected by its length below, and
+            // must not overflow on the way there.
+            (plain, doubled) = (
+                doubled.wrapping_add(u32::from(x)),
+                plain.wrapping_add(DOUBLED[usize::from(x)]),
+            );
         } else {
             // Separators must be used consistently: all spaces, all dashes, or none.
             if sep.is_some_and(|s| s != b) {

@@ -40,6 +40,15 @@ fn four(x: u64) -> usize {
     ((x & 0xFFFF_FFFF).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - FOURS_BITS)) as usize
 }
 
+/// The little-endian `u64` of the eight bytes of `block` from `i` (below 64).
+#[inline(always)]
+fn eight_in(block: &[u8; 72], i: usize) -> u64 {
+    let i = i & 63;
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&block[i..i + 8]);
+    u64::from_le_bytes(eight)
+}
+
 /// Widths of the windows, longest first: a literal of four bytes or more is found by its first
 /// four, shorter ones by all of theirs.
 const WIDTHS: [usize; 3] = [4, 3, 2];
@@ -155,7 +164,6 @@ impl WordStartFilter {
         mut tokens: Option<&mut Vec<u64>>,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
-        let bits = &*self.bits;
         let classify = classifier();
         // Whether the byte before the block is a word byte, and a letter (a word byte or one
         // from 0x80).
@@ -167,23 +175,44 @@ impl WordStartFilter {
                 tokens.push(token);
             }
             let letter = word | high;
-            let mut starts =
-                (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
+            let starts = (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
             carry = word >> 63;
             carry_letter = letter >> 63;
-            while starts != 0 {
-                let at = base + starts.trailing_zeros() as usize;
-                starts &= starts - 1;
-                let raw = eight_at(hay, at);
-                let x = fold(raw);
-                // One load: the literals that begin with these two bytes, by their next two
-                // (without a branch before the one test, which text makes hard to predict).
-                let w = bits[slot(x)];
-                if w & (third(x) | third_and_fourth(x)) != 0 {
-                    self.verify(hay, at, raw, w, hit);
-                }
+            // Away from the end, a start's eight bytes are read without a test of the length.
+            match hay
+                .get(base..base + 72)
+                .and_then(|b| <&[u8; 72]>::try_from(b).ok())
+            {
+                Some(block) => self.each_start(hay, base, starts, |i| eight_in(block, i), hit),
+                None => self.each_start(hay, base, starts, |i| eight_at(hay, base + i), hit),
             }
             base += 64;
+        }
+    }
+
+    /// Looks up the literals at each word start of the block from `base` whose bit is set in
+    /// `starts`; `read(i)` gives the eight bytes from `base + i`.
+    #[inline(always)]
+    fn each_start(
+        &self,
+        hay: &[u8],
+        base: usize,
+        mut starts: u64,
+        read: impl Fn(usize) -> u64,
+        hit: &mut impl FnMut(usize, usize, &LiteralTarget),
+    ) {
+        let bits = &*self.bits;
+        while starts != 0 {
+            let i = starts.trailing_zeros() as usize & 63;
+            starts &= starts - 1;
+            let raw = read(i);
+            let x = fold(raw);
+            // One load: the literals that begin with these two bytes, by their next two
+            // (without a branch before the one test, which text makes hard to predict).
+            let w = bits[slot(x)];
+            if w & (third(x) | third_and_fourth(x)) != 0 {
+                self.verify(hay, base + i, raw, w, hit);
+            }
         }
     }
 

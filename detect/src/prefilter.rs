@@ -723,12 +723,12 @@ impl Prefilter {
     }
 
     /// [`Prefilter::for_each`], and when the literals searched at word starts classified the
-    /// text, the token-byte mask of each of its 64-byte blocks appended to `tokens` (which is
-    /// then left empty otherwise).
+    /// text, the token and word masks of each of its 64-byte blocks appended to `tokens`
+    /// (which is then left empty otherwise).
     pub(crate) fn for_each_with_tokens(
         &self,
         hay: &[u8],
-        tokens: Option<&mut Vec<u64>>,
+        tokens: Option<&mut Vec<crate::scan::BlockMasks>>,
         mut hit: impl FnMut(usize, usize, &LiteralTarget),
     ) {
         if let Some(words) = &self.words {

@@ -89,7 +89,7 @@ pub struct Scanner<'e> {
     token_runs: Vec<Range<usize>>,
     /// The token-byte masks of the current window's 64-byte blocks, when the first pass over
     /// literals made them (see `Prefilter::for_each_with_tokens`).
-    token_masks: Vec<u64>,
+    block_masks: Vec<BlockMasks>,
     /// The words found in the current run of token bytes.
     run_words: Vec<Range<usize>>,
     /// Where the run filter's literals are on the current line: (start, end, literal).
@@ -151,7 +151,7 @@ impl<'e> Scanner<'e> {
             column: 0,
             run_marks: Vec::new(),
             token_runs: Vec::new(),
-            token_masks: Vec::new(),
+            block_masks: Vec::new(),
             run_words: Vec::new(),
             line_literals: Vec::new(),
             folded_line: Vec::new(),
@@ -197,7 +197,7 @@ impl<'e> Scanner<'e> {
             + self.gate.memory_usage()
             + self.touched.capacity() * std::mem::size_of::<usize>()
             + self.token_runs.capacity() * std::mem::size_of::<Range<usize>>()
-            + self.token_masks.capacity() * std::mem::size_of::<u64>()
+            + self.block_masks.capacity() * std::mem::size_of::<BlockMasks>()
             + self.run_words.capacity() * std::mem::size_of::<Range<usize>>()
             + self.line_literals.capacity() * std::mem::size_of::<(usize, usize, usize)>()
             + self.folded_line.capacity()
@@ -545,8 +545,8 @@ impl<'e> Scanner<'e> {
         gate_hits.clear();
         // The line around the last hit: hits come in order, and many share a line.
         let mut line = 0..0;
-        self.token_masks.clear();
-        let tokens = (!engine.class_runs.is_empty()).then_some(&mut self.token_masks);
+        self.block_masks.clear();
+        let tokens = (!engine.class_runs.is_empty()).then_some(&mut self.block_masks);
         prefilter.for_each_with_tokens(win, tokens, |s, e, target| {
             if target.kind == HitKind::Gate {
                 if is_whole_context_word(win, s, e) {
@@ -760,7 +760,8 @@ impl<'e> Scanner<'e> {
         self.run_marks.resize(runs.len(), 0);
         let mut found = std::mem::take(&mut self.token_runs);
         let blocks = win.len().div_ceil(64);
-        let masks = (self.token_masks.len() == blocks).then_some(&self.token_masks[..]);
+        let block_masks = std::mem::take(&mut self.block_masks);
+        let masks = (block_masks.len() == blocks).then_some(&block_masks[..]);
         let (shortest_shape, shortest_other) = (
             filter.shortest_shape.unwrap_or(usize::MAX),
             filter.shortest_token_run.unwrap_or(usize::MAX),
@@ -770,6 +771,7 @@ impl<'e> Scanner<'e> {
         found.clear();
         find_runs(
             win,
+            0..win.len(),
             shortest_shape.min(shortest_other),
             RunKind::Token,
             masks,
@@ -784,15 +786,20 @@ impl<'e> Scanner<'e> {
                 // Word shapes: the whole words in the run of a length one of them accepts (a
                 // URL's path or a line of dashes holds none).
                 words.clear();
-                find_runs(
-                    &win[run.clone()],
-                    shortest_shape,
-                    RunKind::Word,
-                    None,
-                    &mut words,
-                );
+                // (Word bytes are token bytes: a word in the run ends in it.)
+                match masks {
+                    Some(masks) => words_in(masks, run.clone(), shortest_shape, &mut words),
+                    None => find_runs(
+                        win,
+                        run.clone(),
+                        shortest_shape,
+                        RunKind::Word,
+                        None,
+                        &mut words,
+                    ),
+                }
                 for word in &words {
-                    let word = run.start + word.start..run.start + word.end;
+                    let word = word.clone();
                     for &k in &filter.shapes {
                         let p = runs[k].0;
                         let fits = engine.patterns[p].shape.as_ref().is_some_and(|shape| {
@@ -880,6 +887,7 @@ impl<'e> Scanner<'e> {
         self.token_runs = found;
         self.line_literals = literals;
         self.run_words = words;
+        self.block_masks = block_masks;
     }
 
     /// Pushes the region of run-triggered pattern `class_runs[k]` around `run`, on `line`.
@@ -1221,6 +1229,68 @@ pub(crate) enum RunKind {
     Word,
 }
 
+/// The token and word bytes of a 64-byte block of the text, as the word-start pass of the
+/// literals classified them (handed on so that the runs need not classify the text again).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BlockMasks {
+    token: u64,
+    word: u64,
+}
+
+impl From<crate::classes::Masks> for BlockMasks {
+    fn from(m: crate::classes::Masks) -> Self {
+        BlockMasks {
+            token: m.token,
+            word: m.word,
+        }
+    }
+}
+
+impl BlockMasks {
+    /// The mask of `kind`'s bytes.
+    fn of(self, kind: RunKind) -> u64 {
+        match kind {
+            RunKind::Token => self.token,
+            RunKind::Word => self.word,
+        }
+    }
+}
+
+/// Appends to `out` every maximal run of word bytes at least `min` long in `range`, from the
+/// blocks' masks: [`find_runs`] for a short range (a token run), walked bit by bit.
+fn words_in(masks: &[BlockMasks], range: Range<usize>, min: usize, out: &mut Vec<Range<usize>>) {
+    // The word bits from `at` on to the end of its block (none past the masks), and the
+    // other bits (every bit past the masks).
+    let from = |at: usize| masks.get(at / 64).map_or(0, |m| m.word >> (at % 64));
+    let outside_from = |at: usize| masks.get(at / 64).map_or(!0, |m| !m.word >> (at % 64));
+    let mut pos = range.start;
+    while pos < range.end {
+        let bits = from(pos);
+        if bits == 0 {
+            pos = (pos / 64 + 1) * 64;
+            continue;
+        }
+        let start = pos + bits.trailing_zeros() as usize;
+        if start >= range.end {
+            break;
+        }
+        let mut end = start;
+        while end < range.end {
+            let outside = outside_from(end);
+            if outside != 0 {
+                end += outside.trailing_zeros() as usize;
+                break;
+            }
+            end = (end / 64 + 1) * 64;
+        }
+        let end = end.min(range.end);
+        if end - start >= min.max(1) {
+            out.push(start..end);
+        }
+        pos = end;
+    }
+}
+
 #[cfg(test)]
 impl RunKind {
     fn holds(self, b: u8) -> bool {
@@ -1231,44 +1301,56 @@ impl RunKind {
     }
 }
 
-/// Appends to `out` every maximal run of `kind`'s bytes at least `min` long (at least 1), in
-/// order.
+/// Appends to `out` every maximal run of `kind`'s bytes at least `min` long (at least 1) in
+/// `range` of `win` (its ends count as ends of runs), in order.
 ///
 /// The text is classified 64 bytes at a time into bit masks (SSE2 on x86-64, see `classes`),
 /// and the positions where a long enough run starts are found by shifting and masking two
 /// blocks' masks together, so prose (runs of a few letters) costs no branch per word. Only
 /// where a run is long enough are its bytes walked.
-/// `masks`, when given, are the blocks' token masks, made by an earlier pass (used for
-/// [`RunKind::Token`] only).
+/// `masks`, when given, are the blocks' masks of `win`, made by an earlier pass.
 pub(crate) fn find_runs(
     win: &[u8],
+    range: Range<usize>,
     min: usize,
     kind: RunKind,
-    masks: Option<&[u64]>,
+    masks: Option<&[BlockMasks]>,
     out: &mut Vec<Range<usize>>,
 ) {
+    let range = range.start.min(win.len())..range.end.min(win.len());
     let min = min.max(1);
     // Runs of at least `probe` bytes are looked for in the masks; longer minimums are checked
     // on each run found.
     let probe = min.min(64);
-    let masks = masks.filter(|_| kind == RunKind::Token);
     let classify = crate::classes::classifier();
+    // The block's bytes of `kind` inside the range.
     let mask = |block: usize| -> u64 {
-        match masks {
-            Some(masks) => masks.get(block).copied().unwrap_or(0),
+        let base = block * 64;
+        if base >= range.end {
+            return 0;
+        }
+        let m = match masks {
+            Some(masks) => masks.get(block).map_or(0, |m| m.of(kind)),
             None => {
-                let m = crate::classes::masks_with(win, block * 64, classify);
+                let m = crate::classes::masks_with(win, base, classify);
                 match kind {
                     RunKind::Token => m.token,
                     RunKind::Word => m.word,
                 }
             }
+        };
+        let m = above(m, range.start.saturating_sub(base));
+        if range.end - base < 64 {
+            m & ((1u64 << (range.end - base)) - 1)
+        } else {
+            m
         }
     };
-    let blocks = win.len().div_ceil(64);
-    let mut done = 0usize; // bytes before this are inside runs already reported
-    let mut current = mask(0);
-    for block in 0..blocks {
+    let first = range.start / 64;
+    let blocks = range.end.div_ceil(64);
+    let mut done = range.start; // bytes before this are inside runs already reported
+    let mut current = mask(first);
+    for block in first..blocks {
         let next = mask(block + 1);
         let both = u128::from(current) | (u128::from(next) << 64);
         // Bit i set where `probe` token bytes start at i (bits from the next block shift in).
@@ -1286,7 +1368,7 @@ pub(crate) fn find_runs(
             // where a maximal run begins.
             let start = base + bits.trailing_zeros() as usize;
             // The run's end, from the masks a block at a time (a path, a base64 blob or a line
-            // of dashes is walked 64 bytes per step); bytes past the text are in no class.
+            // of dashes is walked 64 bytes per step); bytes past the range are in no class.
             let mut end = start + probe;
             loop {
                 let outside = !mask(end / 64) >> (end % 64);
@@ -1296,7 +1378,7 @@ pub(crate) fn find_runs(
                 }
                 end = (end / 64 + 1) * 64;
             }
-            let end = end.min(win.len());
+            let end = end.min(range.end);
             if end - start >= min {
                 out.push(start..end);
             }
@@ -1389,19 +1471,36 @@ mod tests {
                         }
                     })
                     .collect();
-                // The token masks as the word-start pass hands them on.
-                let made: Vec<u64> = (0..win.len().div_ceil(64))
-                    .map(|b| crate::classes::masks(&win, b * 64).token)
+                // The masks as the word-start pass hands them on.
+                let made: Vec<BlockMasks> = (0..win.len().div_ceil(64))
+                    .map(|b| BlockMasks::from(crate::classes::masks(&win, b * 64)))
                     .collect();
                 for kind in [RunKind::Token, RunKind::Word] {
                     for min in [1usize, 2, 5, 20, 63, 64, 65, 100] {
                         let want = naive(&win, min, kind);
                         let mut got = Vec::new();
-                        find_runs(&win, min, kind, None, &mut got);
+                        find_runs(&win, 0..win.len(), min, kind, None, &mut got);
                         assert_eq!(got, want, "len {len} density {density} {kind:?} min {min}");
                         got.clear();
-                        find_runs(&win, min, kind, Some(&made), &mut got);
+                        find_runs(&win, 0..win.len(), min, kind, Some(&made), &mut got);
                         assert_eq!(got, want, "from masks");
+                        // Within a range, whose ends end runs: as in the range on its own.
+                        let from = (rng.next() % (len as u64 + 1)) as usize;
+                        let to = from + (rng.next() % (len - from + 1) as u64) as usize;
+                        let want: Vec<Range<usize>> = naive(&win[from..to], min, kind)
+                            .into_iter()
+                            .map(|r| r.start + from..r.end + from)
+                            .collect();
+                        for masks in [None, Some(&made[..])] {
+                            got.clear();
+                            find_runs(&win, from..to, min, kind, masks, &mut got);
+                            assert_eq!(got, want, "{from}..{to} {kind:?} min {min}");
+                        }
+                        if kind == RunKind::Word {
+                            got.clear();
+                            words_in(&made, from..to, min, &mut got);
+                            assert_eq!(got, want, "words_in {from}..{to} min {min}");
+                        }
                     }
                 }
             }

@@ -156,12 +156,13 @@ impl WordStartFilter {
 
     /// Calls `hit` for every occurrence of a literal that starts a word (position 0 counts as
     /// one), in order of position.
-    /// When `tokens` is given, the token-byte mask of every 64-byte block of `hay` is appended
-    /// to it as well (the pass over runs of token bytes then need not classify the text again).
+    /// When `tokens` is given, the token and word masks of every 64-byte block of `hay` are
+    /// appended to it as well (the pass over runs of token bytes, and over the words in them,
+    /// then need not classify the text again).
     pub(super) fn for_each(
         &self,
         hay: &[u8],
-        mut tokens: Option<&mut Vec<u64>>,
+        mut tokens: Option<&mut Vec<crate::scan::BlockMasks>>,
         hit: &mut impl FnMut(usize, usize, &LiteralTarget),
     ) {
         let classify = classifier();
@@ -170,10 +171,11 @@ impl WordStartFilter {
         let (mut carry, mut carry_letter) = (0u64, 0u64);
         let mut base = 0;
         while base < hay.len() {
-            let Masks { word, high, token } = masks_with(hay, base, classify);
+            let masks = masks_with(hay, base, classify);
             if let Some(tokens) = tokens.as_mut() {
-                tokens.push(token);
+                tokens.push(masks.into());
             }
+            let Masks { word, high, .. } = masks;
             let letter = word | high;
             let starts = (word & !((word << 1) | carry)) | (high & !((letter << 1) | carry_letter));
             carry = word >> 63;
@@ -357,8 +359,8 @@ mod tests {
                 got.push((s, e, t.pattern))
             });
             // The token masks handed on are those of every block.
-            let blocks: Vec<u64> = (0..hay.len().div_ceil(64))
-                .map(|b| crate::classes::masks(&hay, b * 64).token)
+            let blocks: Vec<crate::scan::BlockMasks> = (0..hay.len().div_ceil(64))
+                .map(|b| crate::classes::masks(&hay, b * 64).into())
                 .collect();
             assert_eq!(tokens, blocks);
             got.sort();

@@ -678,6 +678,10 @@ pub(crate) struct Pattern {
     /// runs of token bytes without `must`, a run concerns it only when one is on its line; for
     /// one whose digit-run region reaches past the run, the region must hold one.
     pub any_of: Vec<Must>,
+    /// A `contains`-triggered pattern whose literal stands in the top-level sequence of its
+    /// regex: what must match right after each occurrence of the literal for a match to hold it
+    /// there (see [`AfterLiteral`]).
+    pub after_literal: Option<AfterLiteral>,
     /// The regular expression as written (empty for keyword rules).
     pub source: String,
     /// Keyword rules only: the keywords (for the reference path).
@@ -878,6 +882,7 @@ pub(crate) fn compile(
             whole_word: def.whole_word,
             must: Vec::new(),
             any_of: Vec::new(),
+            after_literal: None,
             source: def.pattern.clone(),
             keywords: def.keywords.iter().map(|k| k.trim().to_string()).collect(),
             keywords_case_sensitive: def.case_sensitive,
@@ -1018,6 +1023,9 @@ pub(crate) fn compile(
             }
             Trigger::Contains(literals) => {
                 searched_in_regions(&mut pattern, &hir);
+                if let [literal] = &literals[..] {
+                    pattern.after_literal = AfterLiteral::of(&hir, literal.as_bytes());
+                }
                 let case_insensitive = def.pattern.starts_with("(?i)");
                 for literal in literals {
                     prefilter.add(
@@ -1136,6 +1144,72 @@ fn build_regex(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, String> {
         .configure(meta::Config::new().utf8_empty(false))
         .build_from_hir(hir)
         .map_err(|e| e.to_string())
+}
+
+/// The part of a regex that follows its literal, when the regex is a sequence one of whose
+/// items is that literal (`scheme://user:password@host`, `://`): every match holds the literal
+/// there, followed by a match of the items after it. A hit of the literal after which they do
+/// not match (`https://example.com/`, the common case, fails at its first `/`) is no candidate,
+/// and the whole regex, which must look back for the scheme, is not run around it.
+pub(crate) struct AfterLiteral {
+    /// The items after the literal, anchored at its end; compiled on first use.
+    hir: regex_syntax::hir::Hir,
+    regex: OnceLock<Option<meta::Regex>>,
+}
+
+impl std::fmt::Debug for AfterLiteral {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AfterLiteral").finish_non_exhaustive()
+    }
+}
+
+impl AfterLiteral {
+    /// The items of `hir` after the first item that is `literal` (or a literal beginning with
+    /// it), if the regex is such a sequence (its capture groups looked through).
+    pub(crate) fn of(hir: &regex_syntax::hir::Hir, literal: &[u8]) -> Option<AfterLiteral> {
+        use regex_syntax::hir::{Hir, HirKind, Literal};
+        let mut top = hir;
+        while let HirKind::Capture(c) = top.kind() {
+            top = &c.sub;
+        }
+        let HirKind::Concat(items) = top.kind() else {
+            return None;
+        };
+        let at = items.iter().position(
+            |item| matches!(item.kind(), HirKind::Literal(Literal(l)) if l.starts_with(literal)),
+        )?;
+        let HirKind::Literal(Literal(first)) = items[at].kind() else {
+            return None;
+        };
+        let mut after = Vec::new();
+        if first.len() > literal.len() {
+            after.push(Hir::literal(first[literal.len()..].to_vec()));
+        }
+        after.extend(items[at + 1..].iter().cloned());
+        if after.is_empty() {
+            return None; // the literal ends the regex: nothing to check
+        }
+        Some(AfterLiteral {
+            hir: Hir::concat(after),
+            regex: OnceLock::new(),
+        })
+    }
+
+    /// Whether the items after the literal match from `at` (where an occurrence of the literal
+    /// ends) in `win`, within `max_len` bytes. A regex that cannot be compiled rules nothing out.
+    pub(crate) fn matches(&self, win: &[u8], at: usize, max_len: usize) -> bool {
+        let Some(regex) = self.regex.get_or_init(|| build_regex(&self.hir).ok()) else {
+            return true;
+        };
+        let end = win.len().min(at.saturating_add(max_len));
+        if at > end {
+            return false;
+        }
+        let input = regex_automata::Input::new(win)
+            .span(at..end)
+            .anchored(regex_automata::Anchored::Yes);
+        regex.search_half(&input).is_some()
+    }
 }
 
 /// A pattern's regex, compiled on first use. Most patterns of a large set see no candidate in
@@ -1390,6 +1464,49 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn after(pattern: &str, literal: &str) -> Option<AfterLiteral> {
+        let hir = regex_syntax::Parser::new().parse(pattern).unwrap();
+        AfterLiteral::of(&hir, literal.as_bytes())
+    }
+
+    #[test]
+    fn what_follows_a_literal_in_the_sequence_must_match_after_each_hit() {
+        let url = r"(?i)(?:https?|ftp)://[^\s:@/]{1,20}:[^\s@/]{1,20}@[a-z.]{1,30}";
+        let a = after(url, "://").unwrap();
+        let text = b"see https://example.com/x and ftp://bob:s3cret@files.example now";
+        let hits: Vec<usize> = text
+            .windows(3)
+            .enumerate()
+            .filter(|(_, w)| w == b"://")
+            .map(|(i, _)| i + 3)
+            .collect();
+        assert_eq!(hits.len(), 2);
+        assert!(
+            !a.matches(text, hits[0], 100),
+            "no user:password after the first"
+        );
+        assert!(a.matches(text, hits[1], 100));
+        // Within the bound only, and at the very end of the text.
+        assert!(!a.matches(text, hits[1], 8));
+        assert!(!a.matches(b"x://", 4, 100));
+        // A literal merged with the bytes after it leaves them to match.
+        let a = after(r"[a-z]+://host:[0-9]+", "://").unwrap();
+        assert!(a.matches(b"ssh://host:22", 6, 100));
+        assert!(!a.matches(b"ssh://hose:22", 6, 100));
+        // Inside a capture group, the group's sequence.
+        assert!(after(r"(?P<secret>[a-z]+://[a-z]+)", "://").is_some());
+        // No sequence holding the literal as such: nothing to check.
+        assert!(
+            after(r"(?i)token=[a-z]+", "token").is_none(),
+            "case-insensitive letters"
+        );
+        assert!(
+            after(r"(?:a|b)://", "://").is_none(),
+            "the literal ends the regex"
+        );
+        assert!(after(r"a://b|c://d", "://").is_none(), "an alternation");
+    }
 
     #[test]
     fn a_tail_is_what_the_text_ends_with_before_a_position() {

@@ -572,6 +572,14 @@ impl<'e> Scanner<'e> {
                     }
                     (s, e)
                 }
+                HitKind::Region
+                    if pattern
+                        .after_literal
+                        .as_ref()
+                        .is_some_and(|after| !after.matches(win, e, pattern.max_len)) =>
+                {
+                    return;
+                }
                 HitKind::Region if pattern.line_bounded => {
                     if pattern.native == Some(Native::Ipv6Compressed) && !ipv6_gap_may_start(win, s)
                     {

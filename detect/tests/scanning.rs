@@ -980,3 +980,73 @@ fn runs_of_card_numbers_equal_the_reference_path() {
     assert!(fast.iter().any(|f| f.detector == "credit_card"));
     assert_eq!(fast, slow);
 }
+
+/// URLs with and without credentials, glued at random: the hits of `://` after which no
+/// `user:password@` follows are dropped before the regex runs (`AfterLiteral`), and the
+/// findings must still be those of each regex run over the whole text.
+#[test]
+fn urls_found_by_their_credentials_after_the_scheme_as_by_the_whole_regex() {
+    let set = DetectorSetBuilder::new()
+        .detectors([
+            "url_credentials".to_string(),
+            "database_connection_string".to_string(),
+        ])
+        .build()
+        .unwrap();
+    let pieces: &[&str] = &[
+        "https",
+        "HTTP",
+        "postgres",
+        "mysql",
+        "ftp",
+        "redis",
+        "git+ssh",
+        "mongodb+srv",
+        "xyz",
+        "://",
+        "://",
+        "://",
+        "bob",
+        "svc-reader",
+        "",
+        ":",
+        ":",
+        "rJfyBKtqWC5SlRVfmH2u",
+        "K7Oepo5vWeHyBZKO",
+        "password",
+        "${PASS}",
+        "@",
+        "@",
+        "db.internal",
+        "example.com",
+        ":5432",
+        "/path",
+        " ",
+        "\n",
+        "\"",
+        "/",
+        "'",
+        "<",
+        "x",
+        "https://deploy:",
+        "postgres://app:",
+        "redis://:",
+        "AB4p618Rsh87715TgRXA@git.acme.example",
+        "otNyGUCn8js03ctcHVWSzG0C@cache.internal:6379/0",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut found = 0;
+    for _ in 0..30 {
+        let mut text = String::new();
+        for _ in 0..1500 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+        }
+        let fast = set.scan_bytes(text.as_bytes());
+        assert_eq!(fast, set.scan_reference(text.as_bytes()));
+        found += fast.len();
+    }
+    assert!(found >= 30, "{found} findings: the text should hold some");
+}

@@ -564,6 +564,12 @@ impl<'e> Scanner<'e> {
                     {
                         return;
                     }
+                    // The public IPv4 matcher is cheaper than keeping a candidate: it runs
+                    // here, while the text is in the cache, and again when confirming (most
+                    // hits are decimals, dates and versions: `12.5`, `21.03.`).
+                    if pattern.native == Some(Native::Ipv4) && ipv4_match(win, s).is_none() {
+                        return;
+                    }
                     (s, win.len().min(s + pattern.max_len))
                 }
                 HitKind::Keyword => {

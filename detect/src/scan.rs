@@ -972,6 +972,7 @@ impl<'e> Scanner<'e> {
         found: &mut Vec<Hit>,
     ) {
         let pattern = &self.engine.patterns[p];
+        prefetch_starts(win, candidates);
         let Some(lazy) = &pattern.regex else {
             // Keywords: the hit is the match; longest first at equal starts, no overlaps.
             let mut last_end = 0;
@@ -1104,6 +1105,29 @@ impl<'e> Scanner<'e> {
             }
         }
     }
+}
+
+/// Up to this many candidates of a pattern have their text asked into the cache before they
+/// are confirmed (64 KiB of cache lines: within a core's L2 cache).
+const PREFETCHED: usize = 1024;
+
+/// Asks the processor to bring the text at each candidate's start (and the byte before it,
+/// which a search's start state reads) into the cache. The candidates of a chunk are
+/// confirmed after the passes over the whole chunk, when their text has long left the cache;
+/// without this, each confirmation began with a load from memory.
+#[inline]
+fn prefetch_starts(win: &[u8], candidates: &[Candidate]) {
+    #[cfg(target_arch = "x86_64")]
+    for c in candidates.iter().take(PREFETCHED) {
+        if let Some(byte) = win.get(c.start.saturating_sub(1)) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+            // SAFETY: SSE, which the intrinsic needs, is part of x86-64; a prefetch is a hint
+            // that reads nothing and cannot fault (and the address is in `win`).
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(std::ptr::from_ref(byte).cast::<i8>()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (win, candidates);
 }
 
 /// The searches a pattern's candidates (sorted by start) call for, in order: an anchored

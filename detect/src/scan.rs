@@ -565,12 +565,16 @@ impl<'e> Scanner<'e> {
                         return;
                     }
                     // The public IPv4 matcher is cheaper than keeping a candidate: it runs
-                    // here, while the text is in the cache, and again when confirming (most
-                    // hits are decimals, dates and versions: `12.5`, `21.03.`).
-                    if pattern.native == Some(Native::Ipv4) && ipv4_match(win, s).is_none() {
-                        return;
+                    // here, while the text is in the cache, and the candidate is the address
+                    // (most hits are decimals, dates and versions: `12.5`, `21.03.`).
+                    if pattern.native == Some(Native::Ipv4) {
+                        match ipv4_match(win, s) {
+                            Some(end) => (s, end),
+                            None => return,
+                        }
+                    } else {
+                        (s, win.len().min(s + pattern.max_len))
                     }
-                    (s, win.len().min(s + pattern.max_len))
                 }
                 HitKind::Keyword => {
                     if pattern.whole_word && !(is_boundary(win, s) && is_boundary(win, e)) {
@@ -1056,9 +1060,8 @@ impl<'e> Scanner<'e> {
                     continue;
                 }
                 if pattern.native == Some(Native::Ipv4) {
-                    let Some(end) = ipv4_match(win, c.start).filter(|&e| e <= c.end) else {
-                        continue;
-                    };
+                    // The address was matched when its literal was hit: the candidate is it.
+                    let end = c.end;
                     if let Some(conf) = accept(pattern, win, c.start, end, c.start, end) {
                         next = end;
                         found.push((p, c.start, end, conf, owned.contains(&c.start)));

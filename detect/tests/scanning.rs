@@ -1050,3 +1050,44 @@ fn urls_found_by_their_credentials_after_the_scheme_as_by_the_whole_regex() {
     }
     assert!(found >= 30, "{found} findings: the text should hold some");
 }
+
+/// Addresses among decimals, dates and versions: a hit of the IPv4 literals is matched when it
+/// is hit and becomes a candidate only as the address; the findings must be those of the regex
+/// run over the whole text.
+#[test]
+fn addresses_among_decimals_are_found_as_by_the_whole_regex() {
+    let set = DetectorSetBuilder::new()
+        .detectors(["ip_address".to_string()])
+        .build()
+        .unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut text = String::new();
+    for _ in 0..5000 {
+        let piece = match next(6) {
+            0 => format!("{}.{}.{}.{}", next(300), next(300), next(300), next(300)),
+            1 => format!("{}.{}", next(300), next(100)),
+            2 => format!("v{}.{}.{}", next(30), next(30), next(30)),
+            3 => format!("{:02}.{:02}.20{:02}", next(32), next(13), next(30)),
+            4 => format!(
+                "{}.{}.{}.{}.{}",
+                next(256),
+                next(256),
+                next(256),
+                next(256),
+                next(256)
+            ),
+            _ => "ip x".to_string(),
+        };
+        text.push_str(&piece);
+        text.push_str([" ", "\n", ", ", "/", "a"][next(5) as usize]);
+    }
+    let fast = set.scan_bytes(text.as_bytes());
+    assert_eq!(fast, set.scan_reference(text.as_bytes()));
+    assert!(fast.len() >= 100, "{} addresses found", fast.len());
+}

@@ -805,14 +805,16 @@ impl<'e> Scanner<'e> {
                 // URL's path or a line of dashes holds none).
                 words.clear();
                 // (Word bytes are token bytes: a word in the run ends in it.)
-                match masks {
+                // A short run's words are walked one by one; a long one (a line of `-----BEGIN`
+                // glued together) is searched for long enough words a block at a time.
+                match masks.filter(|_| run.len() <= WALKED_RUN) {
                     Some(masks) => words_in(masks, run.clone(), shortest_shape, &mut words),
                     None => find_runs(
                         win,
                         run.clone(),
                         shortest_shape,
                         RunKind::Word,
-                        None,
+                        masks,
                         &mut words,
                     ),
                 }
@@ -1297,8 +1299,11 @@ impl BlockMasks {
     }
 }
 
+/// Up to this length, the words of a token run are walked one by one ([`words_in`]).
+const WALKED_RUN: usize = 256;
+
 /// Appends to `out` every maximal run of word bytes at least `min` long in `range`, from the
-/// blocks' masks: [`find_runs`] for a short range (a token run), walked bit by bit.
+/// blocks' masks: [`find_runs`] for a short range (a token run), walked word by word.
 fn words_in(masks: &[BlockMasks], range: Range<usize>, min: usize, out: &mut Vec<Range<usize>>) {
     // The word bits from `at` on to the end of its block (none past the masks), and the
     // other bits (every bit past the masks).

@@ -87,8 +87,8 @@ pub struct Scanner<'e> {
     run_marks: Vec<u32>,
     /// The runs of token bytes found in the current window.
     token_runs: Vec<Range<usize>>,
-    /// The token-byte masks of the current window's 64-byte blocks, when the first pass over
-    /// literals made them (see `Prefilter::for_each_with_tokens`).
+    /// The token and word masks of the current window's 64-byte blocks, when the first pass
+    /// over literals made them (see `Prefilter::for_each_with_tokens`).
     block_masks: Vec<BlockMasks>,
     /// The words found in the current run of token bytes.
     run_words: Vec<Range<usize>>,
@@ -819,7 +819,6 @@ impl<'e> Scanner<'e> {
                     ),
                 }
                 for word in &words {
-                    let word = word.clone();
                     for &k in &filter.shapes {
                         let p = runs[k].0;
                         let fits = engine.patterns[p].shape.as_ref().is_some_and(|shape| {
@@ -1377,13 +1376,7 @@ pub(crate) fn find_runs(
         }
         let m = match masks {
             Some(masks) => masks.get(block).map_or(0, |m| m.of(kind)),
-            None => {
-                let m = crate::classes::masks_with(win, base, classify);
-                match kind {
-                    RunKind::Token => m.token,
-                    RunKind::Word => m.word,
-                }
-            }
+            None => BlockMasks::from(crate::classes::masks_with(win, base, classify)).of(kind),
         };
         let m = above(m, range.start.saturating_sub(base));
         if range.end - base < 64 {

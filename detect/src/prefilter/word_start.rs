@@ -358,7 +358,7 @@ mod tests {
             filter.for_each(&hay, Some(&mut tokens), &mut |s, e, t| {
                 got.push((s, e, t.pattern))
             });
-            // The token masks handed on are those of every block.
+            // The masks handed on are those of every block.
             let blocks: Vec<crate::scan::BlockMasks> = (0..hay.len().div_ceil(64))
                 .map(|b| crate::classes::masks(&hay, b * 64).into())
                 .collect();

@@ -24,7 +24,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     rules: Vec<PathBuf>,
     /// Run only these detectors: comma-separated ids, categories (pii, financial, health,
-    /// secret, custom) or countries (country:DE); see `dlp detectors`.
+    /// secret, custom), countries (country:DE), `all`, `default` (what runs without this
+    /// option) or `core` (the original detectors, the fastest); see `dlp detectors`.
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]
     detectors: Option<Vec<String>>,
     /// Leave out these detectors (ids, categories or countries, as for --detectors).

@@ -388,7 +388,8 @@ pub struct ScanConfig {
     /// Inspect tool-call inputs and outputs (`APP_LOG`). Default true.
     pub app_logs: bool,
     /// Run only these detectors: ids, categories (`pii`, `financial`, `health`, `secret`) or
-    /// countries (`country:DE`), as `dlp scan --detectors` takes them. Default empty: all.
+    /// countries (`country:DE`), as `dlp scan --detectors` takes them. Default empty: the
+    /// default set (`dlp detectors` marks it).
     pub detectors: Vec<String>,
     /// Leave out these detectors (ids, categories or countries). Default empty.
     pub exclude_detectors: Vec<String>,

@@ -53,7 +53,8 @@ pub struct DetectorInfo {
     pub description: String,
     /// Whether it ships with the engine (`false` for rules from a rule file).
     pub builtin: bool,
-    /// Whether it runs when no selection is given (the core set, and custom rules).
+    /// Whether it runs when no selection is given (every built-in but those marked off by
+    /// default, and custom rules).
     pub default: bool,
 }
 

@@ -10,7 +10,8 @@ use crate::error::{Error, ErrorKind};
 use crate::finding::{Category, Confidence, Mask, Normalize};
 use crate::validate::Validator;
 
-/// The file of the core set: the detectors that run when no selection is given.
+/// The file of the core set (selector `core`): the original detectors, which keep the engine at
+/// its full speed.
 pub(crate) const CORE_FILE: &str = "builtin.toml";
 
 /// The built-in detectors, embedded in the binary: one file per area.
@@ -95,10 +96,12 @@ pub(crate) struct PatternDef {
     pub negatives: Vec<String>,
     /// A built-in's hand-written matcher that gives exactly its pattern's matches, faster.
     pub native: Option<String>,
-    /// Whether the detector runs when no selection is given: the core set (`builtin.toml`) and
-    /// users' rules do; the rest of the library (`national.toml`, ...) is selected by
-    /// `all`, a category, a country or an id.
+    /// Whether the detector runs when no selection is given: users' rules and every built-in
+    /// but those marked `default = false` (the detectors that report at low confidence only, and
+    /// `ip_address`), which run when selected by `all`, a category, a country or their id.
     pub default_on: bool,
+    /// Whether the pattern is one of the core set's (`builtin.toml`, selector `core`).
+    pub core: bool,
 }
 
 /// A definition as written in TOML, before checking. Built-ins and users' rules share it; the
@@ -143,6 +146,8 @@ struct RawRule {
     #[serde(default)]
     run_after: Vec<String>,
     native: Option<String>,
+    /// `false`: the detector runs only when selected (every pattern of its id says so).
+    default: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,9 +208,18 @@ pub(crate) fn builtin() -> Result<Vec<PatternDef>, Error> {
             .map_err(|e| Error::new(ErrorKind::Rules, format!("{origin}: {}", e.message())))?;
         for (i, raw) in file.detector.into_iter().enumerate() {
             let mut def = check(raw, i, &origin, true)?;
-            def.default_on = name == CORE_FILE;
+            def.core = name == CORE_FILE;
             defs.push(def);
         }
+    }
+    // A detector is on by default or not as a whole: one pattern marked off turns off its id.
+    let off: std::collections::HashSet<String> = defs
+        .iter()
+        .filter(|d| !d.default_on)
+        .map(|d| d.id.clone())
+        .collect();
+    for def in &mut defs {
+        def.default_on = !off.contains(&def.id);
     }
     Ok(defs)
 }
@@ -313,12 +327,13 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
             || raw.min_digits.is_some()
             || raw.max_digits.is_some()
             || raw.run_reach.is_some()
-            || !raw.run_after.is_empty())
+            || !raw.run_after.is_empty()
+            || raw.default.is_some())
     {
         return Err(fail(
-            "`literals`, `trigger`, `min_digits`, `max_digits`, `run_reach` and `run_after` are for \
-             built-in detectors; a rule's \
-             literals are found in its pattern"
+            "`literals`, `trigger`, `min_digits`, `max_digits`, `run_reach`, `run_after` and \
+             `default` are for built-in detectors; a rule's literals are found in its pattern, \
+             and a rule always runs unless left out by `--exclude-detectors`"
                 .into(),
         ));
     }
@@ -427,7 +442,8 @@ fn check(raw: RawRule, index: usize, origin: &str, builtin: bool) -> Result<Patt
         examples: raw.examples,
         negatives: raw.negatives,
         native: raw.native,
-        default_on: true,
+        default_on: raw.default != Some(false),
+        core: false,
     })
 }
 

@@ -96,3 +96,59 @@ fn detectors_are_listed_with_category_and_country_and_selected_by_them() {
     assert!(bad.stderr.contains("low, medium or high"), "{}", bad.stderr);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Without `--detectors`, the library runs (but the detectors that report at low confidence
+/// only or mostly): a new user's scan finds the national ids and phone numbers of many
+/// countries. `core` is the original set alone, which finds none of them.
+#[test]
+fn the_default_set_is_the_library_but_its_weakest_and_core_is_the_original_set() {
+    let text = b"phone +1 (415) 555-2671, UK NINO AB123456C, Aadhaar 2345 6789 0124, \
+                 BSN 111222333, codice fiscale RSSMRA85T10A562S, IP address: 8.8.4.4\n";
+    let found = |args: &[&str]| -> std::collections::BTreeSet<String> {
+        let run = crate::util::dlp_with_stdin(args, Some(text));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .map(|v| v["detector"].as_str().expect("detector").to_string())
+            .collect()
+    };
+    let by_default = found(&["scan", "--format", "jsonl", "-"]);
+    let expected = [
+        "in_aadhaar",
+        "it_fiscal_code",
+        "nl_bsn",
+        "phone_number",
+        "uk_nino",
+    ];
+    assert_eq!(
+        by_default,
+        expected.map(String::from).into(),
+        "{by_default:?}"
+    );
+    // `ip_address` is left out of the default set (an IPv4 of a log line is a low finding)...
+    let all = found(&["scan", "--format", "jsonl", "--detectors", "all", "-"]);
+    assert!(all.contains("ip_address"), "{all:?}");
+    // ... and the core set is the original detectors alone.
+    let core = found(&["scan", "--format", "jsonl", "--detectors", "core", "-"]);
+    assert!(core.is_empty(), "{core:?}");
+
+    let run = dlp(&["detectors", "--format", "json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("JSON");
+    let off: std::collections::BTreeSet<&str> = list
+        .iter()
+        .filter(|d| d["default"] == false)
+        .map(|d| d["id"].as_str().expect("id"))
+        .collect();
+    let expected = [
+        "generic_api_key",
+        "icd10_code",
+        "ip_address",
+        "ndc_code",
+        "uk_passport",
+        "us_drivers_license",
+        "us_passport",
+    ];
+    assert_eq!(off, expected.into(), "{off:?}");
+    assert_eq!(list.len() - off.len(), 156);
+}

@@ -162,14 +162,24 @@ impl DetectorSetBuilder {
         }
         match &self.only {
             Some(only) => {
-                let keep = select(&defs, only)?;
-                defs.retain(|(d, _)| keep.contains(&d.id));
+                // `core` keeps the core file's patterns alone (not the library's patterns of
+                // the same ids: the context-only cards, lower-case IBANs...), as it ran before
+                // the library was on by default.
+                let (keep, core) = select(&defs, only)?;
+                defs.retain(|(d, _)| keep.contains(&d.id) || (core && d.core));
             }
             // No selection: the default set and the user's rules.
             None => defs.retain(|(d, _)| d.default_on),
         }
         if !self.exclude.is_empty() {
-            let drop = select(&defs, &self.exclude)?;
+            let (mut drop, core) = select(&defs, &self.exclude)?;
+            if core {
+                drop.extend(
+                    defs.iter()
+                        .filter(|(d, _)| d.core)
+                        .map(|(d, _)| d.id.clone()),
+                );
+            }
             defs.retain(|(d, _)| !drop.contains(&d.id));
         }
         let mut set = compile(defs, self.skip_invalid)?;
@@ -195,13 +205,15 @@ impl DetectorSetBuilder {
     }
 }
 
-/// The ids of the definitions that `selectors` name: ids, categories, `country:XX`. A selector
-/// that names nothing is an error listing what exists.
+/// The ids of the definitions that `selectors` name: ids, categories, `country:XX`, and whether
+/// `core` is named (its patterns are not all of their ids'). A selector that names nothing is an
+/// error listing what exists.
 fn select(
     defs: &[(PatternDef, bool)],
     selectors: &[String],
-) -> Result<std::collections::HashSet<String>, Error> {
+) -> Result<(std::collections::HashSet<String>, bool), Error> {
     let mut ids = std::collections::HashSet::new();
+    let mut core = false;
     let mut unknown = Vec::new();
     for selector in selectors {
         let selector = selector.trim();
@@ -216,7 +228,8 @@ fn select(
                 d.default_on
             } else if selector == "core" {
                 named = true;
-                d.core
+                core = true;
+                false
             } else if let Some(country) = selector.strip_prefix("country:") {
                 named = true;
                 d.country
@@ -250,7 +263,7 @@ fn select(
             ),
         ));
     }
-    Ok(ids)
+    Ok((ids, core))
 }
 
 /// Runs a definition's examples and negatives; says what is wrong, if anything.
@@ -330,6 +343,50 @@ mod tests {
         for id in crate::corpus::ORIGINAL_TWELVE {
             assert!(engine.detectors().iter().any(|d| d.id == id), "{id}");
         }
+    }
+
+    /// `core` is the core file's patterns alone; naming an id of it takes every pattern of
+    /// the id; the default set is every pattern of every id not marked off.
+    #[test]
+    fn core_is_the_core_files_patterns_and_default_every_pattern_of_its_ids() {
+        let defs = rules::builtin().unwrap();
+        let patterns = |selectors: &[&str]| {
+            DetectorSetBuilder::new()
+                .detectors(selectors.iter().copied())
+                .build()
+                .unwrap()
+                .pattern_sources()
+                .len()
+        };
+        let core = defs.iter().filter(|d| d.core).count();
+        assert_eq!(patterns(&["core"]), core);
+        let card = defs.iter().filter(|d| d.id == "credit_card").count();
+        let core_card = defs
+            .iter()
+            .filter(|d| d.id == "credit_card" && d.core)
+            .count();
+        assert!(card > core_card);
+        assert_eq!(patterns(&["core", "credit_card"]), core + card - core_card);
+        let on = defs.iter().filter(|d| d.default_on).count();
+        assert_eq!(
+            DetectorSetBuilder::new()
+                .build()
+                .unwrap()
+                .pattern_sources()
+                .len(),
+            on
+        );
+        assert!(defs
+            .iter()
+            .filter(|d| d.id == "ip_address")
+            .all(|d| !d.default_on));
+        // Excluding `core` drops its ids whole.
+        let left = DetectorSetBuilder::new()
+            .detectors(["all"])
+            .exclude(["core"])
+            .build()
+            .unwrap();
+        assert!(left.detectors().iter().all(|d| d.id != "credit_card"));
     }
 
     #[test]

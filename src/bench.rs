@@ -381,10 +381,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let parallel = scan_parallel(&engine, &text, threads, repeat, &fast, single.mb_per_s)?;
     let scratch = scratch_per_thread(&engine, &text);
 
-    let mut findings_by_detector: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &fast {
-        *findings_by_detector.entry(f.detector.clone()).or_default() += 1;
-    }
+    let findings_by_detector = by_detector(&fast);
     let findings_equal_planted = match (&corpus_info.planted, &args.rules) {
         (Some(planted), None) => Some(*planted == findings_by_detector),
         _ => None,
@@ -430,10 +427,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             progress.say("the whole library (--detectors all), on one thread");
             let (all_found, all_run) = scan_single(&engine, &text, repeat);
             let all_scratch = scratch_per_thread(&engine, &text);
-            let mut all_by: BTreeMap<String, usize> = BTreeMap::new();
-            for f in &all_found {
-                *all_by.entry(f.detector.clone()).or_default() += 1;
-            }
+            let all_by = by_detector(&all_found);
             let all_findings_equal_planted = corpus_info.planted.as_ref().map(|p| *p == all_by);
             let decoy_bytes = usize::try_from(args.adversarial_size)
                 .unwrap_or(usize::MAX)
@@ -445,10 +439,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
             let all_patterns = engine.pattern_sources().len();
             let (_, twelve_decoys) = scan_single(twelve_engine, &decoys, repeat);
             let (_, default_decoys) = scan_single(default_engine, &decoys, repeat);
-            let mut by: BTreeMap<String, usize> = BTreeMap::new();
-            for f in &decoy_found {
-                *by.entry(f.detector.clone()).or_default() += 1;
-            }
+            let by = by_detector(&decoy_found);
             library_engine = Some(engine);
             Some(Library {
                 twelve: TWELVE.to_vec(),
@@ -879,6 +870,15 @@ fn adversarial_runs(
     out
 }
 
+/// How many of `findings` each detector made.
+fn by_detector(findings: &[Finding]) -> BTreeMap<String, usize> {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for f in findings {
+        *by.entry(f.detector.clone()).or_default() += 1;
+    }
+    by
+}
+
 /// Times one engine on an adversarial input: the best of `repeat` scans, or only a probe
 /// where the input is so slow that the full size would hold the run for minutes.
 fn adversarial_run(
@@ -903,10 +903,7 @@ fn adversarial_run(
             best = best.min(t);
         }
     }
-    let mut findings_by_detector: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &findings {
-        *findings_by_detector.entry(f.detector.clone()).or_default() += 1;
-    }
+    let findings_by_detector = by_detector(&findings);
     AdversarialRun {
         bytes: data.len(),
         seconds: best.as_secs_f64(),

@@ -217,6 +217,11 @@ fn select(
     let mut unknown = Vec::new();
     for selector in selectors {
         let selector = selector.trim();
+        if selector == "core" {
+            // Patterns, not ids: the caller keeps the core file's patterns.
+            core = true;
+            continue;
+        }
         let before = ids.len();
         let mut named = false;
         for (d, _) in defs {
@@ -226,10 +231,6 @@ fn select(
             } else if selector == "default" {
                 named = true;
                 d.default_on
-            } else if selector == "core" {
-                named = true;
-                core = true;
-                false
             } else if let Some(country) = selector.strip_prefix("country:") {
                 named = true;
                 d.country
